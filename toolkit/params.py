@@ -10,6 +10,7 @@ float in the range [0, 1]. Got 1.5 instead."
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
@@ -93,7 +94,7 @@ def describe_type(annotation: Any) -> str:
         return "null"
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(annotation))
-    if origin is Union or str(origin) == "types.UnionType":
+    if origin is Union or origin is types.UnionType:
         return " or ".join(describe_type(a) for a in get_args(annotation))
     if origin in (tuple, list):
         args = [a for a in get_args(annotation) if a is not Ellipsis]
@@ -123,7 +124,7 @@ def conforms(value: Any, annotation: Any) -> bool:
         return value is None
     if origin is Literal:
         return value in get_args(annotation)
-    if origin is Union or str(origin) == "types.UnionType":
+    if origin is Union or origin is types.UnionType:
         return any(conforms(value, a) for a in get_args(annotation))
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
@@ -157,7 +158,7 @@ def check_params(cls: type, given: dict[str, Any], *, where: str) -> dict[str, A
         if name not in given:
             if info.required:
                 raise ToolkitError(f"{where}: the {name!r} parameter of {cls.__name__} is required.")
-            resolved[name] = info.default
+            resolved[name] = list(info.default) if isinstance(info.default, tuple) else info.default
             continue
         value = given[name]
         ok = conforms(value, info.annotation)

@@ -1,0 +1,45 @@
+"""What a run costs: the figures of ``metrics.json``'s ``cost`` block."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Cost:
+    """Compute cost of one experiment. Model loading, imports and graph tracing are excluded."""
+
+    # mean seconds per fold to fit each featurizer on the training rows and transform all rows
+    featurize_s: dict[str, float] = field(default_factory=dict)
+    # mean seconds per fold to train the head, graph tracing excluded
+    train_s: float = 0.0
+    # milliseconds to featurize and score 1,000 users with the final model (warm)
+    infer_ms_per_1k: float = 0.0
+    # trainable parameters of the final head
+    params: int = 0
+    # bytes of the saved final model (head and fitted featurizers)
+    model_bytes: int = 0
+    # peak resident memory of the whole process, in MiB
+    peak_rss_mb: float = 0.0
+    # estimated floating-point operations to featurize and score one user
+    flops_per_user: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def featurize_total_s(self) -> float:
+        return float(sum(self.featurize_s.values()))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

@@ -1,0 +1,473 @@
+"""Synthetic posts in the public crawl's exact format, with a known retention process.
+
+The public file is too small to benchmark on (one retained user), so the
+toolkit trains and tests on data made here. The CSV has the crawl's columns and
+quirks (BOM, multi-line quoted content, empty titles, ``7.6万`` and ``1万+``
+counts, ``M/D/YYYY H:MM`` times); the truth file beside it holds each user's
+retention probability, so a model's AUC can be read against the oracle's.
+
+The process, per user:
+
+* day 0 is the date of the first post; every user posts on 1-7 distinct days
+  in days ``0..GEN_OBSERVE_DAYS-1`` and, unless retained, never again;
+* a retained user posts again on at least one day in
+  ``GEN_OBSERVE_DAYS..GEN_HORIZON_DAYS`` (and may post later), so the label
+  "any post on days 7..28 after the first post date" equals ``retained``;
+* ``logit = intercept + W * (z_engagement + z_text + z_temporal) + noise``,
+  with each family score standardized over the users, so the three families
+  carry equal parts of the signal and none alone reaches the oracle. The
+  scores use only what the first seven days of the CSV show (parsed likes,
+  the theme the text is written in, Chinese characters, active days, posting
+  hours); the noise term stands for causes the file does not show.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.data.counts import parse_counts
+from toolkit.errors import ToolkitError
+
+#: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
+GEN_OBSERVE_DAYS = 7
+#: a retained user posts again on some day in GEN_OBSERVE_DAYS..GEN_HORIZON_DAYS
+GEN_HORIZON_DAYS = 28
+#: bump when the output for a given (users, seed, rate) changes; it is in cache names
+GENERATOR_VERSION = 1
+#: weight of each standardized family score in the logit
+FAMILY_WEIGHT = 0.9
+#: sd of the per-user logit noise the file carries no trace of
+NOISE_SD = 0.5
+#: theme -> its effect on the text score; learning, food and friends posters stay
+THEME_EFFECT = {
+    "learning_chinese": 1.2, "food": 0.7, "friends": 0.7, "pets": 0.0,
+    "makeup": 0.0, "music": 0.0, "travel": -0.1, "greeting": -1.2,
+}
+THEME_SHARE = {
+    "learning_chinese": 0.12, "food": 0.12, "friends": 0.11, "pets": 0.1,
+    "makeup": 0.09, "music": 0.09, "travel": 0.09, "greeting": 0.28,
+}
+#: text-score bonus for writing any Chinese in the first week
+CHINESE_EFFECT = 0.8
+CSV_COLUMNS = (
+    "title", "content", "address", "label", "user_name", "user_id", "like_count", "collect_count",
+    "comment_count", "share_count", "create_time", "post_id", "ip_localtion", "post_image", "post_type",
+)
+_BURST_START = np.datetime64("2025-01-13")
+_TAIL_START, _LAST_FIRST_SEEN = np.datetime64("2025-01-16"), np.datetime64("2025-02-28")
+# Share of posts per hour of day (as written in the file): a morning and a
+# larger late-evening peak, almost nothing before dawn.
+_HOUR_WEIGHTS = np.array([4, 3, 2, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 5, 5, 6, 7, 8, 10, 12, 12, 10, 7], float)
+
+
+def _validate(users: int, seed: int, positive_rate: float) -> None:
+    if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or users < 10:
+        raise ToolkitError(f"The 'users' argument of the synthetic generator must be an int >= 10. Got {users!r} instead.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ToolkitError(f"The 'seed' argument of the synthetic generator must be an int >= 0. Got {seed!r} instead.")
+    if isinstance(positive_rate, bool) or not isinstance(positive_rate, (int, float)) or not 0 < positive_rate < 1:
+        raise ToolkitError(
+            "The 'positive_rate' argument of the synthetic generator must be a float in the range (0, 1). "
+            f"Got {positive_rate!r} instead."
+        )
+
+
+def _hex_ids(rng: np.random.Generator, n: int, taken: set[str] | None = None) -> list[str]:
+    """``n`` distinct 24-hex-digit ids (the crawl's user_id/post_id shape)."""
+    taken = set() if taken is None else taken
+    ids = []
+    while len(ids) < n:
+        for row in rng.integers(0, 256, size=(n - len(ids), 12), dtype=np.uint8):
+            key = row.tobytes().hex()
+            if key not in taken:
+                taken.add(key)
+                ids.append(key)
+    return ids
+
+
+def _display(values: np.ndarray, lower_bound: np.ndarray) -> list[str]:
+    """Counts as the app shows them: ``3829``, ``7.6万``, or a bound ``1万+``/``1千+``/``99+``/``10+``."""
+    out = []
+    for v, lb in zip(values.tolist(), lower_bound.tolist()):
+        if lb and v >= 10:
+            if v >= 10000:
+                out.append(f"{v // 10000}万+")
+            elif v >= 1000:
+                out.append(f"{v // 1000}千+")
+            else:
+                out.append("99+" if v >= 100 else "10+")
+        elif v >= 100_000_000:
+            out.append(f"{v / 1e8:.1f}".removesuffix(".0") + "亿")
+        elif v >= 10000:
+            # Round down like the app does, so the display never exceeds the count.
+            out.append(f"{np.floor(v / 1000) / 10:.1f}".removesuffix(".0") + "万")
+        else:
+            out.append(str(v))
+    return out
+
+
+def _first_seen(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A burst on Jan 13-15 2025, then a decaying tail through February."""
+    burst = rng.random(n) < 0.55
+    burst_day = rng.choice(3, size=n, p=[0.3, 0.45, 0.25])
+    # Truncated exponential by inverse CDF, so no date passes Feb 28.
+    span = int((_LAST_FIRST_SEEN - _TAIL_START).astype(int)) + 1
+    scale = 10.0
+    u = rng.random(n)
+    tail_day = np.floor(-scale * np.log1p(-u * (1 - np.exp(-span / scale)))).astype(int)
+    days = np.where(burst, (_BURST_START - _TAIL_START).astype(int) + burst_day, np.minimum(tail_day, span - 1))
+    return _TAIL_START + days.astype("timedelta64[D]")
+
+
+def _observed_days(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """Distinct active days in 0..6 per user, day 0 always among them; most users have one."""
+    n_days = rng.choice(np.arange(1, GEN_OBSERVE_DAYS + 1), size=n, p=[0.62, 0.15, 0.09, 0.06, 0.04, 0.02, 0.02])
+    # A random order of days 1..6 per user; the first n_days-1 of it join day 0.
+    order = np.argsort(rng.random((n, GEN_OBSERVE_DAYS - 1)), axis=1) + 1
+    return [np.sort(np.concatenate(([0], order[i, : k - 1]))) for i, k in enumerate(n_days)]
+
+
+def _return_days(rng: np.random.Generator) -> np.ndarray:
+    """Later active days of a retained user: one in 7..28, maybe more up to day 60."""
+    first = rng.integers(GEN_OBSERVE_DAYS, GEN_HORIZON_DAYS + 1)
+    extra = rng.integers(GEN_OBSERVE_DAYS, 61, size=rng.choice(4, p=[0.45, 0.3, 0.15, 0.1]))
+    return np.unique(np.concatenate(([first], extra)))
+
+
+def _solve_intercept(score: np.ndarray, rate: float) -> float:
+    """The intercept whose mean sigmoid(intercept + score) equals ``rate`` (bisection)."""
+    low, high = -30.0, 30.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        if np.mean(1 / (1 + np.exp(-(mid + score)))) < rate:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def _standardize(x: np.ndarray) -> np.ndarray:
+    sd = x.std()
+    return (x - x.mean()) / (sd if sd > 0 else 1.0)
+
+
+def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generate synthetic posts and their users' retention truth.
+
+    Args:
+        users: how many users (>= 10).
+        seed: seed for :func:`numpy.random.default_rng`; equal seeds give equal frames.
+        positive_rate: the mean retention probability over the users, in (0, 1).
+
+    Returns:
+        ``(posts, truth)``. ``posts`` has the public CSV's columns, every value
+        the string the CSV holds. ``truth`` has one row per user: ``user_id``,
+        ``p_retained``, ``retained``, ``first_seen`` (date), ``theme`` and the
+        standardized family scores ``engagement_score``, ``text_score``,
+        ``temporal_score``.
+
+    Raises:
+        ToolkitError: an argument is out of range.
+    """
+    _validate(users, seed, positive_rate)
+    rng = np.random.default_rng(seed)
+    n = int(users)
+    taken: set[str] = set()
+    user_ids = _hex_ids(rng, n, taken)
+    first_seen = _first_seen(rng, n)
+    themes = np.array(list(THEME_SHARE))[rng.choice(len(THEME_SHARE), size=n, p=list(THEME_SHARE.values()))]
+    p_chinese = rng.choice([0.0, 0.5, 0.9], size=n, p=[0.55, 0.3, 0.15])
+    popularity = rng.normal(0.0, 1.3, size=n)
+    home_hour = rng.choice(24, size=n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
+    hour_sd = np.where(rng.random(n) < 0.5, 0.75, 5.0)
+    names = _user_names(rng, n)
+    ip = np.where(rng.random(n) < 0.93, "U.S.", rng.choice(_OTHER_REGIONS, size=n))
+
+    # Observation-window posts: one or more per active day.
+    days = _observed_days(rng, n)
+    per_day = [1 + (rng.random(len(d)) < 0.15) + (rng.random(len(d)) < 0.05) for d in days]
+    obs_user = np.concatenate([np.full(k.sum(), i) for i, k in enumerate(per_day)])
+    obs_day = np.concatenate([np.repeat(d, k) for d, k in zip(days, per_day)])
+    obs = _posts_for(rng, obs_user, obs_day, home_hour, hour_sd, popularity, themes, p_chinese)
+
+    # Family scores from what the first week of the file shows.
+    likes, _ = parse_counts(obs["like_count"])
+    engagement = np.bincount(obs_user, np.log1p(likes), n) / np.bincount(obs_user, minlength=n)
+    wrote_chinese = np.bincount(obs_user, obs["_has_zh"], n) > 0
+    text_raw = np.array([THEME_EFFECT[t] for t in themes]) + CHINESE_EFFECT * wrote_chinese
+    angle = 2 * np.pi * obs["_hour_frac"] / 24
+    n_posts = np.bincount(obs_user, minlength=n)
+    resultant = np.hypot(np.bincount(obs_user, np.cos(angle), n), np.bincount(obs_user, np.sin(angle), n)) / n_posts
+    regularity = np.where(n_posts >= 2, resultant, 0.0)
+    temporal_raw = np.log(np.array([len(d) for d in days])) + regularity
+    z = {k: _standardize(v) for k, v in
+         (("engagement_score", engagement), ("text_score", text_raw), ("temporal_score", temporal_raw))}
+    score = FAMILY_WEIGHT * sum(z.values()) + rng.normal(0.0, NOISE_SD, size=n)
+    intercept = _solve_intercept(score, positive_rate)
+    p_retained = 1 / (1 + np.exp(-(intercept + score)))
+    retained = rng.random(n) < p_retained
+
+    kept = np.flatnonzero(retained)
+    later = [_return_days(rng) for _ in kept]
+    ret_user = np.concatenate([np.full(len(d), i) for i, d in zip(kept, later)] + [np.zeros(0, int)])
+    ret_day = np.concatenate(later + [np.zeros(0, int)])
+    ret = _posts_for(rng, ret_user, ret_day, home_hour, hour_sd, popularity, themes, p_chinese)
+
+    every_user = np.concatenate([obs_user, ret_user])
+    stamp = (first_seen[every_user] + np.concatenate([obs_day, ret_day]).astype("timedelta64[D]")).astype(
+        "datetime64[m]") + np.concatenate([obs["_minute"], ret["_minute"]]).astype("timedelta64[m]")
+    stamps = pd.DatetimeIndex(stamp)
+    post_ids = _hex_ids(rng, len(every_user), taken)
+    uid = np.array(user_ids, dtype=object)[every_user]
+    posts = pd.DataFrame({
+        "title": obs["title"] + ret["title"],
+        "content": obs["content"] + ret["content"],
+        "address": [f"https://www.xiaohongshu.com/user/profile/{u}?xsec_source=pc_note" for u in uid],
+        "label": obs["label"] + ret["label"],
+        "user_name": np.array(names, dtype=object)[every_user],
+        "user_id": uid,
+        **{c: obs[c] + ret[c] for c in ("like_count", "collect_count", "comment_count", "share_count")},
+        "create_time": [f"{m}/{d}/{y} {h}:{mi:02d}" for m, d, y, h, mi in
+                        zip(stamps.month, stamps.day, stamps.year, stamps.hour, stamps.minute)],
+        "post_id": post_ids,
+        "ip_localtion": ip[every_user],
+        "post_image": [f"https://sns-img.example.com/notes/{p}/cover.jpg" for p in post_ids],
+        "post_type": obs["post_type"] + ret["post_type"],
+    }, columns=list(CSV_COLUMNS))
+    # The crawl lists posts in no per-user order; shuffle so users interleave.
+    posts = posts.iloc[rng.permutation(len(posts))].reset_index(drop=True).astype(object)
+    truth = pd.DataFrame({
+        "user_id": user_ids, "p_retained": p_retained, "retained": retained,
+        "first_seen": pd.DatetimeIndex(first_seen.astype("datetime64[ns]")), "theme": themes, **z,
+    })
+    return posts, truth
+
+
+def _posts_for(rng, user, day, home_hour, hour_sd, popularity, themes, p_chinese) -> dict:
+    """Text, counts, type and minute-of-day for posts of ``user`` on ``day`` (parallel arrays)."""
+    m = len(user)
+    hour_frac = (home_hour[user] + 0.5 + rng.normal(0.0, 1.0, m) * hour_sd[user]) % 24
+    minute = np.floor(hour_frac * 60).astype(int)
+    log_likes = 2.8 + popularity[user] + rng.normal(0.0, 1.1, m) + 3.5 * (rng.random(m) < 0.04)
+    likes = np.maximum(np.floor(np.exp(log_likes)) - 1, 0).astype(np.int64)
+    counts = {"like_count": likes}
+    for name, shift, spread in (("collect_count", -1.2, 0.8), ("comment_count", -2.0, 0.9), ("share_count", -2.5, 1.0)):
+        counts[name] = np.floor(likes * np.exp(rng.normal(shift, spread, m))).astype(np.int64)
+    out = {name: _display(v, rng.random(m) < 0.08) for name, v in counts.items()}
+    # Most posts are in the user's theme; some stray into another (never a bare greeting).
+    stray = rng.random(m) < 0.2
+    post_theme = np.where(stray, rng.choice(_TOPIC_THEMES, size=m), themes[user])
+    zh = rng.random(m) < p_chinese[user]
+    language = np.where(zh, np.where(rng.random(m) < 0.5, "zh", "mixed"), "en")
+    written = _compose(rng, post_theme, language)
+    out.update(written)
+    out["post_type"] = np.where(rng.random(m) < 0.35, "video", "normal").tolist()
+    out["_has_zh"] = zh.astype(float)
+    out["_hour_frac"] = minute / 60
+    out["_minute"] = minute
+    return out
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV with a BOM via a temp file in the same folder, then rename over ``path``."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
+            writer.writerow(frame.columns)
+            writer.writerows(frame.itertuples(index=False, name=None))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: float = 0.1) -> Path:
+    """Write a synthetic posts CSV and, beside it, ``<stem>.truth.csv``.
+
+    Args:
+        path: where the posts CSV goes; its folder is created if missing.
+        users, seed, positive_rate: as for :func:`generate`.
+
+    Returns:
+        The posts CSV's path.
+    """
+    posts, truth = generate(users, seed, positive_rate)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"))
+    # Truth first: a posts file that exists always has its truth beside it.
+    _write_atomic(truth, truth_path(path))
+    _write_atomic(posts, path)
+    return path
+
+
+def truth_path(path: str | Path) -> Path:
+    """The truth file that goes with a synthetic posts CSV."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.truth.csv")
+
+
+def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_dir: str | Path | None = None) -> Path:
+    """A cached synthetic posts CSV, generated on first use.
+
+    Args:
+        users, seed, positive_rate: as for :func:`generate`.
+        cache_dir: the folder; default ``$TOOLKIT_CACHE_DIR/synthetic`` or
+            ``~/.cache/toolkit/synthetic``.
+
+    Returns:
+        The posts CSV's path (its truth file is beside it).
+    """
+    _validate(users, seed, positive_rate)
+    if cache_dir is None:
+        root = os.environ.get("TOOLKIT_CACHE_DIR")
+        cache_dir = Path(root) / "synthetic" if root else Path.home() / ".cache" / "toolkit" / "synthetic"
+    path = Path(cache_dir) / f"synthetic-v{GENERATOR_VERSION}-u{users}-s{seed}-r{positive_rate:g}.csv"
+    if not (path.is_file() and truth_path(path).is_file()):
+        write_synthetic(path, users, seed, positive_rate)
+    return path
+
+
+# Text. Each theme has its own words in both languages, so a text model can
+# find the theme (and with it part of the signal) in English or in Chinese.
+_VOCAB = {
+    "learning_chinese": dict(
+        en_title=["Day 3 of learning Chinese", "My Mandarin notes", "Tones are hard", "Help me with my pinyin"],
+        zh_title=["学中文第三天", "我的中文笔记", "声调好难", "请帮我纠正发音"],
+        en=["Started learning Mandarin this week and I can already order tea.",
+            "Can someone explain the four tones to me?", "Practicing characters every night before bed.",
+            "My Duolingo streak is finally paying off.", "Please correct my Chinese in the comments!",
+            "I wrote my first sentence in characters today.", "Learning Chinese so I can talk to all of you."],
+        zh=["我正在学习中文，请多多指教。", "今天学会了写我的名字。", "汉字真的很难但是很有意思。",
+            "有没有人愿意和我练习口语？", "我每天学十个新词。", "请大家帮我改一下语法。"],
+        tags=["learnchinese", "mandarin", "学中文"], emoji=["📚", "✍️", "🀄", "🤓"]),
+    "food": dict(
+        en_title=["Tried hotpot for the first time", "Dumpling night", "What should I cook next?", ""],
+        zh_title=["第一次吃火锅", "包饺子", "今天做什么菜", "美食分享"],
+        en=["Made dumplings from scratch tonight and they actually held together.",
+            "Your recipes here are amazing, I tried the tomato egg stir fry.",
+            "Where do I find good Sichuan pepper in Ohio?", "Breakfast: jianbing attempt number two.",
+            "Grandma's chili oil recipe, swapping for yours!", "Hotpot with friends, ten out of ten."],
+        zh=["今天自己做了饺子，太好吃了！", "西红柿炒鸡蛋成功了。", "求推荐简单的家常菜。",
+            "火锅真的太香了。", "第一次做麻婆豆腐。", "这个红烧肉的做法我学会了。"],
+        tags=["food", "cooking", "美食"], emoji=["🥟", "🍜", "🌶️", "😋"]),
+    "friends": dict(
+        en_title=["Looking for friends", "Let's be friends!", "Pen pals?", "New here, say hi"],
+        zh_title=["想交朋友", "找笔友", "一起聊天吧", "新人求关注"],
+        en=["Looking for friends to chat with about anything.", "I'd love a pen pal from Shanghai or Chengdu.",
+            "DM me if you want to practice English and I practice Chinese!",
+            "Everyone here has been so kind, thank you for the welcome.",
+            "Who wants to start a group chat for refugees and locals?", "Tell me about your city!"],
+        zh=["想认识新朋友，欢迎私信。", "谢谢大家这么热情！", "可以互相学习语言吗？",
+            "有没有一起聊天的朋友？", "你们好友善啊。", "来自美国，想交中国朋友。"],
+        tags=["friends", "penpal", "交朋友"], emoji=["🤝", "💬", "🫶", "😊"]),
+    "pets": dict(
+        en_title=["Meet my cat", "My dog says hi", "Cat tax", ""],
+        zh_title=["我的猫", "狗狗日常", "猫咪税", "萌宠"],
+        en=["Paying the cat tax as is tradition.", "This is Biscuit, she is three and very dramatic.",
+            "My dog refuses to walk in the snow.", "Post your pets so mine has friends!",
+            "He knocked my coffee off the table again."],
+        zh=["这是我家的猫，三岁了。", "我的狗狗不喜欢下雪。", "大家也发一下自己的宠物吧！",
+            "猫咪又把杯子推下桌了。", "今天带狗去公园玩。"],
+        tags=["pets", "cat", "萌宠"], emoji=["🐱", "🐶", "🐾", "😻"]),
+    "makeup": dict(
+        en_title=["Get ready with me", "Douyin makeup attempt", "Skincare routine", ""],
+        zh_title=["化妆教程", "抖音妆尝试", "护肤分享", "今日妆容"],
+        en=["Trying the douyin makeup look, be nice.", "My five step skincare routine for dry winter skin.",
+            "Which blush should I buy next?", "Get ready with me for work.",
+            "The eyeliner wing took forty minutes."],
+        zh=["第一次尝试抖音妆。", "冬天干皮的护肤步骤。", "求推荐腮红！", "今天的妆容怎么样？",
+            "眼线画了好久。"],
+        tags=["makeup", "skincare", "美妆"], emoji=["💄", "✨", "🪞", "💅"]),
+    "music": dict(
+        en_title=["Original song", "Cover of a C-pop song", "Guitar practice", ""],
+        zh_title=["原创歌曲", "翻唱", "吉他练习", "音乐分享"],
+        en=["Wrote this song about moving apps, hope you like it.", "Learning a C-pop song on guitar.",
+            "Indie artist here, sharing my music with a new audience.", "Recorded this in my bedroom last night.",
+            "Send me your favorite Chinese songs!"],
+        zh=["翻唱一首中文歌，请多指教。", "自己写的歌，希望你们喜欢。", "推荐一些好听的中文歌吧！",
+            "昨晚在房间录的。", "练吉他第一百天。"],
+        tags=["music", "indie", "音乐"], emoji=["🎸", "🎤", "🎶", "🎧"]),
+    "travel": dict(
+        en_title=["Planning a trip to China", "Visa-free transit?", "Road trip pics", ""],
+        zh_title=["计划去中国旅游", "免签过境", "旅行照片", "旅行攻略"],
+        en=["Planning my first trip to Beijing, any tips?", "Is the 144-hour visa-free transit real?",
+            "Sunset from my road trip last summer.", "Which city should I visit first?",
+            "Saving up to see the Great Wall."],
+        zh=["想去北京旅游，有什么建议吗？", "第一次去中国应该去哪里？", "去年夏天的旅行照片。",
+            "梦想是去看长城。", "求成都旅游攻略。"],
+        tags=["travel", "china", "旅行"], emoji=["✈️", "🗺️", "🏯", "📸"]),
+    "greeting": dict(
+        en_title=["hi", "hello!", "Hello from the US", ""],
+        zh_title=["你好", "大家好", "hello", ""],
+        en=["hi from a TikTok refugee", "hello everyone, tiktok refugee here", "just got here, hi!",
+            "hey guys, new from tiktok", "hi xiaohongshu"],
+        zh=["你好，我是TikTok难民", "大家好！", "你好中国朋友", "新人报到", "我来了"],
+        tags=["hello", "newhere"], emoji=["👋", "🙋", "🇺🇸", "😅"]),
+}
+_TOPIC_THEMES = np.array([t for t in THEME_SHARE if t != "greeting"])
+_BASE_TAGS = (["tiktok", "tiktokrefugee"], ["tiktokrefugee"], ["TikTok", "tiktokrefugee", "xiaohongshu"], ["tiktok"])
+_OTHER_REGIONS = np.array(["Canada", "United Kingdom", "Australia", "Germany", "Philippines"])
+_HANDLE_A = ["sleepy", "tiny", "cosmic", "salty", "lucky", "quiet", "spicy", "golden", "lazy", "brave"]
+_HANDLE_B = ["mango", "panda", "otter", "noodle", "cactus", "river", "bean", "fox", "comet", "tofu"]
+_NICKS = ["小鱼", "阿杰", "momo", "糖糖", "Lily🌸", "大白", "星星", "Jay"]
+
+
+def _pick(options: list[str], u: float) -> str:
+    return options[int(u * len(options))]
+
+
+def _user_names(rng: np.random.Generator, n: int) -> list[str]:
+    """Invented handles: app defaults (``小红薯`` + hex), English handles and nicknames."""
+    u = rng.random((n, 4))
+    names = []
+    for row, code in zip(u, rng.integers(0, 2**32, size=n)):
+        if row[0] < 0.3:
+            names.append(f"小红薯{int(code):08X}")
+        elif row[0] < 0.8:
+            names.append(f"{_pick(_HANDLE_A, row[1])}_{_pick(_HANDLE_B, row[2])}{int(row[3] * 100)}")
+        else:
+            names.append(_pick(_NICKS, row[1]) + str(int(code) % 1000))
+    return names
+
+
+def _compose(rng: np.random.Generator, themes: np.ndarray, languages: np.ndarray) -> dict[str, list[str]]:
+    """Title, content and label per post; content may span lines or be empty."""
+    u = rng.random((len(themes), 10))
+    titles, contents, labels = [], [], []
+    for theme, lang, r in zip(themes.tolist(), languages.tolist(), u):
+        v = _VOCAB[theme]
+        tags = _BASE_TAGS[int(r[0] * len(_BASE_TAGS))] + v["tags"][: 1 + (r[1] < 0.4)]
+        hashtags = " ".join(f"#{t}[话题]#" for t in tags)
+        zh_title = lang == "zh" or (lang == "mixed" and r[2] < 0.5)
+        title = "" if r[3] < 0.3 else _pick(v["zh_title"] if zh_title else v["en_title"], r[4])
+        pools = {"en": [v["en"]], "zh": [v["zh"]], "mixed": [v["en"], v["zh"]]}[lang]
+        if theme == "greeting":
+            # One line, always: the "hi, I'm new" posts the theme stands for.
+            body = " ".join(_pick(pool, r[5]) for pool in pools) + " " + _pick(v["emoji"], r[6])
+            content = body + " " + hashtags if r[7] < 0.7 else body
+        else:
+            k = 1 + (r[5] < 0.5) + (r[5] < 0.15)
+            start = int(r[6] * 100)
+            # Consecutive picks (mod the list) so one post never repeats a sentence.
+            sentences = [pools[i % len(pools)][(start + i) % len(pools[i % len(pools)])] for i in range(k)]
+            sep = "\n" if r[7] < 0.35 else " "
+            content = sep.join(sentences) + (" " + _pick(v["emoji"], r[8]) if r[8] < 0.6 else "")
+            content += sep + hashtags if r[9] < 0.85 else ""
+            if title and r[9] > 0.93:
+                content = ""
+        titles.append(title)
+        contents.append(content)
+        labels.append("#".join(tags))
+    return {"title": titles, "content": contents, "label": labels}

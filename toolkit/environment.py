@@ -1,0 +1,81 @@
+"""Backend set-up (quiet logs, determinism) and the ``environment`` block of ``metrics.json``."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+PACKAGES = ("retention-toolkit", "numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "tensorflow",
+            "torch", "transformers", "jieba", "fasttext")
+
+
+def quiet_backends() -> None:
+    """Environment variables that must be set before TensorFlow is imported."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Transformers must never reach for the network at run time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def make_deterministic(seed: int) -> None:
+    """Same spec, same numbers: seed every generator and ask TensorFlow for deterministic kernels."""
+    quiet_backends()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except Exception:  # older TensorFlow without the switch: seeds alone
+            pass
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe(seed: int) -> dict:
+    """Package versions, CPU, threads and seed, recorded with every run."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    threads = {"cpu_count": os.cpu_count()}
+    try:
+        import torch
+
+        threads["torch"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+
+        threads["tf_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
+        threads["tf_inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
+    except ImportError:
+        pass
+    import keras
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "threads": threads,
+        "keras_backend": keras.backend.backend(),
+        "packages": versions,
+        "seed": seed,
+    }

@@ -1,0 +1,73 @@
+"""Train/test folds and the validation part carved from each training fold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolkit.errors import ToolkitError
+
+
+@dataclass(frozen=True)
+class Fold:
+    repeat: int
+    fold: int
+    train: np.ndarray  # row indices the featurizers and the head may learn from
+    test: np.ndarray  # row indices scored out of fold
+
+
+def make_folds(y: np.ndarray, evaluation, seed: int) -> list[Fold]:
+    """Repeated stratified k-fold, or one stratified split; the same for every spec with this seed."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedShuffleSplit
+
+    y = np.asarray(y)
+    if evaluation.split:
+        splitter = StratifiedShuffleSplit(
+            n_splits=1, test_size=evaluation.split.get("test_fraction", 0.2), random_state=seed
+        )
+        return [Fold(0, 0, tr, te) for tr, te in splitter.split(np.zeros(len(y)), y)]
+    k, repeats = evaluation.folds, evaluation.repeats
+    splitter = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
+    return [Fold(i // k, i % k, tr, te) for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y))]
+
+
+def check_positives(y: np.ndarray, evaluation) -> None:
+    """Stop before any training when a test fold would hold too few positives (or negatives)."""
+    y = np.asarray(y)
+    n, pos = len(y), int(y.sum())
+    neg = n - pos
+    need = evaluation.min_positives_per_fold
+    if evaluation.split:
+        frac = evaluation.split.get("test_fraction", 0.2)
+        per_fold, how = int(np.floor(pos * frac)), f"a test split of {frac:g}"
+        fewer = "a larger evaluation.split.test_fraction"
+    else:
+        k = evaluation.folds
+        per_fold, how = pos // k, f"{k} folds"
+        fewer = f"fewer folds (evaluation.cv.folds, now {k})"
+    if per_fold < need:
+        raise ToolkitError(
+            f"Too few positives to evaluate: the label gives {pos} retained users among {n} labelled users "
+            f"(positive rate {pos / max(n, 1):.2%}); with {how} a test fold would hold as few as {per_fold} "
+            f"positives, fewer than evaluation.min_positives_per_fold = {need}. To change this: use {fewer}, "
+            "a wider label window (label.retained_if), a larger cohort (label.cohort), more data, "
+            "or a lower evaluation.min_positives_per_fold if you accept noisier estimates."
+        )
+    if neg < (evaluation.folds if not evaluation.split else 2):
+        raise ToolkitError(f"Too few negatives to evaluate: {neg} of {n} labelled users are not retained.")
+
+
+def carve_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a training fold (positions 0..n-1, with these labels) into fit and validation positions.
+
+    Stratified when both classes have at least two rows, so rare positives reach
+    the validation part (it picks the threshold and drives early stopping).
+    """
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels).astype(int)
+    counts = np.bincount(labels, minlength=2)
+    stratify = labels if counts.min() >= 2 else None
+    fit, val = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(val)

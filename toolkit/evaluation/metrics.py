@@ -1,0 +1,381 @@
+"""Metrics from out-of-fold scores, with stratified bootstrap confidence intervals.
+
+Evaluation is repeated stratified k-fold: repeat ``r`` gives every user one
+out-of-fold score ``scores[r]`` and one hard prediction ``preds[r]``. A metric's
+point estimate is its value on all users of a repeat, averaged over repeats.
+
+Confidence intervals come from a stratified percentile bootstrap over users:
+positives and negatives are resampled separately with replacement (so every draw
+keeps the observed prevalence and never loses the rare class), the same
+resampled users serve every repeat, and a draw's statistic is the mean over
+repeats. A resample is never materialized; it is a vector of per-user counts
+(how often each user was drawn), and every metric is computed as a weighted
+metric for a whole block of such weight vectors at once.
+
+Edge cases, chosen to match scikit-learn where it is defined and to say "unknown"
+where it is not:
+
+* ``roc_auc`` and ``pr_auc`` are nan when ``y`` holds one class.
+* ``recall`` is nan when ``y`` holds no positives; ``balanced_accuracy`` is nan
+  when either class is missing.
+* ``precision`` is 0.0 when nothing is predicted positive, and ``f1`` is 0.0
+  when its denominator is zero (scikit-learn's ``zero_division=0``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from toolkit.errors import ToolkitError
+
+METRIC_NAMES = ("roc_auc", "pr_auc", "recall", "precision", "f1", "accuracy", "balanced_accuracy")
+SCORE_METRICS = ("roc_auc", "pr_auc")
+
+# Upper bound on the entries of one (draws, users) weight block; a handful of
+# float64 temporaries of this size stay well under a few hundred MB.
+_BLOCK_ENTRIES = 2**21
+
+
+# ---------------------------------------------------------------------------
+# Weighted kernels. A weight block is split by class: ``w_pos`` (B, n_pos) holds
+# the weights of the positives, ``w_neg`` (B, n_neg) those of the negatives. The
+# bootstrap draws the two separately anyway, and the split lets the kernels touch
+# the large negative block only twice (one reorder, one cumulative sum).
+# ---------------------------------------------------------------------------
+
+
+def _score_metrics(s_pos: np.ndarray, s_neg: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray,
+                   names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Weighted ROC-AUC and average precision for every row of a weight block.
+
+    Args:
+        s_pos: Scores of the positives, shape (n_pos,).
+        s_neg: Scores of the negatives, shape (n_neg,).
+        w_pos: Weights of the positives, shape (B, n_pos).
+        w_neg: Weights of the negatives, shape (B, n_neg).
+        names: Which of ``SCORE_METRICS`` to compute.
+
+    Returns:
+        ``{name: array of shape (B,)}``, nan where a row has no weight in a needed class.
+    """
+    pos_order = np.argsort(s_pos, kind="stable")
+    s_pos, w_pos = s_pos[pos_order], w_pos[:, pos_order]
+    neg_order = np.argsort(s_neg, kind="stable")
+    s_neg = s_neg[neg_order]
+    # neg_cum[:, k] is the weight of the k lowest-scored negatives.
+    neg_cum = np.zeros((w_neg.shape[0], len(s_neg) + 1))
+    np.cumsum(w_neg[:, neg_order], axis=1, out=neg_cum[:, 1:])
+    neg_total = neg_cum[:, -1]
+    pos_total = w_pos.sum(axis=1)
+    # Negative weight strictly below each positive's score.
+    neg_below = neg_cum[:, np.searchsorted(s_neg, s_pos, side="left")]
+    out: dict[str, np.ndarray] = {}
+
+    if "roc_auc" in names:
+        # Mann-Whitney: a positive beats the negatives below it and ties half of
+        # those at its score, i.e. the mean of "strictly below" and "at or below".
+        # Summing integer counts before one division keeps a perfect ranking at 1.0.
+        neg_at_or_below = neg_cum[:, np.searchsorted(s_neg, s_pos, side="right")]
+        wins = 0.5 * np.einsum("bi,bi->b", w_pos, neg_below + neg_at_or_below)
+        pairs = pos_total * neg_total
+        out["roc_auc"] = np.divide(wins, pairs, out=np.full(len(wins), np.nan), where=pairs > 0)
+
+    if "pr_auc" in names:
+        # Step-wise AP as in scikit-learn: the sum over thresholds of recall gained
+        # times precision. Recall is gained only where positives sit, so it is the
+        # sum over positives of their weight times the precision of predicting
+        # "positive" for every user scored at or above them (ties included).
+        pos_cum = np.zeros((w_pos.shape[0], len(s_pos) + 1))
+        np.cumsum(w_pos, axis=1, out=pos_cum[:, 1:])
+        tp = pos_total[:, None] - pos_cum[:, np.searchsorted(s_pos, s_pos, side="left")]
+        predicted = tp + (neg_total[:, None] - neg_below)
+        precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+        gained = np.einsum("bi,bi->b", w_pos, precision)
+        out["pr_auc"] = np.divide(gained, pos_total, out=np.full(len(gained), np.nan), where=pos_total > 0)
+    return out
+
+
+def _threshold_metrics(pred_pos: np.ndarray, pred_neg: np.ndarray, w_pos: np.ndarray,
+                       w_neg: np.ndarray) -> dict[str, np.ndarray]:
+    """Recall, precision, F1, accuracy and balanced accuracy from weighted confusion counts."""
+    tp, pos = w_pos @ pred_pos.astype(float), w_pos.sum(axis=1)
+    fp, neg = w_neg @ pred_neg.astype(float), w_neg.sum(axis=1)
+    fn, tn = pos - tp, neg - fp
+
+    def ratio(num, den, empty):
+        return np.divide(num, den, out=np.full(len(num), empty), where=den > 0)
+
+    recall = ratio(tp, pos, np.nan)
+    specificity = ratio(tn, neg, np.nan)
+    return {
+        "recall": recall,
+        "precision": ratio(tp, tp + fp, 0.0),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn, 0.0),
+        "accuracy": ratio(tp + tn, pos + neg, np.nan),
+        "balanced_accuracy": 0.5 * (recall + specificity),
+    }
+
+
+def _all_metrics(y: np.ndarray, scores: np.ndarray, preds: np.ndarray | None, w_pos: np.ndarray,
+                 w_neg: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every requested metric for one repeat and one weight block; each value has shape (B,)."""
+    out: dict[str, np.ndarray] = {}
+    if any(name in SCORE_METRICS for name in names):
+        out.update(_score_metrics(scores[y], scores[~y], w_pos, w_neg, names))
+    if preds is not None and any(name not in SCORE_METRICS for name in names):
+        values = _threshold_metrics(preds[y], preds[~y], w_pos, w_neg)
+        out.update({k: v for k, v in values.items() if k in names})
+    return out
+
+
+def _split_weights(y: np.ndarray, weights) -> tuple[np.ndarray, np.ndarray, bool]:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim not in (1, 2) or w.shape[-1] != len(y):
+        raise ToolkitError(f"weights must have shape (n,) or (B, n) with n={len(y)}. Got shape {w.shape} instead.")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise ToolkitError("weights must be finite and non-negative.")
+    w2 = np.atleast_2d(w)
+    return w2[:, y], w2[:, ~y], w.ndim == 1
+
+
+def _weighted_score_metric(name: str, y, scores, weights) -> np.ndarray | float:
+    y = _check_labels(y)
+    scores = _check_scores(scores, len(y))
+    w_pos, w_neg, single = _split_weights(y, weights)
+    value = _score_metrics(scores[y], scores[~y], w_pos, w_neg, (name,))[name]
+    return float(value[0]) if single else value
+
+
+def weighted_roc_auc(y, scores, weights) -> np.ndarray | float:
+    """ROC-AUC with per-user weights, for one or many weight vectors at once.
+
+    Equals scikit-learn's ``roc_auc_score(y, scores, sample_weight=w)``: the
+    weighted share of (positive, negative) pairs ranked correctly, ties counted half.
+
+    Args:
+        y: Binary labels, shape (n,).
+        scores: Scores, shape (n,); higher means more likely positive.
+        weights: Non-negative weights, shape (n,) or (B, n).
+
+    Returns:
+        A float for 1-D weights, else an array of shape (B,). nan where a weight
+        vector leaves no positive or no negative weight.
+    """
+    return _weighted_score_metric("roc_auc", y, scores, weights)
+
+
+def weighted_average_precision(y, scores, weights) -> np.ndarray | float:
+    """Average precision (step-wise PR-AUC) with per-user weights, many vectors at once.
+
+    Equals scikit-learn's ``average_precision_score(y, scores, sample_weight=w)``.
+
+    Args:
+        y: Binary labels, shape (n,).
+        scores: Scores, shape (n,).
+        weights: Non-negative weights, shape (n,) or (B, n).
+
+    Returns:
+        A float for 1-D weights, else an array of shape (B,). nan where a weight
+        vector leaves no positive weight.
+    """
+    return _weighted_score_metric("pr_auc", y, scores, weights)
+
+
+# ---------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------
+
+
+def _check_labels(y) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ToolkitError(f"y must be a 1-D array of 0/1 labels. Got shape {y.shape} instead.")
+    if y.dtype != bool:
+        values = np.unique(y)
+        if not np.isin(values, (0, 1)).all():
+            raise ToolkitError(f"y must hold only 0 and 1. Got values {values[:5].tolist()} instead.")
+    return y.astype(bool)
+
+
+def _check_scores(scores, n: int, *, name: str = "scores") -> np.ndarray:
+    s = np.asarray(scores, dtype=float)
+    if s.ndim != 1 or len(s) != n:
+        raise ToolkitError(f"{name} must have shape ({n},). Got shape {s.shape} instead.")
+    if not np.isfinite(s).all():
+        raise ToolkitError(f"{name} must be finite. Got {int((~np.isfinite(s)).sum())} nan or inf values.")
+    return s
+
+
+def _check_repeats(values, n: int, *, name: str) -> np.ndarray:
+    """Accept (n,) or (R, n); return (R, n)."""
+    v = np.asarray(values)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or v.shape[1] != n or v.shape[0] == 0:
+        raise ToolkitError(f"{name} must have shape (n,) or (R, n) with n={n}. Got shape {v.shape} instead.")
+    return v
+
+
+def _check_preds(preds, n: int) -> np.ndarray:
+    p = _check_repeats(preds, n, name="preds")
+    if p.dtype != bool and not np.isin(np.unique(p), (0, 1)).all():
+        raise ToolkitError("preds must hold only 0 and 1 (hard predictions), not scores.")
+    return p.astype(bool)
+
+
+def _check_confidence(confidence: float, n_boot: int) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ToolkitError(f"confidence must be in the open interval (0, 1). Got {confidence!r} instead.")
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise ToolkitError(f"n_boot must be a positive integer. Got {n_boot!r} instead.")
+
+
+# ---------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------
+
+
+def point_metrics(y, scores, preds) -> dict[str, float]:
+    """All metrics of :data:`METRIC_NAMES` for one set of scores and hard predictions.
+
+    Args:
+        y: Binary labels, shape (n,).
+        scores: Scores, shape (n,), used for ``roc_auc`` and ``pr_auc``.
+        preds: Hard 0/1 predictions, shape (n,), used for the other metrics.
+
+    Returns:
+        ``{metric name: value}``; see the module docstring for the nan and 0.0 cases.
+    """
+    y = _check_labels(y)
+    scores = _check_scores(scores, len(y))
+    preds = _check_preds(preds, len(y))
+    if preds.shape[0] != 1:
+        raise ToolkitError(f"point_metrics takes one row of preds. Got shape {preds.shape} instead.")
+    values = _all_metrics(y, scores, preds[0], *_unit_weights(y), METRIC_NAMES)
+    return {name: float(values[name][0]) for name in METRIC_NAMES}
+
+
+def _unit_weights(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The one-row weight block of the original sample: every user once."""
+    return np.ones((1, int(y.sum()))), np.ones((1, int((~y).sum())))
+
+
+def _bootstrap_blocks(y: np.ndarray, n_boot: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield stratified bootstrap weight blocks ``(w_pos, w_neg)`` of b <= n_boot draws each.
+
+    Row ``i`` of ``w_pos`` counts how often each positive appears in draw ``i``
+    (n_pos positives drawn with replacement from the positives), and likewise for
+    ``w_neg``. The blocks depend only on ``(y, n_boot, seed)``, so callers with the
+    same seed, and every repeat within a call, see the same resampled users.
+    """
+    rng = np.random.default_rng(seed)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    block = max(1, min(n_boot, _BLOCK_ENTRIES // max(len(y), 1)))
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        yield _draw_counts(rng, b, n_pos), _draw_counts(rng, b, n_neg)
+
+
+def _draw_counts(rng: np.random.Generator, b: int, k: int) -> np.ndarray:
+    """``b`` multinomial count vectors: k draws with replacement from k items, as floats."""
+    if k == 0:
+        return np.zeros((b, 0))
+    # Offsetting row i's draws by i * k lets a single bincount count every row.
+    draws = rng.integers(0, k, size=(b, k)) + np.arange(b)[:, None] * k
+    return np.bincount(draws.ravel(), minlength=b * k).reshape(b, k).astype(float)
+
+
+def _percentile_ci(stats: np.ndarray, confidence: float) -> tuple[float, float]:
+    if np.isnan(stats).any():
+        return float("nan"), float("nan")
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(stats, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def _mean_over_repeats(y, scores, preds, weights: tuple[np.ndarray, np.ndarray], names) -> dict[str, np.ndarray]:
+    """Per-draw statistic: each metric averaged over repeats, shape (B,) per name."""
+    total: dict[str, np.ndarray] = {}
+    for r in range(scores.shape[0]):
+        values = _all_metrics(y, scores[r], None if preds is None else preds[r], *weights, names)
+        for name, v in values.items():
+            total[name] = total.get(name, 0.0) + v
+    return {name: v / scores.shape[0] for name, v in total.items()}
+
+
+def summarize(y, scores, preds, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, dict]:
+    """Point estimates and stratified percentile-bootstrap intervals for every metric.
+
+    Args:
+        y: Binary labels, shape (n,).
+        scores: Out-of-fold scores, shape (R, n) for R repeats, or (n,) for one.
+        preds: Out-of-fold hard predictions, same shape as ``scores``.
+        n_boot: Number of bootstrap draws.
+        confidence: Coverage of the interval, e.g. 0.95.
+        seed: Seed of the resampling; the same seed gives the same intervals.
+
+    Returns:
+        ``{metric name: {"mean": ..., "ci_low": ..., "ci_high": ...}}``, where
+        ``mean`` is the metric on all users averaged over repeats.
+    """
+    y = _check_labels(y)
+    scores = _check_repeats(np.asarray(scores, dtype=float), len(y), name="scores")
+    preds = _check_preds(preds, len(y))
+    if preds.shape != scores.shape:
+        raise ToolkitError(f"preds and scores must have the same shape. Got {preds.shape} and {scores.shape}.")
+    for row in scores:
+        _check_scores(row, len(y))
+    _check_confidence(confidence, n_boot)
+
+    point = _mean_over_repeats(y, scores, preds, _unit_weights(y), METRIC_NAMES)
+    blocks = [_mean_over_repeats(y, scores, preds, w, METRIC_NAMES) for w in _bootstrap_blocks(y, n_boot, seed)]
+    result = {}
+    for name in METRIC_NAMES:
+        low, high = _percentile_ci(np.concatenate([b[name] for b in blocks]), confidence)
+        result[name] = {"mean": float(point[name][0]), "ci_low": low, "ci_high": high}
+    return result
+
+
+def paired_delta(y, scores_a, scores_b, *, metric: str = "roc_auc", n_boot: int = 1000,
+                 confidence: float = 0.95, seed: int = 0) -> dict:
+    """Difference of a score metric between two models (a - b), with a paired bootstrap interval.
+
+    Both models are scored on the same resampled users in every draw, so the
+    interval reflects the difference itself rather than two independent noises.
+
+    Args:
+        y: Binary labels, shape (n,).
+        scores_a: Scores of model a, shape (R, n) or (n,).
+        scores_b: Scores of model b, same shape as ``scores_a``.
+        metric: ``"roc_auc"`` or ``"pr_auc"`` (threshold metrics need hard
+            predictions, which this function does not take).
+        n_boot: Number of bootstrap draws.
+        confidence: Coverage of the interval.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``{"metric", "mean", "ci_low", "ci_high", "excludes_zero"}``; ``mean`` is
+        the difference of the repeat-averaged metrics, and ``excludes_zero`` is
+        True when the whole interval lies strictly on one side of zero.
+    """
+    if metric not in SCORE_METRICS:
+        raise ToolkitError(f"paired_delta compares score metrics {SCORE_METRICS}. Got {metric!r} instead.")
+    y = _check_labels(y)
+    a = _check_repeats(np.asarray(scores_a, dtype=float), len(y), name="scores_a")
+    b = _check_repeats(np.asarray(scores_b, dtype=float), len(y), name="scores_b")
+    if a.shape != b.shape:
+        raise ToolkitError(f"scores_a and scores_b must have the same shape. Got {a.shape} and {b.shape}.")
+    for row in (*a, *b):
+        _check_scores(row, len(y))
+    _check_confidence(confidence, n_boot)
+
+    def delta(weights):
+        return (_mean_over_repeats(y, a, None, weights, (metric,))[metric]
+                - _mean_over_repeats(y, b, None, weights, (metric,))[metric])
+
+    point = float(delta(_unit_weights(y))[0])
+    low, high = _percentile_ci(np.concatenate([delta(w) for w in _bootstrap_blocks(y, n_boot, seed)]), confidence)
+    return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
+            "excludes_zero": bool(low > 0.0 or high < 0.0)}

@@ -1,0 +1,173 @@
+"""The ``distilbert`` featurizer: pooled DistilBERT (or any Hugging Face encoder) embeddings, offline."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import ToolkitError
+from toolkit.featurizers.base import Featurizer
+from toolkit.featurizers.tokenize import user_texts
+from toolkit.params import Interval
+from toolkit.registry import register_featurizer
+
+
+@register_featurizer("distilbert")
+class DistilBertFeaturizer(Featurizer):
+    """Frozen transformer embeddings of each user's text.
+
+    The model is loaded with ``local_files_only=True``: from a local folder or
+    the Hugging Face cache, never from the network. Texts are sorted by token
+    count and batched with padding to the longest text of each batch (less
+    wasted compute than padding everything to ``max_length``), then put back in
+    the users' order. Pooling ignores padding, so a text's vector does not
+    depend on its batch. An empty text still gets ``[CLS] [SEP]``.
+
+    ``fit`` learns nothing: the model is frozen; it loads the model (unless
+    :meth:`warm_up` already did) and records the output size. A saved
+    featurizer holds only its parameters and reloads the model on first use.
+
+    Example spec block:
+        - {type: distilbert, model: distilbert-base-multilingual-cased, max_length: 128, pooling: mean}
+
+    Args:
+        model: A Hugging Face hub id already in the local cache, or a folder
+            holding ``config.json``, the weights and the tokenizer files.
+        max_length: Truncate each text to this many tokens, ``[CLS]`` and
+            ``[SEP]`` included (at most the model's position limit).
+        batch_size: Texts per forward pass.
+        pooling: ``mean`` averages the last hidden states over real tokens;
+            ``cls`` takes the first token's state.
+        device: A torch device, such as ``cpu`` or ``cuda``.
+    """
+
+    kind = "dense"
+    param_constraints = {"max_length": Interval(2, None), "batch_size": Interval(1, None)}
+
+    def __init__(
+        self,
+        *,
+        model: str = "distilbert-base-multilingual-cased",
+        max_length: int = 128,
+        batch_size: int = 32,
+        pooling: Literal["mean", "cls"] = "mean",
+        device: str = "cpu",
+    ):
+        self.model = model
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.pooling = pooling
+        self.device = device
+
+    def warm_up(self) -> None:
+        """Load the tokenizer and the model, so loading is not counted as featurizing time."""
+        if getattr(self, "_encoder", None) is not None:
+            return
+        if self.pooling not in ("mean", "cls"):
+            raise ToolkitError(
+                f"The 'pooling' parameter of DistilBertFeaturizer must be one of 'mean', 'cls'. Got {self.pooling!r} instead."
+            )
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as exc:
+            raise ToolkitError(
+                f"The 'device' parameter of DistilBertFeaturizer must be a torch device such as 'cpu' or 'cuda'. "
+                f"Got {self.device!r} instead."
+            ) from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ToolkitError(f"DistilBertFeaturizer was given device {self.device!r}, but torch sees no CUDA GPU.")
+        # Loading a masked-LM checkpoint into the bare encoder warns about unused head weights; that is expected.
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
+            encoder = AutoModel.from_pretrained(self.model, local_files_only=True)
+        except (OSError, ValueError, KeyError) as exc:
+            raise ToolkitError(_not_found_message(self.model, exc)) from exc
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        encoder.to(device).eval()  # eval: no dropout, so the same text always gives the same vector
+        self._tokenizer, self._encoder, self._device = tokenizer, encoder, device
+
+    def fit(self, users: pd.DataFrame) -> "DistilBertFeaturizer":
+        self.warm_up()
+        import torch
+
+        self.dim_ = int(self._encoder.config.hidden_size)
+        embedding_params = sum(
+            p.numel() for m in self._encoder.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()
+        )
+        self.non_embedding_params_ = int(sum(p.numel() for p in self._encoder.parameters()) - embedding_params)
+        return self
+
+    def transform(self, users: pd.DataFrame) -> np.ndarray:
+        self.warm_up()
+        return self._embed(user_texts(users))
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        tokenizer, encoder = self._tokenizer, self._encoder
+        limit = getattr(encoder.config, "max_position_embeddings", None) or self.max_length
+        max_length = min(self.max_length, limit)
+        out = np.zeros((len(texts), int(encoder.config.hidden_size)), dtype=np.float32)
+        if not texts:
+            return out
+        ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+        lengths = np.array([len(x) for x in ids])
+        self._mean_tokens = float(lengths.mean())
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        order = np.argsort(lengths, kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                width = int(lengths[rows].max())
+                input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for j, row in enumerate(rows):
+                    input_ids[j, : lengths[row]] = torch.tensor(ids[row], dtype=torch.long)
+                    mask[j, : lengths[row]] = 1
+                input_ids, mask = input_ids.to(self._device), mask.to(self._device)
+                hidden = encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state.float()
+                if self.pooling == "cls":
+                    pooled = hidden[:, 0]
+                else:
+                    weights = mask.unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+                out[rows] = pooled.cpu().numpy()
+        return out
+
+    def flops_per_user(self) -> float:
+        """2 x non-embedding parameters x tokens per user (the mean of the last transform,
+        or ``max_length`` before any transform)."""
+        if not hasattr(self, "non_embedding_params_"):
+            return 0.0
+        tokens = getattr(self, "_mean_tokens", float(self.max_length))
+        return 2.0 * self.non_embedding_params_ * tokens
+
+    # Torch models and tokenizers are large and not meant to be pickled: keep the parameters and
+    # what was learned, and reload the model from ``model`` on first use.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_tokenizer", "_encoder", "_device"):
+            state.pop(name, None)
+        return state
+
+
+def _not_found_message(model: str, exc: Exception) -> str:
+    return (
+        f"The model {model!r} for the distilbert featurizer was not found locally, and the toolkit never "
+        "downloads at run time. To get it, on a machine with internet run\n"
+        f"    python -c \"from transformers import AutoModel, AutoTokenizer; "
+        f"AutoTokenizer.from_pretrained('{model}'); AutoModel.from_pretrained('{model}')\"\n"
+        f"or\n    huggingface-cli download {model}\n"
+        "and copy the Hugging Face cache (~/.cache/huggingface, or $HF_HOME) to this machine; or set "
+        "`model:` to a local folder holding config.json, the weights and the tokenizer files "
+        f"(as written by save_pretrained). Loading said: {type(exc).__name__}: {exc}"
+    )

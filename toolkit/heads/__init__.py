@@ -1,0 +1,11 @@
+"""Head plugins. ``from toolkit.heads import Head`` is the public base class.
+
+Importing this package registers the built-in heads; Keras is imported only when
+a Keras head is built or loaded.
+"""
+
+from toolkit.heads.base import Block, Head
+
+from toolkit.heads import hybrid, logreg, lstm, mlp  # noqa: E402,F401  (registration)
+
+__all__ = ["Block", "Head"]

@@ -1,0 +1,74 @@
+"""``hybrid``: one branch per feature block, concatenated, then the reference dense stack."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from toolkit.heads.keras_head import KerasHead, dense_stack
+from toolkit.params import Interval
+from toolkit.registry import register_head
+
+
+@register_head("hybrid")
+class HybridHead(KerasHead):
+    """The reference study's hybrid model.
+
+    Each dense or sparse block (text embeddings, TF-IDF, behaviour) gets its own
+    Dense branch; each sequence block (``temporal``) gets an LSTM branch. The
+    branches are concatenated and go through Dense 128/64 with BatchNorm and
+    Dropout, then a sigmoid.
+
+    Example spec block:
+        head: {type: hybrid, branch_units: 64, lstm_units: 32, units: [128, 64]}
+
+    Args:
+        branch_units: width of the Dense layer on each dense or sparse block.
+        lstm_units: size of the LSTM state on each sequence block.
+        units: widths of the shared Dense layers after the concatenation.
+        dropout: dropout rate after each shared Dense layer.
+        batch_norm: whether to put BatchNormalization after each Dense layer.
+    """
+
+    param_constraints = {
+        "branch_units": Interval(1, None),
+        "lstm_units": Interval(1, None),
+        "dropout": Interval(0, 1, closed_high=False),
+    }
+
+    def __init__(
+        self,
+        *,
+        branch_units: int = 64,
+        lstm_units: int = 32,
+        units: list[int] = (128, 64),
+        dropout: float = 0.2,
+        batch_norm: bool = True,
+    ):
+        self.branch_units = branch_units
+        self.lstm_units = lstm_units
+        self.units = list(units)
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+    def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
+        if not kinds:
+            return "hybrid needs at least one feature block."
+        return None
+
+    def build(self, keras, blocks):
+        inputs, branches = [], []
+        for b in blocks:
+            if b.kind == "sequence":
+                inp = keras.Input(shape=tuple(b.data.shape[1:]), name=f"in_{b.name}")
+                branch = keras.layers.LSTM(self.lstm_units, name=f"{b.name}_lstm")(inp)
+            else:
+                inp = keras.Input(shape=(b.width,), name=f"in_{b.name}")
+                branch = keras.layers.Dense(self.branch_units, activation="relu", name=f"{b.name}_dense")(inp)
+                if self.batch_norm:
+                    branch = keras.layers.BatchNormalization(name=f"{b.name}_bn")(branch)
+            inputs.append(inp)
+            branches.append(branch)
+        x = branches[0] if len(branches) == 1 else keras.layers.Concatenate(name="concat")(branches)
+        x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="shared_")
+        out = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+        return keras.Model(inputs, out, name="hybrid")

@@ -1,0 +1,54 @@
+"""Rich tables for the terminal: a run's metrics with intervals, its cost, and the plugin list."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from toolkit.evaluation.metrics import METRIC_NAMES
+
+
+def _fmt(x: float) -> str:
+    return "nan" if x != x else f"{x:.3f}"
+
+
+def metrics_table(result: dict) -> Table:
+    data = result["data"]
+    conf = result.get("confidence", 0.95)
+    title = (f"{result['name']}: {data['labelled']} users, {data['positives']} retained "
+             f"({data['positive_rate']:.2%}); {result['evaluation']}")
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    table.add_column(f"{conf:.0%} CI", justify="right")
+    for name in METRIC_NAMES:
+        m = result["metrics"][name]
+        table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    for name, m in result.get("oracle", {}).items():
+        table.add_row(f"oracle {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
+                      style="dim")
+    thr = result["threshold"]
+    table.caption = f"threshold rule {thr['rule']!r}, chosen on validation data: mean {thr['mean']:.3f}"
+    return table
+
+
+def cost_table(result: dict) -> Table:
+    cost = result["cost"]
+    table = Table(title="cost (per fold means; inference on the final model)", title_justify="left")
+    for col in ("featurize s", "train s", "predict ms/1k", "params", "model MB", "peak MB", "FLOPs/user"):
+        table.add_column(col, justify="right")
+    featurize = ", ".join(f"{k} {v:.2f}" for k, v in cost["featurize_s"].items())
+    table.add_row(featurize, f"{cost['train_s']:.2f}", f"{cost['infer_ms_per_1k']:.1f}", f"{cost['params']:,}",
+                  f"{cost['model_bytes'] / 1e6:.2f}", f"{cost['peak_rss_mb']:.0f}", f"{cost['flops_per_user']:.3g}")
+    return table
+
+
+def plugins_table(role: str, entries, describe_params) -> Table:
+    table = Table(title=f"{role}s", title_justify="left")
+    table.add_column("name")
+    table.add_column("parameters (type = default)")
+    table.add_column("kind")
+    table.add_column("from")
+    for entry in entries:
+        kind = getattr(entry.cls, "kind", "") if role == "featurizer" else ""
+        table.add_row(entry.name, describe_params(entry.cls), kind, entry.source)
+    return table

@@ -1,0 +1,221 @@
+"""Run one experiment: data -> users and labels -> cross-validated scores -> metrics, cost, saved model.
+
+Every featurizer is fitted inside each training fold only; the head's threshold
+is chosen on the validation part of the training fold, never on test rows; all
+metrics come from the out-of-fold scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.cost import Cost, folder_bytes, peak_rss_mb
+from toolkit.data.posts import LoadReport, load_posts
+from toolkit.data.users import DataReport, build_users
+from toolkit.environment import describe, make_deterministic
+from toolkit.evaluation.folds import carve_validation, check_positives, make_folds
+from toolkit.evaluation.metrics import point_metrics, summarize
+from toolkit.evaluation.thresholds import choose_threshold
+from toolkit.heads.base import Block
+from toolkit.progress import NullProgress, Progress
+from toolkit.results import ResultsFolder
+from toolkit.spec import Spec
+
+
+@dataclass
+class Prepared:
+    """The labelled users of a spec, ready for folds."""
+
+    users: pd.DataFrame
+    y: np.ndarray
+    report: DataReport
+    load: LoadReport
+    source: str
+    truth: pd.DataFrame | None = None  # synthetic data only: each user's true retention probability
+
+
+@dataclass
+class Outcome:
+    metrics: dict
+    folder: Path | None = None
+    log: list[str] = field(default_factory=list)
+
+
+def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
+    if "path" in spec.data:
+        return Path(spec.data["path"])
+    from toolkit.data.synth import ensure_synthetic
+
+    syn = spec.data["synthetic"]
+    return ensure_synthetic(syn.users, syn.seed, syn.positive_rate, cache_dir=cache_dir)
+
+
+def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
+    """Load the posts, build users and labels, and check there are enough positives per fold."""
+    path = data_path(spec, cache_dir)
+    posts, load = load_posts(path, columns=spec.data["columns"], on_bad_rows=spec.data["on_bad_rows"])
+    users, y, report = build_users(posts, spec.label)
+    check_positives(y, spec.evaluation)
+    truth = None
+    truth_path = path.with_name(path.stem + ".truth.csv")
+    if "synthetic" in spec.data and truth_path.is_file():
+        truth = pd.read_csv(truth_path, dtype={"user_id": str}).set_index("user_id").reindex(users["user_id"])
+    return Prepared(users, y, report, load, str(path), truth)
+
+
+def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray]):
+    """Fit each featurizer on the training rows; transform them and every other row set.
+
+    Returns (train blocks, blocks for each set in ``others``, seconds per featurizer).
+    """
+    train_users = users.iloc[train]
+    other_users = [users.iloc[rows] for rows in others]
+    train_blocks, other_blocks, seconds = [], [[] for _ in others], {}
+    for name, feat in zip(names, featurizers):
+        feat.warm_up()  # model loading is not featurizing
+        start = time.perf_counter()
+        train_blocks.append(Block(name, feat.output_kind(), feat.fit(train_users).transform(train_users)))
+        for out, rows in zip(other_blocks, other_users):
+            out.append(Block(name, feat.output_kind(), feat.transform(rows)))
+        seconds[name] = time.perf_counter() - start
+    return train_blocks, other_blocks, seconds
+
+
+def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
+    """Carve a validation part, train the head, and pick the threshold on that part."""
+    fit_pos, val_pos = carve_validation(y, spec.training.validation_fraction, spec.seed)
+    head = spec.build_head()
+    start = time.perf_counter()
+    head.fit(
+        [b.rows(fit_pos) for b in blocks],
+        y[fit_pos],
+        validation=([b.rows(val_pos) for b in blocks], y[val_pos]),
+        training=spec.training,
+        seed=spec.seed,
+        on_epoch=on_epoch,
+    )
+    seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
+    threshold = choose_threshold(y[val_pos], head.predict([b.rows(val_pos) for b in blocks]), spec.evaluation.threshold)
+    return head, threshold, seconds
+
+
+def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress | None = None,
+        cache_dir: str | None = None, save: bool = True) -> Outcome:
+    """Run the experiment a spec describes and (with ``save``) write its results folder."""
+    progress = progress or NullProgress()
+    make_deterministic(spec.seed)
+    prepared = prepare(spec, cache_dir=cache_dir)
+    users, y, report = prepared.users, prepared.y, prepared.report
+    progress.log(f"data: {prepared.load.summary()}")
+    progress.log(f"label: {report.label}")
+    progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored, "
+                 f"{report.positives} positive ({report.positive_rate:.2%})")
+
+    with ResultsFolder(results_dir, spec.name, enabled=save) as out:
+        folds = make_folds(y, spec.evaluation, spec.seed)
+        names = spec.block_names()
+        repeats = spec.evaluation.repeats
+        scores = np.full((repeats, len(y)), np.nan)
+        preds = np.zeros((repeats, len(y)), dtype=np.int8)
+        feat_s = {n: 0.0 for n in names}
+        train_s, per_fold = 0.0, []
+        progress.start("folds", len(folds))
+        for fold in folds:
+            progress.start("featurize", len(names))
+            tr_blocks, (te_blocks,), seconds = featurize(spec.build_featurizers(), names, users, fold.train, [fold.test])
+            for n in names:
+                feat_s[n] += seconds[n]
+            progress.start("epochs", spec.training.epochs)
+            head, threshold, seconds = fit_head(spec, tr_blocks, y[fold.train], on_epoch=progress.epoch)
+            train_s += seconds
+            s = head.predict(te_blocks)
+            scores[fold.repeat, fold.test] = s
+            preds[fold.repeat, fold.test] = s >= threshold
+            yt = y[fold.test]
+            per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
+                             "positives": int(yt.sum()), "threshold": float(threshold),
+                             "epochs": int(getattr(head, "epochs_run_", 1)),
+                             **point_metrics(yt, s, (s >= threshold).astype(int))})
+            progress.advance("folds")
+            progress.log(f"fold {fold.repeat}.{fold.fold}: roc_auc {per_fold[-1]['roc_auc']:.3f}, "
+                         f"pr_auc {per_fold[-1]['pr_auc']:.3f}")
+
+        ev = spec.evaluation
+        metrics = summarize(y, scores, preds, n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
+        progress.start("final model", 1)
+        cost, final_threshold = _final_model(spec, names, users, y, out.path / "model" if save else None, progress)
+        cost.featurize_s = {n: feat_s[n] / len(folds) for n in names}
+        cost.train_s = train_s / len(folds)
+        progress.advance("final model")
+
+        result = {
+            "name": spec.name,
+            "spec_sha256": spec_hash(spec),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "data": {**report.to_dict(), "labelled": report.labelled, "source": prepared.source,
+                     "rows_read": prepared.load.rows_read, "rows_skipped": prepared.load.rows_skipped},
+            "evaluation": _evaluation_text(spec),
+            "metrics": metrics,
+            "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in per_fold])),
+                          "final_model": float(final_threshold)},
+            "folds": per_fold,
+            "cost": cost.to_dict(),
+            "environment": describe(spec.seed),
+        }
+        if prepared.truth is not None:
+            oracle = summarize(y, prepared.truth["p_retained"].to_numpy()[None, :], preds[:1],
+                               n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
+            result["oracle"] = {k: oracle[k] for k in ("roc_auc", "pr_auc")}
+        if save:
+            out.write_json("metrics.json", result)
+            out.write_yaml("spec.yaml", spec.resolved())
+            out.write_predictions(users["user_id"].to_numpy(), y, scores, preds, folds)
+            out.write_text("run.log", "\n".join(progress.lines) + "\n")
+    return Outcome(result, out.final if save else None, progress.lines)
+
+
+def _final_model(spec: Spec, names, users, y, folder: Path | None, progress) -> tuple[Cost, float]:
+    """Train on all labelled users, save the model, and measure inference, size, params and FLOPs."""
+    featurizers = spec.build_featurizers()
+    all_rows = np.arange(len(y))
+    blocks, _, _ = featurize(featurizers, names, users, all_rows, [])
+    head, threshold, _ = fit_head(spec, blocks, y)
+
+    sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
+    start = time.perf_counter()
+    sample_blocks = [Block(n, f.output_kind(), f.transform(sample)) for n, f in zip(names, featurizers)]
+    head.predict(sample_blocks)
+    infer_ms = (time.perf_counter() - start) * 1000.0
+
+    cost = Cost(infer_ms_per_1k=infer_ms, params=head.count_params(),
+                flops_per_user=float(sum(f.flops_per_user() for f in featurizers) + head.flops_per_user()))
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, f in zip(names, featurizers):
+            f.save(folder / f"featurizer_{n}.pkl")
+        head.save(folder)
+        (folder / "model.json").write_text(json.dumps({
+            "featurizers": names, "head": spec.head[0], "head_file": type(head).filename,
+            "threshold": float(threshold)}, indent=2))
+        cost.model_bytes = folder_bytes(folder)
+    cost.peak_rss_mb = peak_rss_mb()
+    return cost, threshold
+
+
+def _evaluation_text(spec: Spec) -> str:
+    ev = spec.evaluation
+    if ev.split:
+        return f"stratified split, test fraction {ev.split.get('test_fraction', 0.2)}"
+    return f"repeated stratified {ev.folds}-fold x {ev.repeats}"
+
+
+def spec_hash(spec: Spec) -> str:
+    text = json.dumps(spec.resolved(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
