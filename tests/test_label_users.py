@@ -101,3 +101,12 @@ def test_came_back_must_not_overlap_observation():
         parse_label({**CAME_BACK, "observe_days": 3})
     spec = parse_label({**CAME_BACK, "data_end": "2025-03-01"})
     assert spec.data_end == dt.date(2025, 3, 1)
+
+
+def test_topic_hashtags_do_not_count_as_chinese():
+    rows = [post("en", "2025-01-13 08:00", content="hello friends #tiktok[话题]# #refugee[话题]#"),
+            post("zh", "2025-01-13 09:00", content="你好 hello")]
+    users, _, _ = build_users(frame(rows + [post("x", "2025-03-30 08:00")]), parse_label(REFERENCE))
+    share = dict(zip(users["user_id"], users["zh_share"]))
+    assert share["en"] == 0.0
+    assert 0 < share["zh"] < 1

@@ -28,6 +28,24 @@ def make_data(n, *, prevalence=0.08, signal=1.0, decimals=1, repeats=2, seed=0):
     return y, scores, preds
 
 
+def fast_metrics(y, scores, preds):
+    """scikit-learn for the AUCs, plain counts for the rest (those are checked against
+    scikit-learn in test_point_metrics_match_sklearn; its input checks are slow)."""
+    y, preds = y.astype(bool), preds.astype(bool)
+    tp, fp = np.sum(y & preds), np.sum(~y & preds)
+    pos, neg = y.sum(), (~y).sum()
+    tn = neg - fp
+    return {
+        "roc_auc": skm.roc_auc_score(y, scores),
+        "pr_auc": skm.average_precision_score(y, scores),
+        "recall": tp / pos,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + pos - tp),
+        "accuracy": (tp + tn) / len(y),
+        "balanced_accuracy": (tp / pos + tn / neg) / 2,
+    }
+
+
 def sklearn_metrics(y, scores, preds):
     return {
         "roc_auc": skm.roc_auc_score(y, scores),
@@ -153,7 +171,7 @@ def test_summary_matches_brute_force_stratified_bootstrap():
             # Stratified: each class keeps its size in every resample.
             assert cp.sum() == len(pos) and cn.sum() == len(neg)
             idx = np.r_[np.repeat(pos, cp), np.repeat(neg, cn)]
-            per_repeat = [sklearn_metrics(y[idx], s[idx], p[idx]) for s, p in zip(scores, preds)]
+            per_repeat = [fast_metrics(y[idx], s[idx], p[idx]) for s, p in zip(scores, preds)]
             for name in METRIC_NAMES:
                 stats[name].append(np.mean([m[name] for m in per_repeat]))
     for name in METRIC_NAMES:
@@ -164,8 +182,9 @@ def test_summary_matches_brute_force_stratified_bootstrap():
 
 def test_perfect_predictions_collapse_interval_to_one():
     y = np.array([1] * 10 + [0] * 190)
-    scores = np.where(y == 1, 0.9, 0.1) + np.linspace(0, 0.05, 200)
-    summary = summarize(y, np.stack([scores, scores[::-1] * 0 + scores]), np.stack([y, y]), n_boot=200)
+    first = np.where(y == 1, 0.9, 0.1) + np.linspace(0, 0.05, 200)
+    second = np.where(y == 1, 0.6, 0.4)  # ties within each class, none across
+    summary = summarize(y, np.stack([first, second]), np.stack([y, y]), n_boot=200)
     for name in METRIC_NAMES:
         assert summary[name] == {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0}, name
 

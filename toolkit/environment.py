@@ -13,7 +13,9 @@ PACKAGES = ("retention-toolkit", "numpy", "pandas", "scikit-learn", "keras", "te
 def quiet_backends() -> None:
     """Environment variables that must be set before TensorFlow is imported."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Level 3: TensorFlow's C++ log lines (version notices) would drown the progress bars;
+    # real failures still surface as Python exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # Transformers must never reach for the network at run time.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

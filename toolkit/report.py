@@ -32,13 +32,20 @@ def metrics_table(result: dict) -> Table:
 
 
 def cost_table(result: dict) -> Table:
+    """One row per cost figure, so it stays readable in a narrow terminal."""
     cost = result["cost"]
-    table = Table(title="cost (per fold means; inference on the final model)", title_justify="left")
-    for col in ("featurize s", "train s", "predict ms/1k", "params", "model MB", "peak MB", "FLOPs/user"):
-        table.add_column(col, justify="right")
-    featurize = ", ".join(f"{k} {v:.2f}" for k, v in cost["featurize_s"].items())
-    table.add_row(featurize, f"{cost['train_s']:.2f}", f"{cost['infer_ms_per_1k']:.1f}", f"{cost['params']:,}",
-                  f"{cost['model_bytes'] / 1e6:.2f}", f"{cost['peak_rss_mb']:.0f}", f"{cost['flops_per_user']:.3g}")
+    table = Table(title="cost", title_justify="left")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_column("measured as", style="dim")
+    for name, seconds in cost["featurize_s"].items():
+        table.add_row(f"featurize {name}", f"{seconds:.2f} s", "per fold: fit on train, transform all")
+    table.add_row("train", f"{cost['train_s']:.2f} s", "per fold, graph tracing excluded")
+    table.add_row("predict", f"{cost['infer_ms_per_1k']:.1f} ms / 1k users", "featurize + score, final model")
+    table.add_row("parameters", f"{cost['params']:,}", "trainable, head")
+    table.add_row("model size", f"{cost['model_bytes'] / 1e6:.2f} MB", "saved head + featurizers")
+    table.add_row("peak memory", f"{cost['peak_rss_mb']:.0f} MB", "resident, whole process")
+    table.add_row("FLOPs / user", f"{cost['flops_per_user']:.3g}", "estimate, featurizers + head")
     return table
 
 

@@ -102,47 +102,30 @@ def load_posts(
         ``(posts, report)``: the canonical posts frame and a :class:`LoadReport`.
 
     Raises:
-        ToolkitError: the file is missing, not UTF-8, empty, lacks a required
-            column, or (with ``"error"``) has a bad row; the message names the
-            file, the line where the record starts, the column and the value.
+        ToolkitError: the file is missing, not UTF-8 or empty; it lacks a
+            required column or one named in ``columns``; or (with ``"error"``)
+            a row is bad: the message names the file, the line where the
+            record starts, the column and the value.
     """
     path = Path(path)
     if on_bad_rows not in ON_BAD_ROWS:
         raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {on_bad_rows!r} instead.")
     mapping = _mapping(columns)
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
-    try:
-        header = next(reader, None)
-        while header == []:  # leading blank lines
-            header = next(reader, None)
-        if header is None:
-            raise ToolkitError(f"Data file {path} is empty: expected a header row naming the columns.")
-        header = [name.strip() for name in header]
-        position = {}
-        for i, name in enumerate(header):
-            position.setdefault(name, i)
-        for canonical in REQUIRED_COLUMNS:
-            if mapping[canonical] not in position:
-                raise ToolkitError(
-                    f"Data file {path} has no column for {canonical!r}: looked for the column "
-                    f"{mapping[canonical]!r}, found columns {', '.join(map(repr, header))}. If the file "
-                    f"names it differently, map it in the spec: data.columns: {{{canonical}: <file column>}}."
-                )
-        rows, lines, bad = [], [], []  # bad: (line, reason, column, value, detail)
-        last_line = reader.line_num
-        for record in reader:
-            start, last_line = last_line + 1, reader.line_num
-            if not record:
-                continue
-            if len(record) != len(header):
-                bad.append((start, "wrong number of fields", None, None,
-                            f"expected {len(header)} fields as in the header, found {len(record)}"))
-                continue
-            rows.append(record)
-            lines.append(start)
-    except csv.Error as exc:
-        raise ToolkitError(f"Data file {path}, line {reader.line_num}: not a valid CSV ({exc}).") from None
-
+    header, rows, lines, numbers, bad = _read_records(path)
+    position: dict[str, int] = {}
+    for i, name in enumerate(header):
+        position.setdefault(name, i)
+    # Required columns must be there; so must any the user mapped by hand, since
+    # a typo there would otherwise silently load as an all-empty column.
+    for canonical in (*REQUIRED_COLUMNS, *(columns or {})):
+        if mapping[canonical] not in position:
+            hint = (f"If the file names it differently, map it in the spec: data.columns: "
+                    f"{{{canonical}: <file column>}}." if canonical in REQUIRED_COLUMNS
+                    else "Fix data.columns or drop the entry.")
+            raise ToolkitError(
+                f"Data file {path} has no column for {canonical!r}: looked for the column "
+                f"{mapping[canonical]!r}, found columns {', '.join(map(repr, header))}. {hint}"
+            )
     report = LoadReport(path=path, rows_read=len(rows) + len(bad))
     if report.rows_read == 0:
         raise ToolkitError(f"Data file {path} has a header but no data rows: expected at least one post.")
@@ -160,14 +143,11 @@ def load_posts(
 
     def mark(mask: np.ndarray, reason: str, canonical: str, parser) -> None:
         # Records the rows that went bad for this column (first reason wins).
+        # The parser goes along so that only the reported row is parsed again
+        # for its message; skipping many rows then costs nothing extra.
+        column = get(mapping[canonical])
         for i in np.flatnonzero(mask & ~row_bad):
-            value = get(mapping[canonical]).iat[i]
-            try:
-                parser(value)
-                detail = ""
-            except ValueError as exc:
-                detail = str(exc)
-            bad.append((int(line_numbers[i]), reason, mapping[canonical], value, detail))
+            bad.append((int(line_numbers[i]), reason, mapping[canonical], column.iat[i], parser))
         row_bad[:] |= mask
 
     if has["post_id"]:
@@ -175,7 +155,7 @@ def load_posts(
     else:
         out["post_id"] = pd.Series([""] * n, dtype=object)
     user_id = get(mapping["user_id"]).str.strip()
-    mark((user_id == "").to_numpy(), "empty user_id", "user_id", lambda v: None)
+    mark((user_id == "").to_numpy(), "empty user_id", "user_id", None)
     out["user_id"] = user_id
     for canonical in TEXT_COLUMNS:
         out[canonical] = get(mapping[canonical]) if has[canonical] else pd.Series([""] * n, dtype=object)
@@ -194,7 +174,7 @@ def load_posts(
 
     posts = pd.DataFrame(out)
     # Rows count from 1 in file order, so generated ids stay stable when rows are skipped.
-    generated = pd.Series([f"row-{i + 1}" for i in range(n)])
+    generated = pd.Series([f"row-{i}" for i in numbers])
     posts["post_id"] = posts["post_id"].where(posts["post_id"] != "", generated)
     posts = posts[~row_bad]
     duplicated = posts["post_id"].duplicated(keep="first").to_numpy()
@@ -206,19 +186,72 @@ def load_posts(
     return posts[order], report
 
 
+def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], list[int], list[tuple]]:
+    """Split the file into records, noting the physical line where each starts.
+
+    Returns:
+        ``(header, rows, lines, numbers, bad)``: the stripped header; the records
+        with as many fields as the header; the 1-based line each starts on (the
+        header is line 1); each one's record number (1 = the first data record,
+        counting malformed ones); and the malformed records as
+        ``(line, reason, column, value, detail)``.
+    """
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    last_line = 0
+    rows, lines, numbers, bad = [], [], [], []
+    try:
+        header = next(reader, None)
+        while header == []:  # leading blank lines
+            header = next(reader, None)
+        if header is None:
+            raise ToolkitError(f"Data file {path} is empty: expected a header row naming the columns.")
+        header = [name.strip() for name in header]
+        # line_num counts physical lines consumed so far, so a record starts one
+        # line after the previous record ended, however many lines it spans.
+        last_line = reader.line_num
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not record:  # a blank line: not a record
+                continue
+            if len(record) != len(header):
+                bad.append((start, "wrong number of fields", None, None,
+                            f"expected {len(header)} fields as in the header, found {len(record)}"))
+            else:
+                rows.append(record)
+                lines.append(start)
+                numbers.append(len(rows) + len(bad))
+    except csv.Error as exc:
+        raise ToolkitError(
+            f"Data file {path}, line {last_line + 1}: not a valid CSV ({exc}); expected each quoted "
+            "field to be closed by a matching quote."
+        ) from None
+    return header, rows, lines, numbers, bad
+
+
 def _handle_bad(path: Path, bad: list, on_bad_rows: str, report: LoadReport) -> None:
-    """Raise for the earliest bad row, or count every bad row as skipped."""
+    """Raise for the earliest bad row, or count every bad row as skipped.
+
+    ``bad`` holds ``(line, reason, column, value, detail)``; ``detail`` is a
+    message, or the parser whose ValueError explains the value.
+    """
     if not bad:
         return
     if on_bad_rows == "error":
         line, reason, column, value, detail = min(bad, key=lambda b: b[0])
+        if callable(detail):
+            try:
+                detail(value)
+                detail = ""
+            except ValueError as exc:
+                detail = str(exc)
+        detail = detail or ""
         where = f"Data file {path}, line {line}"
         if column is None:
             problem = f"{reason}: {detail}"
         else:
             problem = f"column {column!r}: cannot use the value {value!r} ({reason})"
             if detail:
-                problem += f". {detail}"
+                problem += ". " + detail.rstrip(".")
         raise ToolkitError(
             f"{where}, {problem}. Fix the row, or set `data.on_bad_rows: skip` to drop bad rows "
             "and count them in the load report."

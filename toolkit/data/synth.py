@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -59,6 +60,8 @@ CSV_COLUMNS = (
     "title", "content", "address", "label", "user_name", "user_id", "like_count", "collect_count",
     "comment_count", "share_count", "create_time", "post_id", "ip_localtion", "post_image", "post_type",
 )
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_HASHTAG = re.compile(r"#[^#\s]*\[话题\]#")
 _BURST_START = np.datetime64("2025-01-13")
 _TAIL_START, _LAST_FIRST_SEEN = np.datetime64("2025-01-16"), np.datetime64("2025-02-28")
 # Share of posts per hour of day (as written in the file): a morning and a
@@ -68,9 +71,13 @@ _HOUR_WEIGHTS = np.array([4, 3, 2, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 5, 5, 6, 7, 
 
 def _validate(users: int, seed: int, positive_rate: float) -> None:
     if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or users < 10:
-        raise ToolkitError(f"The 'users' argument of the synthetic generator must be an int >= 10. Got {users!r} instead.")
+        raise ToolkitError(
+            f"The 'users' argument of the synthetic generator must be an int >= 10. Got {users!r} instead."
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ToolkitError(f"The 'seed' argument of the synthetic generator must be an int >= 0. Got {seed!r} instead.")
+        raise ToolkitError(
+            f"The 'seed' argument of the synthetic generator must be an int >= 0. Got {seed!r} instead."
+        )
     if isinstance(positive_rate, bool) or not isinstance(positive_rate, (int, float)) or not 0 < positive_rate < 1:
         raise ToolkitError(
             "The 'positive_rate' argument of the synthetic generator must be a float in the range (0, 1). "
@@ -268,7 +275,11 @@ def _posts_for(rng, user, day, home_hour, hour_sd, popularity, themes, p_chinese
     written = _compose(rng, post_theme, language)
     out.update(written)
     out["post_type"] = np.where(rng.random(m) < 0.35, "video", "normal").tolist()
-    out["_has_zh"] = zh.astype(float)
+    # "Writes Chinese" is read off the text as a reader would see it: hashtag
+    # markup (``#学中文[话题]#``) is the app's, not the user's writing.
+    out["_has_zh"] = np.array([
+        _CJK.search(_HASHTAG.sub("", f"{t} {c}")) is not None for t, c in zip(written["title"], written["content"])
+    ], dtype=float)
     out["_hour_frac"] = minute / 60
     out["_minute"] = minute
     return out

@@ -18,6 +18,8 @@ from toolkit.errors import ToolkitError
 
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _LATIN = r"[A-Za-z]"
+# Platform hashtags read "#tiktok[话题]#": their Chinese marker says nothing about the writer.
+_TOPIC_TAG = r"#[^#\n]*?\[话题\]#?"
 
 
 @dataclass
@@ -129,8 +131,9 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     text = (window["title"].fillna("") + "\n" + window["content"].fillna("")).str.strip()
     joined = text.groupby(window["user_id"]).agg("\n".join)
     feats["text"] = joined
-    n_cjk = joined.str.count(_CJK)
-    n_latin = joined.str.count(_LATIN)
+    prose = joined.str.replace(_TOPIC_TAG, " ", regex=True)
+    n_cjk = prose.str.count(_CJK)
+    n_latin = prose.str.count(_LATIN)
     feats["zh_share"] = n_cjk / (n_cjk + n_latin).where(lambda s: s > 0)
     feats["text_chars"] = np.log1p(joined.str.len())
     n_tags = window["hashtags"].fillna("").str.split("#").map(lambda parts: sum(1 for p in parts if p.strip()))

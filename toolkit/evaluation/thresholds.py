@@ -134,7 +134,7 @@ def choose_threshold_info(y_val, scores_val, rule) -> ThresholdChoice:
     else:
         target = float(_RECALL_RULE.fullmatch(rule).group(1))
         # Recall only grows as the threshold falls, and reaches 1 at the lowest score.
-        best = int(np.argmax(tp / n_pos > target))
+        best = int(np.argmax(tp / n_pos >= target))
     return ThresholdChoice(float(thresholds[best]), rule, False)
 
 

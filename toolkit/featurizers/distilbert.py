@@ -82,9 +82,11 @@ class DistilBertFeaturizer(Featurizer):
             ) from exc
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ToolkitError(f"DistilBertFeaturizer was given device {self.device!r}, but torch sees no CUDA GPU.")
-        # Loading a masked-LM checkpoint into the bare encoder warns about unused head weights; that is expected.
-        verbosity = hf_logging.get_verbosity()
+        # Quiet: loading a masked-LM checkpoint into the bare encoder warns about the unused LM head
+        # (expected), and transformers 5 draws a progress bar per load.
+        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         try:
             tokenizer = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
             encoder = AutoModel.from_pretrained(self.model, local_files_only=True)
@@ -92,6 +94,8 @@ class DistilBertFeaturizer(Featurizer):
             raise ToolkitError(_not_found_message(self.model, exc)) from exc
         finally:
             hf_logging.set_verbosity(verbosity)
+            if bars:
+                hf_logging.enable_progress_bar()
         encoder.to(device).eval()  # eval: no dropout, so the same text always gives the same vector
         self._tokenizer, self._encoder, self._device = tokenizer, encoder, device
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -82,7 +82,8 @@ class FastTextFeaturizer(Featurizer):
         self.seed = seed
 
     def warm_up(self) -> None:
-        """Load a pre-trained model before timing starts; trained models have nothing to load."""
+        """Load jieba's dictionary and any pre-trained model before timing starts."""
+        load_jieba()
         if self.path is not None and getattr(self, "_pretrained", None) is None:
             self._pretrained = _load_bin(self.path)
 

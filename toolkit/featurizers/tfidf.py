@@ -9,7 +9,7 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.base import BlockKind, Featurizer, as_float32
-from toolkit.featurizers.tokenize import tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -75,6 +75,10 @@ class TfidfFeaturizer(Featurizer):
         self.stop_words = stop_words
         self.svd_components = svd_components
 
+    def warm_up(self) -> None:
+        """Load jieba's dictionary before timing starts."""
+        load_jieba()
+
     def output_kind(self) -> BlockKind:
         return "sparse" if self.svd_components is None else "dense"
 
@@ -121,10 +125,15 @@ class TfidfFeaturizer(Featurizer):
         try:
             matrix = self.vectorizer_.fit_transform(docs)
         except ValueError as exc:  # "empty vocabulary", "After pruning, no terms remain", max_df < min_df
+            hint = (
+                "max_df allows fewer users than min_df requires"
+                if "max_df" in str(exc)
+                else "the training texts may be empty or all stop words"
+            )
             raise ToolkitError(
                 f"TfidfFeaturizer learned no vocabulary from {len(docs)} training users with min_df={self.min_df!r}, "
-                f"max_df={self.max_df!r}, stop_words={self.stop_words!r} (scikit-learn: {exc}). The training "
-                "texts may be empty or all stop words; lower min_df or raise max_df."
+                f"max_df={self.max_df!r}, stop_words={self.stop_words!r}: {hint}; lower min_df or raise max_df. "
+                f"(scikit-learn: {exc})"
             ) from exc
         self.vocabulary_size_ = len(self.vectorizer_.vocabulary_)
         self.mean_tokens_ = float(np.mean([len(d) for d in docs]))
