@@ -56,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     quiet_backends()
     args = build_parser().parse_args(argv)
     from rich.console import Console
+    from rich.text import Text
 
     console, errors = Console(), Console(stderr=True)
     try:
         return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
+        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         errors.print("interrupted: no results were written.")
@@ -77,6 +79,9 @@ def cmd_run(args, console) -> int:
     from toolkit.spec import load_spec
 
     spec = load_spec(args.spec, args.overrides)
+    results = Path(args.results_dir)
+    if results.exists() and not results.is_dir():
+        raise ToolkitError(f"--results-dir {str(results)!r} is a file; expected a folder (it is created if missing).")
     if args.quiet:
         outcome = run(spec, results_dir=args.results_dir, progress=NullProgress(), cache_dir=args.cache_dir)
     else:
@@ -127,6 +132,8 @@ def cmd_data(args, console) -> int:
     from toolkit.data.synth import write_synthetic
 
     out = Path(args.out)
+    if out.is_dir() or not out.name:
+        raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as data/synth.csv.")
     if out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
     path = write_synthetic(out, args.users, args.seed, args.positive_rate)

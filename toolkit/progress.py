@@ -62,4 +62,4 @@ class RichProgress(Progress):
 
     def log(self, message: str) -> None:
         super().log(message)
-        self.bars.console.log(message)
+        self.bars.console.log(message, markup=False, highlight=False)

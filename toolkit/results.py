@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from toolkit.errors import ToolkitError
+
 
 class ResultsFolder:
     def __init__(self, results_dir: str | Path, name: str, *, enabled: bool = True):
@@ -32,7 +34,10 @@ class ResultsFolder:
 
     def __enter__(self) -> "ResultsFolder":
         if self.enabled:
-            self.path.mkdir(parents=True, exist_ok=False)
+            try:
+                self.path.mkdir(parents=True, exist_ok=False)
+            except OSError as exc:
+                raise ToolkitError(f"Cannot create the results folder {self.path}: {exc}") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

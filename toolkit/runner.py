@@ -63,6 +63,8 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     posts, load = load_posts(path, columns=spec.data["columns"], on_bad_rows=spec.data["on_bad_rows"])
     users, y, report = build_users(posts, spec.label)
     check_positives(y, spec.evaluation)
+    for featurizer in spec.build_featurizers():
+        featurizer.check_available()
     truth = None
     truth_path = path.with_name(path.stem + ".truth.csv")
     if "synthetic" in spec.data and truth_path.is_file():
@@ -110,8 +112,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         cache_dir: str | None = None, save: bool = True) -> Outcome:
     """Run the experiment a spec describes and (with ``save``) write its results folder."""
     progress = progress or NullProgress()
+    prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
-    prepared = prepare(spec, cache_dir=cache_dir)
     users, y, report = prepared.users, prepared.y, prepared.report
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")

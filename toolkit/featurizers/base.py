@@ -67,6 +67,12 @@ class Featurizer:
     def warm_up(self) -> None:
         """Load whatever is expensive to load (a pretrained model) before timing starts."""
 
+    def check_available(self) -> None:
+        """Raise ToolkitError when something this featurizer needs (weights, a file) is missing.
+
+        Called by ``validate`` and before a run does any work.
+        """
+
     # Persistence: pickle by default; a plugin holding an unpicklable object
     # (a fastText model) overrides __getstate__/__setstate__.
     def save(self, path: str | Path) -> None:

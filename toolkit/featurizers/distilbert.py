@@ -61,9 +61,16 @@ class DistilBertFeaturizer(Featurizer):
         self.pooling = pooling
         self.device = device
 
+    def check_available(self) -> None:
+        self.warm_up()
+
     def warm_up(self) -> None:
         """Load the tokenizer and the model, so loading is not counted as featurizing time."""
         if getattr(self, "_encoder", None) is not None:
+            return
+        cached = _LOADED.get((self.model, self.device))
+        if cached is not None:  # every fold builds a new featurizer; load the weights once per process
+            self._tokenizer, self._encoder, self._device = cached
             return
         if self.pooling not in ("mean", "cls"):
             raise ToolkitError(
@@ -98,6 +105,7 @@ class DistilBertFeaturizer(Featurizer):
                 hf_logging.enable_progress_bar()
         encoder.to(device).eval()  # eval: no dropout, so the same text always gives the same vector
         self._tokenizer, self._encoder, self._device = tokenizer, encoder, device
+        _LOADED[(self.model, self.device)] = (tokenizer, encoder, device)
 
     def fit(self, users: pd.DataFrame) -> "DistilBertFeaturizer":
         self.warm_up()
@@ -162,6 +170,10 @@ class DistilBertFeaturizer(Featurizer):
         for name in ("_tokenizer", "_encoder", "_device"):
             state.pop(name, None)
         return state
+
+
+#: (model, device) -> (tokenizer, encoder, device); inference only, so sharing is safe
+_LOADED: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
 
 
 def _not_found_message(model: str, exc: Exception) -> str:

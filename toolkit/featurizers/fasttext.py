@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from typing import Any, Literal
 
 import numpy as np
@@ -44,9 +45,11 @@ class FastTextFeaturizer(Featurizer):
         word_ngrams: Longest word n-gram used in training.
         minn: Shortest character n-gram (subword); with ``maxn: 0`` no subwords.
         maxn: Longest character n-gram.
-        bucket: Rows of the hashed subword table. fastText's own default (2,000,000)
-            makes every saved model about 400 MB at ``dim: 50`` however little text
-            it saw; 100,000 is ample for a few thousand users (about 20 MB).
+        lr: Initial learning rate of fastText's SGD.
+        bucket: Rows of the hashed subword table. Kept at fastText's own default: with
+            smaller tables fastText 0.9's single-thread training was seen to give
+            different vectors from run to run (and to abort with "Encountered NaN").
+            Saved models are compressed, since most rows stay zero.
         path: A pre-trained fastText ``.bin`` file; ``fit`` then trains nothing.
         seed: Seed of fastText's random generator.
     """
@@ -60,6 +63,7 @@ class FastTextFeaturizer(Featurizer):
         "minn": Interval(0, None),
         "maxn": Interval(0, None),
         "bucket": Interval(1, None),
+        "lr": Interval(0, None, closed_low=False),
     }
 
     def __init__(
@@ -72,7 +76,8 @@ class FastTextFeaturizer(Featurizer):
         word_ngrams: int = 1,
         minn: int = 2,
         maxn: int = 4,
-        bucket: int = 100_000,
+        lr: float = 0.05,
+        bucket: int = 2_000_000,
         path: str | None = None,
         seed: int = 0,
     ):
@@ -83,9 +88,14 @@ class FastTextFeaturizer(Featurizer):
         self.word_ngrams = word_ngrams
         self.minn = minn
         self.maxn = maxn
+        self.lr = lr
         self.bucket = bucket
         self.path = path
         self.seed = seed
+
+    def check_available(self) -> None:
+        if self.path is not None and not os.path.isfile(self.path):
+            _load_bin(self.path)  # raises the ToolkitError that names the path
 
     def warm_up(self) -> None:
         """Load jieba's dictionary and any pre-trained model before timing starts."""
@@ -130,17 +140,26 @@ class FastTextFeaturizer(Featurizer):
                 wordNgrams=self.word_ngrams,
                 minn=self.minn,
                 maxn=self.maxn,
+                lr=self.lr,
                 bucket=self.bucket,
                 thread=1,  # one thread: Hogwild updates on several would make results vary run to run
                 verbose=0,
                 seed=self.seed,
             )
             try:
-                return _train_unsupervised(options)
+                return _train_with_retries(options)
             except ValueError as exc:  # "Empty vocabulary. Try a smaller -minCount value."
                 raise ToolkitError(
                     f"FastTextFeaturizer could not train on {len(lines)} training users with "
                     f"min_count={self.min_count}: {exc}"
+                ) from exc
+            except RuntimeError as exc:
+                # Still "Encountered NaN" after the retries: real divergence.
+                tokens = sum(len(line.split()) for line in lines)
+                raise ToolkitError(
+                    f"FastTextFeaturizer failed while training on {len(lines)} training users "
+                    f"({tokens} tokens): {exc} fastText needs more text than this, or a smaller step: "
+                    f"use more users, more epochs, a lower 'lr' (now {self.lr}), or pre-trained vectors via 'path'."
                 ) from exc
 
     def _fitted_model(self) -> Any:
@@ -175,17 +194,19 @@ class FastTextFeaturizer(Featurizer):
                 file = os.path.join(folder, "model.bin")
                 model.save_model(file)
                 with open(file, "rb") as fh:
-                    state["model_bytes_"] = fh.read()
+                    # fastText leaves most subword rows at zero: compression shrinks the
+                    # saved model about tenfold at little cost.
+                    state["model_zlib_"] = zlib.compress(fh.read(), 1)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        data = state.pop("model_bytes_", None)
+        data = state.pop("model_zlib_", None)
         self.__dict__.update(state)
         if data is not None:
             with tempfile.TemporaryDirectory(prefix="toolkit-fasttext-") as folder:
                 file = os.path.join(folder, "model.bin")
                 with open(file, "wb") as fh:
-                    fh.write(data)
+                    fh.write(zlib.decompress(data))
                 self.model_ = _load_bin(file)
 
 
@@ -200,6 +221,23 @@ def _load_bin(path: str) -> Any:
         raise ToolkitError(
             f"The fastText model file {path!r} could not be loaded: expected a fastText .bin model ({exc})."
         ) from exc
+
+
+def _train_with_retries(options: dict[str, Any], attempts: int = 3) -> Any:
+    """Train, retrying fastText's spurious "Encountered NaN".
+
+    On a small corpus fastText's monitoring thread can read the running loss
+    before any example was counted (0/0) and abort; whether it does depends on
+    thread timing, not on the data. A retry with the same seed trains the same
+    model, so retrying changes no result.
+    """
+    for attempt in range(attempts):
+        try:
+            return _train_unsupervised(options)
+        except RuntimeError as exc:
+            if "NaN" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _train_unsupervised(options: dict[str, Any]) -> Any:

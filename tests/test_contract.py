@@ -1,0 +1,121 @@
+"""One contract every registered plugin passes (scikit-learn's estimator checks, in small).
+
+Featurizers: config round trip, shapes and kind, determinism, no learning from
+the rows they transform, save and reload. Heads: scores in [0, 1] of the right
+shape, determinism with a seed, save and reload, blocks they reject say why.
+"""
+
+import numpy as np
+import pytest
+
+from factories import make_users
+from toolkit.featurizers import Featurizer
+from toolkit.heads import Block
+from toolkit.registry import FEATURIZERS, HEADS
+from toolkit.training import TrainingConfig
+
+# Small settings so each plugin runs in about a second; the tiny DistilBERT is built per session.
+FEATURIZER_PARAMS = {
+    "tfidf": {"max_features": 200, "min_df": 1},
+    "fasttext": {"dim": 8, "epoch": 5},
+    "behavior": {},
+    "temporal": {},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    from tiny_distilbert import build_tiny_distilbert
+
+    return build_tiny_distilbert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def featurizer(name, tiny_bert):
+    params = FEATURIZER_PARAMS.get(name, {})
+    if name == "distilbert":
+        params = {"model": str(tiny_bert), "batch_size": 8}
+    return FEATURIZERS.get(name)(**params)
+
+
+def as_array(block):
+    return block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+
+
+@pytest.fixture(scope="module")
+def users():
+    return make_users(60, seed=3, steps=7)
+
+
+@pytest.mark.parametrize("name", FEATURIZERS.names())
+def test_featurizer_contract(name, users, tiny_bert, tmp_path):
+    train, test = users.iloc[:40], users.iloc[40:]
+    feat = featurizer(name, tiny_bert)
+    assert isinstance(feat, Featurizer)
+    # constructor = config: storing parameters does no work, and the config rebuilds the object
+    clone = type(feat)(**feat.get_config())
+    assert clone.get_config() == feat.get_config()
+    assert not [k for k in vars(feat) if k.endswith("_") and not k.startswith("_")], "learned state before fit"
+
+    feat.warm_up()
+    out_test = feat.fit(train).transform(test)
+    kind = feat.output_kind()
+    assert kind in ("dense", "sparse", "sequence")
+    if kind == "sparse":
+        assert hasattr(out_test, "toarray")
+    assert out_test.shape[0] == len(test)
+    assert out_test.ndim == (3 if kind == "sequence" else 2)
+    assert np.isfinite(as_array(out_test)).all()
+
+    # transforming other rows first must not change what the test rows get (no learning in transform)
+    again = featurizer(name, tiny_bert).fit(train)
+    again.transform(users.iloc[::-1])
+    np.testing.assert_allclose(as_array(again.transform(test)), as_array(out_test), rtol=1e-5, atol=1e-6)
+
+    path = tmp_path / "feat.pkl"
+    feat.save(path)
+    reloaded = Featurizer.load(path)
+    np.testing.assert_allclose(as_array(reloaded.transform(test)), as_array(out_test), rtol=1e-5, atol=1e-6)
+    assert feat.flops_per_user() >= 0
+
+
+def blocks_for(head_name, users, n_rows):
+    """Blocks a head accepts: a sequence for lstm, dense (+ sequence for hybrid) otherwise."""
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(n_rows, 6)).astype(np.float32)
+    seq = np.stack(users["activity"].to_numpy())[:n_rows]
+    if head_name == "lstm":
+        return [Block("temporal", "sequence", seq)]
+    if head_name == "hybrid":
+        return [Block("behavior", "dense", dense), Block("temporal", "sequence", seq)]
+    return [Block("behavior", "dense", dense)]
+
+
+@pytest.mark.parametrize("name", HEADS.names())
+def test_head_contract(name, users, tmp_path):
+    n = len(users)
+    blocks = blocks_for(name, users, n)
+    y = (blocks[0].data.reshape(n, -1)[:, 0] > 0).astype(int)
+    fit, val = np.arange(0, 40), np.arange(40, n)
+    training = TrainingConfig(epochs=3, batch_size=16)
+    head_cls = HEADS.get(name)
+    assert head_cls().check_blocks([(b.name, b.kind) for b in blocks]) is None
+
+    def train():
+        head = head_cls()
+        head.fit([b.rows(fit) for b in blocks], y[fit], validation=([b.rows(val) for b in blocks], y[val]),
+                 training=training, seed=0)
+        return head
+
+    head = train()
+    scores = head.predict([b.rows(val) for b in blocks])
+    assert scores.shape == (len(val),)
+    assert np.all((scores >= 0) & (scores <= 1))
+    np.testing.assert_allclose(train().predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
+    assert head.count_params() > 0 and head.flops_per_user() > 0
+
+    path = head.save(tmp_path)
+    reloaded = type(head).load(path)
+    np.testing.assert_allclose(reloaded.predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
+
+    # no head takes an empty block list, and the refusal says why
+    assert head_cls().check_blocks([])
