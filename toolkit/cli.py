@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    console, errors = Console(), Console(stderr=True)
+    # markup off: paths, values and messages are printed as they are, brackets included
+    console, errors = Console(markup=False, highlight=False), Console(stderr=True, markup=False, highlight=False)
     try:
         return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
@@ -74,7 +75,7 @@ def cmd_run(args, console) -> int:
     from rich.console import Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.report import cost_table, metrics_table
+    from toolkit.report import cost_table, metrics_table, run_header
     from toolkit.runner import run
     from toolkit.spec import load_spec
 
@@ -88,6 +89,7 @@ def cmd_run(args, console) -> int:
         # Bars and log lines go to stderr, so stdout holds only the tables.
         with RichProgress(Console(stderr=True)) as progress:
             outcome = run(spec, results_dir=args.results_dir, progress=progress, cache_dir=args.cache_dir)
+    console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
     console.print(f"results: {outcome.folder}")
@@ -119,8 +121,8 @@ def cmd_plugins(args, console) -> int:
     def describe(cls) -> str:
         parts = []
         for info in declared_params(cls).values():
-            default = "required" if info.required else repr(info.default)
-            parts.append(f"{info.name}: {info.type_text()} = {default}")
+            default = "required" if info.required else repr(list(info.default) if isinstance(info.default, tuple) else info.default)
+            parts.append(f"{info.name}: {info.short_text()} = {default}")
         return "\n".join(parts) or "-"
 
     console.print(plugins_table("featurizer", FEATURIZERS.entries(), describe))

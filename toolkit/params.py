@@ -36,6 +36,13 @@ class Interval:
             return False
         return True
 
+    def short(self) -> str:
+        if self.high is None and self.low is not None:
+            return f"{'>=' if self.closed_low else '>'} {self.low:g}"
+        if self.low is None and self.high is not None:
+            return f"{'<=' if self.closed_high else '<'} {self.high:g}"
+        return str(self).replace("in the range ", "in ")
+
     def __str__(self) -> str:
         left = "[" if self.closed_low else "("
         right = "]" if self.closed_high else ")"
@@ -56,6 +63,11 @@ class ParamInfo:
     @property
     def required(self) -> bool:
         return self.default is _NO_DEFAULT
+
+    def short_text(self) -> str:
+        """Compact form for listings: ``int >= 1``, ``'mean' | 'cls'``."""
+        text = short_type(self.annotation)
+        return f"{text} {self.constraint.short()}" if self.constraint else text
 
     def type_text(self) -> str:
         text = describe_type(self.annotation)
@@ -104,6 +116,27 @@ def describe_type(annotation: Any) -> str:
         return f"a list of ({inner})"
     if origin is dict:
         return "a mapping"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def short_type(annotation: Any) -> str:
+    """Compact type text: ``int | null``, ``list[str]``, ``[int, int]``."""
+    origin = get_origin(annotation)
+    if annotation is type(None):
+        return "null"
+    if annotation is Any:
+        return "any"
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(annotation))
+    if origin is Union or origin is types.UnionType:
+        return " | ".join(short_type(a) for a in get_args(annotation))
+    if origin is tuple and Ellipsis not in get_args(annotation):
+        return "[" + ", ".join(short_type(a) for a in get_args(annotation)) + "]"
+    if origin in (tuple, list):
+        args = [a for a in get_args(annotation) if a is not Ellipsis]
+        return f"list[{short_type(args[0]) if args else 'any'}]"
+    if origin is dict:
+        return "mapping"
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -164,6 +164,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
             "data": {**report.to_dict(), "labelled": report.labelled, "source": prepared.source,
                      "rows_read": prepared.load.rows_read, "rows_skipped": prepared.load.rows_skipped},
             "evaluation": _evaluation_text(spec),
+            "confidence": ev.confidence,
             "metrics": metrics,
             "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in per_fold])),
                           "final_model": float(final_threshold)},
