@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from toolkit.environment import quiet_backends
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                      help="override a spec value (YAML), e.g. --set training.epochs=5 --set featurizers.0.max_features=500")
     run.add_argument("--results-dir", default="results", help="where results/<name>/<timestamp>/ goes (default: results)")
-    run.add_argument("--cache-dir", default=None, help="where generated synthetic data is kept "
+    run.add_argument("--cache-dir", default=None, help="feature cache and generated synthetic data "
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -36,6 +37,33 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     val.add_argument("--cache-dir", default=None)
     val.add_argument("--spec-only", action="store_true", help="check the spec but do not load the data")
+
+    bench = sub.add_parser("bench", help="run a sweep (or compare specs) and build the comparison table",
+                           description="Run a sweep file (a base spec and a grid), or several plain specs against "
+                                       "the first, and write the comparison table, report and plots to "
+                                       "results/<sweep>/<timestamp>/.")
+    bench.add_argument("files", nargs="+", metavar="SWEEP_OR_SPEC", help="one sweep YAML, or two or more spec YAMLs")
+    bench.add_argument("--results-dir", default="results")
+    bench.add_argument("--cache-dir", default=None, help="feature cache and synthetic data "
+                       "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
+    bench.add_argument("--workers", type=int, default=1, help="configurations run at once (default 1)")
+    bench.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local processes, or Ray tasks (a local Ray instance, or the cluster at $RAY_ADDRESS)")
+    bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
+                       help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
+    bench.add_argument("--quiet", action="store_true")
+
+    compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
+                             description="Rebuild the comparison table, report and plots from finished run folders "
+                                         "or sweep folders, without running anything. The first run is the baseline.")
+    compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
+
+    cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
+    clear = cache_sub.add_parser("clear", help="delete cached features", description="Delete cached features.")
+    clear.add_argument("--cache-dir", default=None)
+    clear.add_argument("--all", action="store_true", help="also delete generated synthetic data")
 
     sub.add_parser("plugins", help="list installed featurizers and heads with their parameters",
                    description="List every installed featurizer and head, its parameters, and where it came from.")
@@ -143,7 +171,53 @@ def cmd_data(args, console) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data}
+def cmd_bench(args, console) -> int:
+    from toolkit.bench.harness import run_sweep
+    from toolkit.bench.report import finish
+    from toolkit.bench.sweep import combine, load_sweep
+    from toolkit.progress import NullProgress, RichProgress
+
+    if args.workers < 1:
+        raise ToolkitError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
+    options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
+                   resume=args.resume, cache_dir=args.cache_dir)
+    if args.quiet:
+        folder, results = run_sweep(sweep, progress=NullProgress(), **options)
+    else:
+        with RichProgress(Console(stderr=True)) as progress:
+            folder, results = run_sweep(sweep, progress=progress, **options)
+    finish(folder, results, sweep.baselines(), console)
+    return 0
+
+
+def cmd_compare(args, console) -> int:
+    from toolkit.bench.report import finish, gather
+
+    results, baselines = gather(args.runs)
+    out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    finish(out, results, baselines, console)
+    return 0
+
+
+def cmd_cache(args, console) -> int:
+    from toolkit.bench.cache import FeatureCache, default_cache_root
+
+    root = default_cache_root(args.cache_dir)
+    entries, freed = FeatureCache(root).clear()
+    console.print(f"removed {entries} cached feature entries ({freed / 1e6:.1f} MB) from {root / 'features'}")
+    if args.all:
+        synthetic = root / "synthetic"
+        files = list(synthetic.glob("*")) if synthetic.is_dir() else []
+        for f in files:
+            f.unlink()
+        console.print(f"removed {len(files)} synthetic data files from {synthetic}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
+            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -109,8 +109,13 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
 
 
 def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress | None = None,
-        cache_dir: str | None = None, save: bool = True) -> Outcome:
-    """Run the experiment a spec describes and (with ``save``) write its results folder."""
+        cache_dir: str | None = None, save: bool = True, fold_seed: int | None = None) -> Outcome:
+    """Run the experiment a spec describes and (with ``save``) write its results folder.
+
+    Args:
+        fold_seed: draws the folds (default: the spec's seed). A sweep fixes it so that
+            every configuration, whatever its own seed, is scored on the same folds.
+    """
     progress = progress or NullProgress()
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
@@ -121,7 +126,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
                  f"{report.positives} positive ({report.positive_rate:.2%})")
 
     with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        folds = make_folds(y, spec.evaluation, spec.seed)
+        folds = make_folds(y, spec.evaluation, spec.seed if fold_seed is None else fold_seed)
         names = spec.block_names()
         repeats = spec.evaluation.repeats
         scores = np.full((repeats, len(y)), np.nan)

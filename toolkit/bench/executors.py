@@ -1,0 +1,123 @@
+"""Where configurations run: in this process, in N local processes, or as Ray tasks.
+
+Each configuration runs into a private temporary folder; its files travel back
+to the driver, which moves them into the sweep folder and writes the ledger
+line. The same code path serves a Ray cluster, whose workers share no disk
+with the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterator
+
+from toolkit.errors import ToolkitError
+
+
+def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None) -> dict:
+    """Run one configuration; return its files (relative path -> bytes) or the reason it failed."""
+    from toolkit.environment import quiet_backends
+
+    quiet_backends()
+    from toolkit.runner import run
+    from toolkit.spec import parse_spec
+
+    spec = parse_spec(raw, base_dir=Path(base_dir))
+    with tempfile.TemporaryDirectory(prefix="toolkit-config-") as tmp:
+        try:
+            outcome = run(spec, results_dir=tmp, cache_dir=cache_dir, fold_seed=fold_seed)
+        except ToolkitError as exc:
+            return {"status": "skipped", "reason": str(exc)}
+        except Exception as exc:  # one broken configuration must not end the sweep
+            return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc()}
+        files = {str(p.relative_to(outcome.folder)): p.read_bytes()
+                 for p in Path(outcome.folder).rglob("*") if p.is_file()}
+    return {"status": "done", "files": files}
+
+
+def place(files: dict[str, bytes], folder: Path) -> Path:
+    """Write a configuration's files under ``folder`` atomically (temp folder + rename)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel, data in files.items():
+        target = tmp / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder
+
+
+Task = tuple[str, dict, str, int, str | None]  # (config_id, raw spec, base_dir, fold_seed, cache_dir)
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _init_worker(threads: int) -> None:
+    """Give each worker its share of the cores, before TensorFlow or PyTorch start their pools."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    from toolkit.environment import quiet_backends
+
+    quiet_backends()
+    import tensorflow as tf
+    import torch
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # a reused (Ray) worker whose TensorFlow already started keeps its pools
+        pass
+    torch.set_num_threads(threads)
+
+
+def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
+    """Yield (config_id, outcome) as configurations finish."""
+    if workers <= 1:
+        for config_id, *args in tasks:
+            yield config_id, run_config(*args)
+        return
+    ctx = get_context("spawn")  # fork after TensorFlow starts its threads is unsafe
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(threads_per_worker(workers),)) as pool:
+        futures = {pool.submit(run_config, *args): config_id for config_id, *args in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
+    """Run configurations as Ray tasks: a local Ray instance, or the cluster at $RAY_ADDRESS."""
+    try:
+        import ray
+    except ImportError:
+        raise ToolkitError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]').") from None
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        kwargs = {"address": address} if address else {"num_cpus": max(1, workers), "include_dashboard": False}
+        ray.init(log_to_driver=False, **kwargs)
+    threads = threads_per_worker(workers)
+    remote = ray.remote(num_cpus=1)(_ray_task)
+    pending = {remote.remote(threads, *args): config_id for config_id, *args in tasks}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            yield pending.pop(ref), ray.get(ref)
+
+
+def _ray_task(threads: int, *args) -> dict:
+    _init_worker(threads)
+    return run_config(*args)
+
+
+EXECUTORS: dict[str, Callable[[list[Task], int], Iterator[tuple[str, dict]]]] = {"local": run_local, "ray": run_ray}

@@ -1,0 +1,39 @@
+"""The sweep's ledger: one JSON line per finished configuration, appended as it finishes.
+
+A line is written (and fsynced) only after the configuration's folder is in
+place, so after a crash the ledger never names a half-finished configuration;
+a torn last line (power loss mid-write) is ignored on reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from toolkit.bench.records import ConfigResult
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def read(self) -> dict[str, ConfigResult]:
+        """Finished configurations by id (the last line wins)."""
+        done: dict[str, ConfigResult] = {}
+        if not self.path.is_file():
+            return done
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                result = ConfigResult.from_dict(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn or foreign line
+            if result.status != "done" or (result.folder and (Path(result.folder) / "metrics.json").is_file()):
+                done[result.config_id] = result
+        return done
+
+    def append(self, result: ConfigResult) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(result.to_dict()) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())

@@ -1,0 +1,142 @@
+"""Figures of a comparison: ROC-AUC against cost, ROC and PR curves of the front, and where the time goes.
+
+Each function writes one PNG and returns its path. They draw from the rows of
+:func:`toolkit.bench.table.build_rows` (or the front's run folders) and cope with
+a single configuration, with skipped rows, and with nothing finished at all.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; must precede the pyplot import so no display is ever needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+from toolkit.bench.records import ConfigResult  # noqa: E402
+from toolkit.bench.table import load_scores  # noqa: E402
+
+_MIN_COST_S = 1e-3  # a log axis cannot show zero; a run this cheap is drawn at this floor
+_FRONT = "tab:orange"
+
+
+def _text(label: str, width: int = 40) -> str:
+    """A label safe for matplotlib: "$" would start mathtext, and long labels crowd the axes."""
+    label = label if len(label) <= width else label[: width - 1] + "…"
+    return label.replace("$", r"\$")
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)  # a sweep draws many figures; open ones would pile up in memory
+    return path
+
+
+def _nothing(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def pareto_plot(rows: list[dict], path) -> Path:
+    """ROC-AUC (with its interval) against total cost on a log scale; the Pareto front highlighted and labelled."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    points = [r for r in rows if r["status"] == "done" and r["kind"] == "config"
+              and _finite(r["roc_auc"]) and _finite(r["total_cost_s"])]
+    if not points:
+        _nothing(ax, "no finished configuration")
+        return _save(fig, path)
+    for front in (False, True):
+        group = [r for r in points if r["pareto"] == front]
+        if not group:
+            continue
+        x = np.array([max(r["total_cost_s"], _MIN_COST_S) for r in group])
+        y = np.array([r["roc_auc"] for r in group])
+        low = np.nan_to_num(y - np.array([r["roc_auc_ci_low"] for r in group], dtype=float)).clip(0)
+        high = np.nan_to_num(np.array([r["roc_auc_ci_high"] for r in group], dtype=float) - y).clip(0)
+        ax.errorbar(x, y, yerr=[low, high], fmt="D" if front else "o", color=_FRONT if front else "grey",
+                    capsize=3, label="Pareto front" if front else "dominated", zorder=3 if front else 2)
+        if front:
+            order = np.argsort(x)
+            ax.step(x[order], y[order], where="post", color=_FRONT, alpha=0.5, zorder=1)
+            for r, xi, yi in zip(group, x, y):
+                ax.annotate(_text(r["label"]), (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize=8)
+    for r in rows:
+        if r["kind"] == "oracle" and _finite(r["roc_auc"]):
+            ax.axhline(r["roc_auc"], color="green", linestyle="--", linewidth=1,
+                       label=f"oracle {r['roc_auc']:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("total cost, s (featurize + train per fold + predict per 1,000 users)")
+    ax.set_ylabel("ROC-AUC (mean and interval)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def curves_plot(results_front: list[ConfigResult], path) -> Path:
+    """ROC and precision-recall curves of the given configurations, all repeats pooled."""
+    fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 4.8))
+    done = [r for r in results_front if r.status == "done"]
+    if not done:
+        _nothing(ax_roc, "no finished configuration")
+        _nothing(ax_pr, "no finished configuration")
+        return _save(fig, path)
+    rate = None
+    for result in done:
+        _, y, scores = load_scores(result.folder)
+        # Every repeat scores every user once, so pooling weights the repeats equally.
+        y_all, s_all = np.tile(y, scores.shape[0]), scores.ravel()
+        metrics = result.metrics["metrics"]
+        fpr, tpr, _ = roc_curve(y_all, s_all)
+        ax_roc.plot(fpr, tpr, label=f"{_text(result.label)} ({metrics['roc_auc']['mean']:.3f})")
+        precision, recall, _ = precision_recall_curve(y_all, s_all)
+        ax_pr.step(recall, precision, where="post", label=f"{_text(result.label)} ({metrics['pr_auc']['mean']:.3f})")
+        rate = y.mean() if rate is None else rate
+    ax_roc.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax_pr.axhline(rate, color="grey", linestyle="--", linewidth=1, label=f"no skill ({rate:.3f})")
+    ax_roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (ROC-AUC)",
+               xlim=(0, 1), ylim=(0, 1.02))
+    ax_pr.set(xlabel="recall", ylabel="precision", title="precision-recall (PR-AUC)", xlim=(0, 1), ylim=(0, 1.02))
+    for ax in (ax_roc, ax_pr):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right" if ax is ax_roc else "upper right")
+    return _save(fig, path)
+
+
+def cost_plot(rows: list[dict], path) -> Path:
+    """Horizontal stacked bars of featurize, train and predict seconds per configuration."""
+    configs = [r for r in rows if r["kind"] == "config"]
+    fig, ax = plt.subplots(figsize=(7.5, max(2.5, 0.45 * len(configs) + 1.2)))
+    if not configs:
+        _nothing(ax, "no configuration")
+        return _save(fig, path)
+    ypos = np.arange(len(configs))[::-1]  # first configuration on top, as in the table
+    done = [r["status"] == "done" for r in configs]
+    parts = {
+        "featurize (per fold)": [r["featurize_s"] if ok else 0.0 for r, ok in zip(configs, done)],
+        "train (per fold)": [r["train_s"] if ok else 0.0 for r, ok in zip(configs, done)],
+        "predict (per 1,000 users)": [r["infer_ms_per_1k"] / 1000.0 if ok else 0.0 for r, ok in zip(configs, done)],
+    }
+    left = np.zeros(len(configs))
+    for (name, seconds), color in zip(parts.items(), ("tab:blue", "tab:orange", "tab:green")):
+        ax.barh(ypos, seconds, left=left, color=color, label=name)
+        left += np.asarray(seconds, dtype=float)
+    for y, r, ok in zip(ypos, configs, done):
+        if not ok:
+            ax.text(0, y, f" {r['status']}", va="center", color="grey", fontsize=8)
+    ax.set_yticks(ypos, [_text(r["label"]) for r in configs], fontsize=8)
+    ax.set_xlabel("seconds")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: bars may reach any corner
+    return _save(fig, path)

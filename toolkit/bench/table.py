@@ -1,0 +1,304 @@
+"""The comparison table of a sweep: one row per configuration, deltas against the baseline, cost, Pareto front.
+
+Rows are flat dicts with the keys of :data:`ROW_KEYS` (``None`` where a value
+does not apply), so the CSV, JSON, markdown and terminal views all read the same
+thing. Deltas are ``configuration - baseline`` from a paired bootstrap over the
+same users, which is far tighter than comparing two separate intervals.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+from rich.text import Text
+
+from toolkit.bench.records import ConfigResult
+from toolkit.errors import ToolkitError
+from toolkit.evaluation.metrics import paired_delta, summarize
+
+SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
+DELTA_METRICS = ("roc_auc", "pr_auc")
+COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "model_mb", "peak_mb",
+             "flops_per_user")
+ROW_KEYS = (
+    "config_id", "label", "kind", "status", "reason", "is_baseline",
+    *(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")),
+    *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant")),
+    "delta_note", *COST_KEYS, "pareto", "cache",
+)
+ORACLE_LABEL = "oracle (true probabilities)"
+
+
+def load_scores(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A run's out-of-fold scores from ``predictions.csv``, users sorted by id.
+
+    Returns:
+        ``(user_ids (n,), y (n,), scores (R, n))``.
+    """
+    preds = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
+    wide = preds.pivot(index="user_id", columns="repeat", values="score").sort_index()
+    if wide.isna().any().any():
+        raise ToolkitError(f"{folder}/predictions.csv lacks a score for some user in some repeat.")
+    y = preds.groupby("user_id")["label"].first().reindex(wide.index).to_numpy(dtype=int)
+    return wide.index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T
+
+
+def _empty_row(result: ConfigResult) -> dict:
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(config_id=result.config_id, label=result.label, kind="config", status=result.status,
+               reason=result.reason, is_baseline=result.is_baseline, pareto=False)
+    return row
+
+
+def _cost(cost: dict) -> dict:
+    featurize = float(sum(cost["featurize_s"].values()))
+    return {"featurize_s": featurize, "train_s": cost["train_s"], "infer_ms_per_1k": cost["infer_ms_per_1k"],
+            # predict time per 1,000 users, so a model that is slow to serve pays for it here
+            "total_cost_s": featurize + cost["train_s"] + cost["infer_ms_per_1k"] / 1000.0,
+            "params": cost["params"], "model_mb": cost["model_bytes"] / 1e6, "peak_mb": cost["peak_rss_mb"],
+            "flops_per_user": cost["flops_per_user"]}
+
+
+def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int) -> None:
+    """Fill the delta columns, or say in ``delta_note`` why they stay empty."""
+    if base is None:
+        row["delta_note"] = "no finished baseline"
+        return
+    (ids, y, s), (base_ids, base_y, base_s) = scores, base
+    if not np.array_equal(ids, base_ids):
+        row["delta_note"] = "users differ from the baseline's"
+    elif not np.array_equal(y, base_y):
+        row["delta_note"] = "labels differ from the baseline's"
+    elif s.shape != base_s.shape:
+        row["delta_note"] = f"{s.shape[0]} repeats, baseline has {base_s.shape[0]}"
+    else:
+        for m in DELTA_METRICS:
+            d = paired_delta(y, s, base_s, metric=m, n_boot=n_boot, confidence=confidence, seed=seed)
+            row.update({f"delta_{m}": d["mean"], f"delta_{m}_ci_low": d["ci_low"],
+                        f"delta_{m}_ci_high": d["ci_high"], f"delta_{m}_significant": d["excludes_zero"]})
+
+
+def mark_pareto(rows: list[dict]) -> list[dict]:
+    """Set ``pareto`` on done configuration rows: no other row has higher ROC-AUC at no higher cost.
+
+    A row is dominated when another has ROC-AUC >= and total cost <=, strictly
+    better in one; rows with a nan or missing value are never on the front.
+    """
+    points = [r for r in rows if r["status"] == "done" and r.get("kind", "config") == "config"
+              and _finite(r.get("roc_auc")) and _finite(r.get("total_cost_s"))]
+    for r in rows:
+        r["pareto"] = False
+    for r in points:
+        a, c = r["roc_auc"], r["total_cost_s"]
+        r["pareto"] = not any(o["roc_auc"] >= a and o["total_cost_s"] <= c and (o["roc_auc"] > a or o["total_cost_s"] < c)
+                              for o in points)
+    return rows
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _oracle_row(done: list[ConfigResult], ref_scores, *, n_boot: int, seed: int) -> dict | None:
+    """The ROC-AUC and PR-AUC of the true probabilities, when every done run used one synthetic file."""
+    sources = {r.metrics["data"].get("source") for r in done}
+    if len(sources) != 1 or None in sources:
+        return None
+    source = Path(sources.pop())
+    truth_path = source.with_name(source.stem + ".truth.csv")
+    if not truth_path.is_file():
+        return None
+    truth = pd.read_csv(truth_path, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
+    ids, y, _ = ref_scores
+    p = truth["p_retained"].reindex(ids).to_numpy(dtype=float)
+    if np.isnan(p).any():
+        return None
+    conf = done[0].metrics.get("confidence", 0.95)
+    m = summarize(y, p[None, :], (p >= 0.5)[None, :], n_boot=n_boot, confidence=conf, seed=seed)
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(config_id="oracle", label=ORACLE_LABEL, kind="oracle", status="done", reason="", is_baseline=False,
+               pareto=False)
+    for k in ("roc_auc", "pr_auc"):  # recall and precision at p >= 0.5 would not match the threshold rule
+        row.update({k: m[k]["mean"], f"{k}_ci_low": m[k]["ci_low"], f"{k}_ci_high": m[k]["ci_high"]})
+    return row
+
+
+def build_rows(results: list[ConfigResult], *, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+    """One row per configuration in the given order, then an oracle row where the data allow one.
+
+    The baseline is the first result with ``is_baseline``; deltas are this row
+    minus the baseline, on the same users, folds permitting.
+    """
+    done = [r for r in results if r.status == "done"]
+    scores = {r.config_id: load_scores(r.folder) for r in done}
+    baseline = next((r for r in results if r.is_baseline), None)
+    base = scores.get(baseline.config_id) if baseline is not None else None
+    rows = []
+    for result in results:
+        row = _empty_row(result)
+        rows.append(row)
+        if result.status != "done":
+            continue
+        metrics = result.metrics
+        for m in SHOWN_METRICS:
+            v = metrics["metrics"][m]
+            row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
+        _delta(row, scores[result.config_id], base, n_boot=n_boot, confidence=metrics.get("confidence", 0.95),
+               seed=seed)
+        row.update(_cost(metrics["cost"]))
+        cache = metrics.get("cache")
+        if cache:
+            hits, misses = cache.get("hits", 0), cache.get("misses", 0)
+            row["cache"] = f"hit {hits}/{hits + misses}"
+    mark_pareto(rows)
+    if done:
+        ref = baseline if baseline is not None and baseline.status == "done" else done[0]
+        oracle = _oracle_row(done, scores[ref.config_id], n_boot=n_boot, seed=seed)
+        if oracle is not None:
+            rows.append(oracle)
+    return rows
+
+
+def _distinct(values: list[tuple[str, str]]) -> str:
+    """One text when every configuration agrees, else each text with its configurations."""
+    groups: dict[str, list[str]] = {}
+    for config_id, text in values:
+        groups.setdefault(text, []).append(config_id)
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{text} ({', '.join(ids)})" for text, ids in groups.items())
+
+
+def header_lines(results: list[ConfigResult]) -> list[str]:
+    """What a reader needs above the table: positive rate, threshold rule, evaluation, what Δ means."""
+    done = [(r, r.metrics) for r in results if r.status == "done"]
+    if not done:
+        return ["No configuration finished."]
+    rate = _distinct([(r.config_id, f"{m['data']['positives'] / m['data']['labelled']:.2%} "
+                       f"({m['data']['positives']} of {m['data']['labelled']} labelled users)") for r, m in done])
+    rule = _distinct([(r.config_id, str(m["threshold"]["rule"])) for r, m in done])
+    evaluation = _distinct([(r.config_id, f"{m['evaluation']}, {m.get('confidence', 0.95):.0%} intervals")
+                            for r, m in done])
+    baseline = next((r.label for r in results if r.is_baseline), None)
+    return [
+        f"Positive rate: {rate}.",
+        f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and precision use it.",
+        f"Evaluation: {evaluation}.",
+        f"Δ = configuration - baseline ({baseline or 'none marked'}), paired bootstrap on the same users; "
+        "* = interval excludes 0.",
+        "Cost: featurize + train seconds per fold + predict seconds per 1,000 users; ◆ = Pareto front "
+        "(ROC-AUC vs cost).",
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Views: markdown, CSV and JSON files, the terminal, and (via ``cells``) HTML.
+# ---------------------------------------------------------------------------
+
+
+def _num(x, fmt: str = ".3f") -> str:
+    if x is None:
+        return ""
+    return "nan" if isinstance(x, float) and math.isnan(x) else format(x, fmt)
+
+
+def _interval(row: dict, key: str) -> str:
+    if row.get(key) is None:
+        return ""
+    return f"{_num(row[key])} [{_num(row[key + '_ci_low'], '.2f')}, {_num(row[key + '_ci_high'], '.2f')}]"
+
+
+def _delta_cell(row: dict, metric: str) -> str:
+    key = f"delta_{metric}"
+    if row.get(key) is None:
+        return ""
+    star = "*" if row[f"{key}_significant"] else ""
+    return f"{_num(row[key], '+.3f')} [{_num(row[key + '_ci_low'], '+.3f')}, {_num(row[key + '_ci_high'], '+.3f')}]{star}"
+
+
+def _note(row: dict) -> str:
+    if row["status"] != "done":
+        return f"{row['status']}: {row['reason']}" if row["reason"] else row["status"]
+    return row.get("delta_note") or ""
+
+
+COLUMNS = {
+    "config": lambda r: r["label"] + (" (baseline)" if r["is_baseline"] else ""),
+    "ROC-AUC": lambda r: _interval(r, "roc_auc"),
+    "PR-AUC": lambda r: _interval(r, "pr_auc"),
+    "recall": lambda r: _interval(r, "recall"),
+    "precision": lambda r: _interval(r, "precision"),
+    "Δ ROC-AUC": lambda r: _delta_cell(r, "roc_auc"),
+    "Δ PR-AUC": lambda r: _delta_cell(r, "pr_auc"),
+    "cost s": lambda r: _num(r["total_cost_s"], ".2f"),
+    "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
+    "train s": lambda r: _num(r["train_s"], ".2f"),
+    "predict ms/1k": lambda r: _num(r["infer_ms_per_1k"], ".0f"),
+    "params": lambda r: _num(r["params"], ","),
+    "model MB": lambda r: _num(r["model_mb"], ".2f"),
+    "peak MB": lambda r: _num(r["peak_mb"], ".0f"),
+    "FLOPs/user": lambda r: _num(r["flops_per_user"], ".3g"),
+    "front": lambda r: "◆" if r["pareto"] else "",
+    "cache": lambda r: r["cache"] or "",
+    "note": _note,
+}
+COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "params",
+           "model MB", "front", "cache", "note")
+
+
+def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:
+    """The display text of one row, one string per column title."""
+    return [COLUMNS[c](row) for c in columns]
+
+
+def _plain(value):
+    """JSON-safe: nan becomes null, numpy scalars become Python numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]:
+    """Write ``table.md``, ``table.csv`` and ``table.json`` into ``folder``.
+
+    Returns:
+        ``{"md": path, "csv": path, "json": path}``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"md": folder / "table.md", "csv": folder / "table.csv", "json": folder / "table.json"}
+
+    def md(text: str) -> str:  # a "|" in a label would split the cell
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [*header, ""] if header else []
+    lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(md(c) for c in cells(r)) + " |" for r in rows]
+    paths["md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with paths["csv"].open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=ROW_KEYS)
+        writer.writeheader()
+        writer.writerows({k: _plain(r.get(k)) for k in ROW_KEYS} for r in rows)
+
+    data = {"header": header, "rows": [{k: _plain(r.get(k)) for k in ROW_KEYS} for r in rows]}
+    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return paths
+
+
+def rich_table(rows: list[dict], header: list[str]) -> Table:
+    """The compact terminal view; skipped and failed rows are dimmed and show their reason."""
+    table = Table(caption=Text("\n".join(header)) if header else None, caption_justify="left")
+    for title in COMPACT:
+        table.add_column(title, justify="left" if title in ("config", "note", "cache") else "right")
+    for r in rows:
+        style = "dim" if r["status"] != "done" else ("italic" if r["kind"] == "oracle" else None)
+        # Text cells: "[0.68, 0.74]" must not be read as rich markup
+        table.add_row(*(Text(c) for c in cells(r, COMPACT)), style=style)
+    return table
