@@ -165,12 +165,20 @@ def _first_posts(users):
 
 @pytest.fixture(scope="module", params=["user texts", "first posts"])
 def distilbert_case(request, users, tiny_distilbert):
+    import torch
+
     subset = users.iloc[:N_DISTILBERT_USERS]
     subset = subset if request.param == "user texts" else _first_posts(subset)
     featurizer = DistilBertFeaturizer(model=tiny_distilbert, max_length=MAX_LENGTH, batch_size=BATCH_SIZE)
     featurizer.warm_up()  # model loading is not featurizing time
     featurizer.fit(subset)
-    return request.param, subset, featurizer
+    # One torch thread for both sides: with two cores and any other busy process, two threads
+    # stall on each other and one side's time swung 3x between identical runs; one thread
+    # measured within ~20%, and the padding either side computes is what is being compared.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield request.param, subset, featurizer
+    torch.set_num_threads(threads)
 
 
 def _padded_to_max_length(featurizer, texts):
@@ -212,16 +220,21 @@ def test_distilbert_baseline_gives_the_same_vectors(distilbert_case):
                                atol=1e-5)
 
 
-@pytest.mark.parametrize("distilbert_case", ["first posts"], indirect=True)
-def test_distilbert_sorted_dynamic_padding_not_slower(distilbert_case):
-    # Checked on first posts only. With whole user texts most rows reach the 64-token limit (20 of
-    # 32 batches are full width after sorting), so sorting can save at most ~10%, less than this
-    # machine's run-to-run noise; that case is reported side by side above without a bound. On
-    # first posts (~15 tokens on average) sorting measured ~1.5x; a bound of 1.0 leaves a third
-    # of that for a loaded machine and still fails if sorting stops paying for itself.
+@pytest.mark.parametrize(
+    ("distilbert_case", "bound"), [("user texts", 0.9), ("first posts", 1.1)], indirect=["distilbert_case"]
+)
+def test_distilbert_sorted_dynamic_padding_not_slower(distilbert_case, bound):
+    # Whole user texts: most rows reach the 64-token limit (20 of 32 batches are full width after
+    # sorting), so sorting saves little (1.0-1.4x measured); the check is "not slower", with 10%
+    # for noise. First posts (~15 tokens on average): sorting measured 1.5-1.9x; 1.1 leaves a
+    # quarter of that for a loaded machine and still fails if sorting stops paying for itself.
     name, subset, featurizer = distilbert_case
     texts = user_texts(subset)
-    naive, toolkit = best_times(lambda: _padded_to_max_length(featurizer, texts), lambda: featurizer.transform(subset))
+    naive, toolkit = best_times(
+        lambda: _padded_to_max_length(featurizer, texts), lambda: featurizer.transform(subset), repeats=5
+    )
     ratio = naive / toolkit
     print(f"{name}: padded to max_length {naive:.3f}s, sorted dynamic padding {toolkit:.3f}s, speedup {ratio:.2f}x")
-    assert ratio >= 1.0, f"sorted dynamic padding is {1 / ratio:.2f}x slower than padding to max_length ({name})"
+    assert ratio >= bound, (
+        f"sorted dynamic padding is only {ratio:.2f}x as fast as padding to max_length on {name}; expected >= {bound}x"
+    )

@@ -91,7 +91,19 @@ def test_delta_is_left_empty_with_a_note_when_users_differ_or_no_baseline(bench,
     rows = build_rows([bench.results[0], ConfigResult("x", "fewer users", "done", folder=other)], n_boot=50)
     assert rows[1]["delta_roc_auc"] is None and "users differ" in rows[1]["delta_note"]
     rows = build_rows([bench.results[1]], n_boot=50)
-    assert rows[0]["delta_roc_auc"] is None and rows[0]["delta_note"] == "no finished baseline"
+    assert rows[0]["delta_roc_auc"] is None and rows[0]["delta_note"] == "no baseline marked"
+
+
+def test_a_baselines_map_gives_each_configuration_its_own_baseline(bench):
+    rows = build_rows(bench.results, baselines={"c01": "c01", "c02": "c03", "c03": None, "c04": None, "c05": "c04"},
+                      n_boot=50)
+    by_id = {r["config_id"]: r for r in rows}
+    assert by_id["c01"]["delta_roc_auc"] == 0.0
+    assert by_id["c02"]["delta_roc_auc"] == pytest.approx(by_id["c02"]["roc_auc"] - by_id["c03"]["roc_auc"], abs=1e-12)
+    assert by_id["c03"]["delta_roc_auc"] is None and by_id["c03"]["delta_note"] == "no baseline for this configuration"
+    rows = build_rows(bench.results[:2] + bench.results[3:4], baselines={"c02": "c04"}, n_boot=50)
+    assert rows[0]["delta_roc_auc"] == 0.0  # not in the map: the result marked is_baseline
+    assert rows[1]["delta_roc_auc"] is None and rows[1]["delta_note"] == "baseline distilbert | mlp skipped"
 
 
 def test_pareto_flags_on_hand_made_rows():
@@ -173,4 +185,5 @@ def test_rich_table_shows_intervals_front_and_dimmed_reasons(bench):
     console.print(rich_table(bench.rows, bench.header))
     text = console.export_text()
     assert re.search(r"0\.\d{3} \[0\.\d\d, 0\.\d\d\]", text)  # brackets kept, not eaten as markup
-    assert "◆" in text and SKIP_REASON in text and "-0." in text and "*" in text
+    assert "◆" in text and "skipped" in text and "-0." in text and "*" in text
+    assert text.index("Positive rate") < text.index("ROC-AUC")  # the header is stated above the table

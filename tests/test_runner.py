@@ -111,3 +111,26 @@ def test_failed_run_leaves_no_results_folder(tmp_path, monkeypatch):
         run(parse_spec(spec_dict()), results_dir=tmp_path, cache_dir=str(tmp_path / "cache"))
     assert [p.name for p in (tmp_path / "t").iterdir()] == ["earlier"]
     assert (tmp_path / "t" / "earlier" / "metrics.json").read_text() == "{}"
+
+
+def test_changing_the_head_computes_no_features(tmp_path, monkeypatch):
+    cache_dir = str(tmp_path / "cache")
+    first = run(parse_spec(spec_dict()), results_dir=tmp_path, cache_dir=cache_dir, save=False).metrics
+    assert first["cache"]["hits"] == 0 and first["cache"]["lookups"] == 8  # (3 folds + final) x 2 featurizers
+
+    import toolkit.featurizers.tfidf as tfidf
+
+    def no_fit(self, users):
+        raise AssertionError("features were recomputed")
+
+    monkeypatch.setattr(tfidf.TfidfFeaturizer, "fit", no_fit)
+    second = run(parse_spec(spec_dict(head={"type": "logreg", "C": 0.1}, seed=3)), results_dir=tmp_path,
+                 cache_dir=cache_dir, save=False, fold_seed=0).metrics
+    assert second["cache"]["hits"] == second["cache"]["lookups"] == 8
+    # the cost columns still show what the features cost to compute
+    assert second["cost"]["featurize_s"] == first["cost"]["featurize_s"]
+    monkeypatch.undo()
+
+    third = run(parse_spec(spec_dict(featurizers=[{"type": "tfidf", "max_features": 100}, {"type": "behavior"}])),
+                results_dir=tmp_path, cache_dir=cache_dir, save=False).metrics
+    assert third["cache"]["hits"] == 4  # behavior reused, tfidf with other parameters recomputed

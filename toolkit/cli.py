@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results-dir", default="results", help="where results/<name>/<timestamp>/ goes (default: results)")
     run.add_argument("--cache-dir", default=None, help="feature cache and generated synthetic data "
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
+    run.add_argument("--no-cache", action="store_true", help="compute every feature block afresh, store none")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
@@ -87,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     from rich.text import Text
 
     # markup off: paths, values and messages are printed as they are, brackets included
-    console, errors = Console(markup=False, highlight=False), Console(stderr=True, markup=False, highlight=False)
+    # piped output is not wrapped at 80 columns: comparison tables are wide
+    width = None if sys.stdout.isatty() else 180
+    console = Console(markup=False, highlight=False, width=width)
+    errors = Console(stderr=True, markup=False, highlight=False)
     try:
         return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
@@ -111,12 +115,13 @@ def cmd_run(args, console) -> int:
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
         raise ToolkitError(f"--results-dir {str(results)!r} is a file; expected a folder (it is created if missing).")
+    options = dict(results_dir=args.results_dir, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     if args.quiet:
-        outcome = run(spec, results_dir=args.results_dir, progress=NullProgress(), cache_dir=args.cache_dir)
+        outcome = run(spec, progress=NullProgress(), **options)
     else:
         # Bars and log lines go to stderr, so stdout holds only the tables.
         with RichProgress(Console(stderr=True)) as progress:
-            outcome = run(spec, results_dir=args.results_dir, progress=progress, cache_dir=args.cache_dir)
+            outcome = run(spec, progress=progress, **options)
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
@@ -172,6 +177,8 @@ def cmd_data(args, console) -> int:
 
 
 def cmd_bench(args, console) -> int:
+    from rich.console import Console
+
     from toolkit.bench.harness import run_sweep
     from toolkit.bench.report import finish
     from toolkit.bench.sweep import combine, load_sweep

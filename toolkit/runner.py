@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.bench.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
 from toolkit.cost import Cost, folder_bytes, peak_rss_mb
 from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users
@@ -72,22 +74,41 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     return Prepared(users, y, report, load, str(path), truth)
 
 
-def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray]):
+def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray],
+              cache: FeatureCache | None = None, data_key: str = "", need_fitted: bool = False):
     """Fit each featurizer on the training rows; transform them and every other row set.
 
-    Returns (train blocks, blocks for each set in ``others``, seconds per featurizer).
+    With a cache, blocks computed before (same users, featurizer, parameters, code
+    and rows) are read back with the seconds they took to compute. With
+    ``need_fitted`` the fitted featurizers are cached too and replace the given ones.
+
+    Returns (train blocks, blocks for each set in ``others``, seconds per featurizer, cache hits).
     """
     train_users = users.iloc[train]
-    other_users = [users.iloc[rows] for rows in others]
-    train_blocks, other_blocks, seconds = [], [[] for _ in others], {}
-    for name, feat in zip(names, featurizers):
-        feat.warm_up()  # model loading is not featurizing
-        start = time.perf_counter()
-        train_blocks.append(Block(name, feat.output_kind(), feat.fit(train_users).transform(train_users)))
-        for out, rows in zip(other_blocks, other_users):
-            out.append(Block(name, feat.output_kind(), feat.transform(rows)))
-        seconds[name] = time.perf_counter() - start
-    return train_blocks, other_blocks, seconds
+    train_blocks, other_blocks, seconds, hits = [], [[] for _ in others], {}, 0
+    for i, (name, feat) in enumerate(zip(names, featurizers)):
+        key = cache.key(data=data_key, featurizer=feat, train_rows=train, other_rows=others) if cache else None
+        entry = cache.load(key) if key else None
+        if entry is not None and (entry.fitted is not None or not need_fitted):
+            hits += 1
+            if need_fitted:
+                featurizers[i] = pickle.loads(entry.fitted)
+        else:
+            feat.warm_up()  # model loading is not featurizing
+            start = time.perf_counter()
+            train_block = feat.fit(train_users).transform(train_users)
+            rest = [feat.transform(users.iloc[rows]) for rows in others]
+            entry = CachedBlocks(train_block, rest, time.perf_counter() - start)
+            if key:
+                cache.store(key, train_block=train_block, other_blocks=rest, seconds=entry.seconds,
+                            meta={"flops_per_user": feat.flops_per_user()},
+                            fitted=pickle.dumps(feat) if need_fitted else None)
+        kind = feat.output_kind()
+        train_blocks.append(Block(name, kind, entry.train_block))
+        for out, block in zip(other_blocks, entry.other_blocks):
+            out.append(Block(name, kind, block))
+        seconds[name] = entry.seconds
+    return train_blocks, other_blocks, seconds, hits
 
 
 def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
@@ -109,17 +130,21 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
 
 
 def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress | None = None,
-        cache_dir: str | None = None, save: bool = True, fold_seed: int | None = None) -> Outcome:
+        cache_dir: str | None = None, save: bool = True, fold_seed: int | None = None,
+        use_cache: bool = True) -> Outcome:
     """Run the experiment a spec describes and (with ``save``) write its results folder.
 
     Args:
         fold_seed: draws the folds (default: the spec's seed). A sweep fixes it so that
             every configuration, whatever its own seed, is scored on the same folds.
+        use_cache: read and write feature blocks in the feature cache under ``cache_dir``.
     """
     progress = progress or NullProgress()
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
     users, y, report = prepared.users, prepared.y, prepared.report
+    cache = FeatureCache(default_cache_root(cache_dir)) if use_cache else None
+    data_key = users_fingerprint(users) if cache else ""
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")
     progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored, "
@@ -132,11 +157,13 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         scores = np.full((repeats, len(y)), np.nan)
         preds = np.zeros((repeats, len(y)), dtype=np.int8)
         feat_s = {n: 0.0 for n in names}
-        train_s, per_fold = 0.0, []
+        train_s, per_fold, cache_hits = 0.0, [], 0
         progress.start("folds", len(folds))
         for fold in folds:
             progress.start("featurize", len(names))
-            tr_blocks, (te_blocks,), seconds = featurize(spec.build_featurizers(), names, users, fold.train, [fold.test])
+            tr_blocks, (te_blocks,), seconds, hits = featurize(spec.build_featurizers(), names, users, fold.train,
+                                                               [fold.test], cache, data_key)
+            cache_hits += hits
             for n in names:
                 feat_s[n] += seconds[n]
             progress.start("epochs", spec.training.epochs)
@@ -157,7 +184,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         ev = spec.evaluation
         metrics = summarize(y, scores, preds, n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
         progress.start("final model", 1)
-        cost, final_threshold = _final_model(spec, names, users, y, out.path / "model" if save else None, progress)
+        cost, final_threshold, final_hits = _final_model(spec, names, users, y, out.path / "model" if save else None,
+                                                         cache, data_key)
         cost.featurize_s = {n: feat_s[n] / len(folds) for n in names}
         cost.train_s = train_s / len(folds)
         progress.advance("final model")
@@ -175,6 +203,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
                           "final_model": float(final_threshold)},
             "folds": per_fold,
             "cost": cost.to_dict(),
+            "cache": {"enabled": cache is not None, "hits": cache_hits + final_hits,
+                      "lookups": (len(folds) + 1) * len(names) if cache is not None else 0},
             "environment": describe(spec.seed),
         }
         if prepared.truth is not None:
@@ -189,14 +219,16 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     return Outcome(result, out.final if save else None, progress.lines)
 
 
-def _final_model(spec: Spec, names, users, y, folder: Path | None, progress) -> tuple[Cost, float]:
+def _final_model(spec: Spec, names, users, y, folder: Path | None, cache, data_key) -> tuple[Cost, float, int]:
     """Train on all labelled users, save the model, and measure inference, size, params and FLOPs."""
     featurizers = spec.build_featurizers()
     all_rows = np.arange(len(y))
-    blocks, _, _ = featurize(featurizers, names, users, all_rows, [])
+    blocks, _, _, hits = featurize(featurizers, names, users, all_rows, [], cache, data_key, need_fitted=True)
     head, threshold, _ = fit_head(spec, blocks, y)
 
     sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
+    for f in featurizers:
+        f.warm_up()  # a featurizer read back from the cache loads its model here, not inside the timer
     start = time.perf_counter()
     sample_blocks = [Block(n, f.output_kind(), f.transform(sample)) for n, f in zip(names, featurizers)]
     head.predict(sample_blocks)
@@ -214,7 +246,7 @@ def _final_model(spec: Spec, names, users, y, folder: Path | None, progress) -> 
             "threshold": float(threshold)}, indent=2))
         cost.model_bytes = folder_bytes(folder)
     cost.peak_rss_mb = peak_rss_mb()
-    return cost, threshold
+    return cost, threshold, hits
 
 
 def _evaluation_text(spec: Spec) -> str:

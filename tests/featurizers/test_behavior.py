@@ -67,3 +67,12 @@ def test_save_and_load_round_trip(users, tmp_path):
     featurizer.save(tmp_path / "behavior.pkl")
     loaded = Featurizer.load(tmp_path / "behavior.pkl")
     np.testing.assert_array_equal(loaded.transform(users), featurizer.transform(users))
+
+
+def test_a_single_float_column_works():
+    from factories import make_users
+    from toolkit.featurizers.behavior import BehaviorFeaturizer
+
+    users = make_users(20, seed=1)
+    block = BehaviorFeaturizer(columns=["hour_mean"]).fit(users).transform(users)
+    assert block.shape == (20, 1) and abs(float(block.mean())) < 1e-5

@@ -93,6 +93,7 @@ class CachedBlocks:
     seconds: float  # featurize time measured when the entry was computed, so cost columns hold on a hit
     meta: dict = field(default_factory=dict)
     hit: bool = False
+    fitted: bytes | None = None  # the pickled fitted featurizer, when it was stored
 
 
 @dataclass
@@ -145,7 +146,8 @@ class FeatureCache:
         self.stats.hits += 1
         return found
 
-    def store(self, key: str, *, train_block, other_blocks: list, seconds: float, meta: dict) -> None:
+    def store(self, key: str, *, train_block, other_blocks: list, seconds: float, meta: dict,
+              fitted: bytes | None = None) -> None:
         """Write an entry; a disk error is warned about and the run goes on without the cache.
 
         Args:
@@ -153,6 +155,7 @@ class FeatureCache:
             train_block, other_blocks: NumPy arrays or SciPy sparse matrices, in the order of the key's rows.
             seconds: What computing them took (fit and all transforms).
             meta: JSON-serializable facts to return with the blocks (flops per user, vocabulary size).
+            fitted: the pickled fitted featurizer, when a caller needs it back (a final model to save).
         """
         folder = self._folder(key)
         if folder is None:
@@ -163,6 +166,8 @@ class FeatureCache:
             named = [("train", train_block)] + [(f"other-{i}", b) for i, b in enumerate(other_blocks)]
             body = {"format": FORMAT, "seconds": float(seconds), "meta": meta,
                     "blocks": [_write_block(tmp, name, block) for name, block in named]}
+            if fitted is not None:
+                body["fitted"] = {"file": "fitted.pkl", **_write_file(tmp / "fitted.pkl", lambda fh: fh.write(fitted))}
             body = json.loads(json.dumps(body))  # digest what a reader will parse (tuples become lists)
             manifest = {**body, "sha256": _digest(body)}
             _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest).encode()))
@@ -223,10 +228,11 @@ def _read_entry(folder: Path) -> CachedBlocks:
     if manifest.pop("sha256", None) != _digest(manifest):
         raise _Corrupt("manifest checksum mismatch")
     blocks = [_read_block(folder, entry) for entry in manifest["blocks"]]
-    return CachedBlocks(blocks[0], blocks[1:], manifest["seconds"], manifest["meta"], hit=True)
+    fitted = _read_payload(folder, manifest["fitted"]) if "fitted" in manifest else None
+    return CachedBlocks(blocks[0], blocks[1:], manifest["seconds"], manifest["meta"], hit=True, fitted=fitted)
 
 
-def _read_block(folder: Path, entry: dict):
+def _read_payload(folder: Path, entry: dict) -> bytes:
     try:
         payload = (folder / entry["file"]).read_bytes()  # read once: checked, then parsed from memory
     except FileNotFoundError:
@@ -235,7 +241,11 @@ def _read_block(folder: Path, entry: dict):
         raise _Corrupt(f"{entry['file']} has {len(payload)} bytes, expected {entry['bytes']}")
     if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
         raise _Corrupt(f"{entry['file']} checksum mismatch")
-    buffer = io.BytesIO(payload)
+    return payload
+
+
+def _read_block(folder: Path, entry: dict):
+    buffer = io.BytesIO(_read_payload(folder, entry))
     block = sp.load_npz(buffer) if entry["kind"] == "sparse" else np.load(buffer, allow_pickle=False)
     if list(block.shape) != entry["shape"]:
         raise _Corrupt(f"{entry['file']} has shape {list(block.shape)}, expected {entry['shape']}")

@@ -65,11 +65,27 @@ def _cost(cost: dict) -> dict:
             "flops_per_user": cost["flops_per_user"]}
 
 
-def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int) -> None:
-    """Fill the delta columns, or say in ``delta_note`` why they stay empty."""
+def _baseline_of(config_id: str, by_id: dict[str, ConfigResult], baselines: dict | None,
+                 default: ConfigResult | None) -> tuple[str | None, str]:
+    """The id of the baseline a configuration is compared with, or None and why not."""
+    if baselines is not None and config_id in baselines:
+        base_id = baselines[config_id]
+        if base_id is None:
+            return None, "no baseline for this configuration"
+    elif default is None:
+        return None, "no baseline marked"
+    else:
+        base_id = default.config_id
+    base = by_id.get(base_id)
     if base is None:
-        row["delta_note"] = "no finished baseline"
-        return
+        return None, f"baseline {base_id} is not in the comparison"
+    if base.status != "done":
+        return None, f"baseline {base.label} {base.status}"
+    return base_id, ""
+
+
+def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int) -> None:
+    """Fill the delta columns from paired scores, or say in ``delta_note`` why they stay empty."""
     (ids, y, s), (base_ids, base_y, base_s) = scores, base
     if not np.array_equal(ids, base_ids):
         row["delta_note"] = "users differ from the baseline's"
@@ -96,8 +112,8 @@ def mark_pareto(rows: list[dict]) -> list[dict]:
         r["pareto"] = False
     for r in points:
         a, c = r["roc_auc"], r["total_cost_s"]
-        r["pareto"] = not any(o["roc_auc"] >= a and o["total_cost_s"] <= c and (o["roc_auc"] > a or o["total_cost_s"] < c)
-                              for o in points)
+        r["pareto"] = not any(o["roc_auc"] >= a and o["total_cost_s"] <= c
+                              and (o["roc_auc"] > a or o["total_cost_s"] < c) for o in points)
     return rows
 
 
@@ -129,16 +145,26 @@ def _oracle_row(done: list[ConfigResult], ref_scores, *, n_boot: int, seed: int)
     return row
 
 
-def build_rows(results: list[ConfigResult], *, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] | None = None,
+               n_boot: int = 1000, seed: int = 0) -> list[dict]:
     """One row per configuration in the given order, then an oracle row where the data allow one.
 
-    The baseline is the first result with ``is_baseline``; deltas are this row
-    minus the baseline, on the same users, folds permitting.
+    Args:
+        results: The configurations, in table order.
+        baselines: Optional ``{config_id: baseline config_id or None}`` for sweeps
+            with one baseline per group (e.g. per seed). Configurations it does
+            not name use the first result with ``is_baseline``.
+        n_boot: Bootstrap draws of the paired deltas and the oracle's intervals.
+        seed: Seed of those bootstraps.
+
+    Returns:
+        Dicts with the keys of :data:`ROW_KEYS`; deltas are this row minus its
+        baseline, on the same users.
     """
     done = [r for r in results if r.status == "done"]
+    by_id = {r.config_id: r for r in results}
     scores = {r.config_id: load_scores(r.folder) for r in done}
-    baseline = next((r for r in results if r.is_baseline), None)
-    base = scores.get(baseline.config_id) if baseline is not None else None
+    default = next((r for r in results if r.is_baseline), None)
     rows = []
     for result in results:
         row = _empty_row(result)
@@ -149,16 +175,20 @@ def build_rows(results: list[ConfigResult], *, n_boot: int = 1000, seed: int = 0
         for m in SHOWN_METRICS:
             v = metrics["metrics"][m]
             row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
-        _delta(row, scores[result.config_id], base, n_boot=n_boot, confidence=metrics.get("confidence", 0.95),
-               seed=seed)
+        base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
+        if base_id is None:
+            row["delta_note"] = note
+        else:
+            _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
+                   confidence=metrics.get("confidence", 0.95), seed=seed)
         row.update(_cost(metrics["cost"]))
         cache = metrics.get("cache")
-        if cache:
-            hits, misses = cache.get("hits", 0), cache.get("misses", 0)
-            row["cache"] = f"hit {hits}/{hits + misses}"
+        if cache and cache.get("enabled", True):
+            # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
+            row["cache"] = f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}"
     mark_pareto(rows)
     if done:
-        ref = baseline if baseline is not None and baseline.status == "done" else done[0]
+        ref = default if default is not None and default.status == "done" else done[0]
         oracle = _oracle_row(done, scores[ref.config_id], n_boot=n_boot, seed=seed)
         if oracle is not None:
             rows.append(oracle)
@@ -185,7 +215,7 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
     rule = _distinct([(r.config_id, str(m["threshold"]["rule"])) for r, m in done])
     evaluation = _distinct([(r.config_id, f"{m['evaluation']}, {m.get('confidence', 0.95):.0%} intervals")
                             for r, m in done])
-    baseline = next((r.label for r in results if r.is_baseline), None)
+    baseline = "; ".join(r.label for r in results if r.is_baseline)
     return [
         f"Positive rate: {rate}.",
         f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and precision use it.",
@@ -219,7 +249,8 @@ def _delta_cell(row: dict, metric: str) -> str:
     if row.get(key) is None:
         return ""
     star = "*" if row[f"{key}_significant"] else ""
-    return f"{_num(row[key], '+.3f')} [{_num(row[key + '_ci_low'], '+.3f')}, {_num(row[key + '_ci_high'], '+.3f')}]{star}"
+    low, high = _num(row[key + "_ci_low"], "+.3f"), _num(row[key + "_ci_high"], "+.3f")
+    return f"{_num(row[key], '+.3f')} [{low}, {high}]{star}"
 
 
 def _note(row: dict) -> str:
@@ -247,9 +278,10 @@ COLUMNS = {
     "front": lambda r: "◆" if r["pareto"] else "",
     "cache": lambda r: r["cache"] or "",
     "note": _note,
+    "status": lambda r: "" if r["status"] == "done" else r["status"],
 }
 COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "params",
-           "model MB", "front", "cache", "note")
+           "front", "cache", "status")
 
 
 def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:
@@ -294,7 +326,7 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
 
 def rich_table(rows: list[dict], header: list[str]) -> Table:
     """The compact terminal view; skipped and failed rows are dimmed and show their reason."""
-    table = Table(caption=Text("\n".join(header)) if header else None, caption_justify="left")
+    table = Table(title=Text("\n".join(header)) if header else None, title_justify="left")
     for title in COMPACT:
         table.add_column(title, justify="left" if title in ("config", "note", "cache") else "right")
     for r in rows:

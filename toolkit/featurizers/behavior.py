@@ -52,7 +52,8 @@ class BehaviorFeaturizer(Featurizer):
         missing = [c for c in columns if c not in users.columns]
         if missing:
             raise ToolkitError(f"The users table lacks the behaviour column(s) {', '.join(missing)}.")
-        values = users[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        # copy: pandas may hand back a read-only view, and the values are cleaned in place below
+        values = np.array(users[columns].to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
         values[~np.isfinite(values)] = np.nan
         return values
 

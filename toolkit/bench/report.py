@@ -1,0 +1,77 @@
+"""Turn finished configurations into the comparison: terminal table, table files, plots, report.html.
+
+Used by ``bench`` after a sweep and by ``compare``, which rebuilds the same
+outputs from finished run or sweep folders without running anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from toolkit.bench.html import write_report
+from toolkit.bench.ledger import Ledger
+from toolkit.bench.plots import cost_plot, curves_plot, pareto_plot
+from toolkit.bench.records import ConfigResult
+from toolkit.bench.table import build_rows, header_lines, rich_table, write_tables
+from toolkit.errors import ToolkitError
+
+
+def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console) -> dict:
+    """Write table.md/csv/json, the plots and report.html into ``folder``; print the table."""
+    rows = build_rows(results, baselines=baselines)
+    header = header_lines(results)
+    written = write_tables(rows, folder, header)
+    by_id = {r.config_id: r for r in results}
+    front = [by_id[r["config_id"]] for r in rows if r.get("pareto") and r["config_id"] in by_id]
+    plots = {
+        "pareto": pareto_plot(rows, folder / "pareto.png"),
+        "curves": curves_plot(front, folder / "curves.png"),
+        "cost": cost_plot(rows, folder / "cost.png"),
+    }
+    written["report"] = write_report(rows, header, plots, folder)
+    console.print(rich_table(rows, header))
+    reasons: dict[str, list[str]] = {}
+    for r in rows:
+        if r["status"] != "done":
+            reasons.setdefault(f"{r['status']}: {r['reason']}", []).append(r["label"])
+    for reason, labels in reasons.items():  # once per reason: a grid repeats the same refusal per seed
+        console.print(f"- {', '.join(labels)}\n  {reason}")
+    console.print(f"comparison: {folder} (table.md, table.csv, table.json, report.html, "
+                  f"{', '.join(p.name for p in plots.values())})")
+    return written
+
+
+def gather(paths: list[str]) -> tuple[list[ConfigResult], dict[str, str | None]]:
+    """ConfigResults from run folders (metrics.json) and sweep folders (ledger.jsonl).
+
+    A sweep folder brings its own baselines; among plain run folders the first is the baseline.
+    """
+    results: list[ConfigResult] = []
+    baselines: dict[str, str | None] = {}
+    first_run: str | None = None
+    for text in paths:
+        path = Path(text)
+        if (path / "ledger.jsonl").is_file():
+            ledger = Ledger(path / "ledger.jsonl").read()
+            order = json.loads((path / "baselines.json").read_text()) if (path / "baselines.json").is_file() else {}
+            for config_id in order or ledger:
+                if config_id in ledger:
+                    results.append(ledger[config_id])
+                    baselines[config_id] = order.get(config_id)
+        elif (path / "metrics.json").is_file():
+            metrics = json.loads((path / "metrics.json").read_text())
+            config_id = f"r{len(results):02d}-{metrics['name']}"
+            first_run = first_run or config_id
+            results.append(ConfigResult(config_id, f"{metrics['name']} ({path.name})", "done", "", path,
+                                        is_baseline=config_id == first_run))
+            baselines[config_id] = first_run
+        else:
+            raise ToolkitError(f"{text!r} is neither a run folder (with metrics.json) nor a sweep folder "
+                               "(with ledger.jsonl).")
+    if not results:
+        raise ToolkitError("Nothing to compare: the folders given hold no finished configuration.")
+    ids = [r.config_id for r in results]
+    if len(set(ids)) != len(ids):
+        raise ToolkitError("The same configuration appears twice; give each sweep or run folder once.")
+    return results, baselines
