@@ -432,7 +432,7 @@ def test_missing_distilbert_model(capsys, tmp_path, results_dir, cache_dir):
     assert "Traceback" not in out + err
     assert out == ""
     assert_no_new_results(results_dir, before)
-    assert list(cache_dir.glob("synthetic-*-u200-s0-r0.2.csv"))
+    assert list((cache_dir / "synthetic").glob("synthetic-*-u200-s0-r0.2.csv"))
 
 
 # --------------------------------------------------------------------------- data synth

@@ -56,7 +56,7 @@ def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
     from toolkit.data.synth import ensure_synthetic
 
     syn = spec.data["synthetic"]
-    return ensure_synthetic(syn.users, syn.seed, syn.positive_rate, cache_dir=cache_dir)
+    return ensure_synthetic(syn.users, syn.seed, syn.positive_rate, cache_dir=default_cache_root(cache_dir) / "synthetic")
 
 
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:

@@ -145,12 +145,11 @@ def describe(axes: dict) -> tuple[str, str]:
     """(file-safe id stem, label for people) of a combination of axis values."""
     parts, words = [], []
     if "featurizers" in axes:
-        names = [_type(f) for f in axes["featurizers"]]
-        parts.append("_".join(names))
-        words.append("+".join(names))
+        parts.append("_".join(_type(f) for f in axes["featurizers"]))
+        words.append("+".join(_with_params(f) for f in axes["featurizers"]))
     if "head" in axes:
         parts.append(_type(axes["head"]))
-        words.append(_type(axes["head"]))
+        words.append(_with_params(axes["head"]))
     if "training" in axes:
         text = ",".join(f"{k}={v}" for k, v in (axes["training"] or {}).items()) or "default"
         parts.append("t-" + "".join(ch if ch.isalnum() else "-" for ch in text))
@@ -159,6 +158,14 @@ def describe(axes: dict) -> tuple[str, str]:
         parts.append(f"s{axes['seed']}")
         words.append(f"seed {axes['seed']}")
     return "-".join(parts)[:80], " | ".join(words)
+
+
+def _with_params(block: Any) -> str:
+    """``logreg(C=0.1)``: the type and the parameters given, so grid rows tell apart."""
+    if not isinstance(block, dict):
+        return str(block)
+    params = ",".join(f"{k}={v}" for k, v in block.items() if k != "type")
+    return f"{_type(block)}({params})" if params else _type(block)
 
 
 def _type(block: Any) -> str:
