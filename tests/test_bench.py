@@ -190,3 +190,10 @@ def test_cache_clear(tmp_path, capsys):
     assert list((tmp_path / "cache" / "synthetic").glob("*.csv")), "synthetic data stays without --all"
     assert main(["cache", "clear", "--all", "--cache-dir", str(tmp_path / "cache")]) == 0
     assert not list((tmp_path / "cache" / "synthetic").glob("*.csv"))
+
+
+def test_validate_lists_a_sweeps_configurations(capsys):
+    assert main(["validate", str(ROOT / "experiments" / "efficiency_study.yaml")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "36 configurations, 18 to run, 18 skipped" in out
+    assert "not found locally" in out and "lstm takes only sequence blocks" in out

@@ -250,7 +250,7 @@ def test_missing_spec_file(capsys, tmp_path, results_dir, command):
     before = snapshot(results_dir)
     args = [command, missing] + (["--results-dir", results_dir] if command == "run" else [])
     rc, out, err = cli(capsys, *args)
-    assert_user_error(rc, out, err, f"Spec file {str(missing)!r} not found", "Expected a YAML file")
+    assert_user_error(rc, out, err, f"File {str(missing)!r} not found", "Expected a YAML spec")
     assert_no_new_results(results_dir, before)
 
 

@@ -130,8 +130,10 @@ def cmd_run(args, console) -> int:
 
 
 def cmd_validate(args, console) -> int:
-    from toolkit.spec import load_spec
+    from toolkit.spec import load_spec, read_yaml_mapping
 
+    if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
+        return _validate_sweep(args, console)
     spec = load_spec(args.spec, args.overrides)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
@@ -143,6 +145,25 @@ def cmd_validate(args, console) -> int:
         console.print(f"label: {r.label}")
         console.print(f"users: {r.users} in file, {r.in_cohort} in cohort, {r.censored} censored, "
                       f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.folds} folds")
+    return 0
+
+
+def _validate_sweep(args, console) -> int:
+    """A sweep: list its configurations, which would run and which are skipped, and why."""
+    from toolkit.bench.harness import check_available
+    from toolkit.bench.sweep import load_sweep
+
+    if args.overrides:
+        raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
+    sweep = load_sweep(args.spec)
+    if not args.spec_only:
+        check_available(sweep)
+    runnable = [c for c in sweep.configs if c.spec is not None]
+    console.print(f"sweep {sweep.name}: {len(sweep.configs)} configurations, {len(runnable)} to run, "
+                  f"{len(sweep.configs) - len(runnable)} skipped")
+    for c in sweep.configs:
+        mark = "baseline" if c.is_baseline else ("run" if c.spec is not None else "skip")
+        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {c.reason}" if c.spec is None else ""))
     return 0
 
 

@@ -31,6 +31,8 @@ def make_deterministic(seed: int) -> None:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        tf.get_logger().setLevel("ERROR")  # retracing notices would interleave with the progress bars
+
         try:
             tf.config.experimental.enable_op_determinism()
         except Exception:  # older TensorFlow without the switch: seeds alone

@@ -113,8 +113,16 @@ class Spec:
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     """Read a YAML spec, apply ``--set key.path=value`` overrides and validate it."""
     path = Path(path)
+    raw = read_yaml_mapping(path, "a YAML spec, e.g. experiments/quickstart.yaml", "name:, data:, label:, ...")
+    for item in overrides or []:
+        apply_override(raw, item)
+    return parse_spec(raw, base_dir=path.parent, source=path)
+
+
+def read_yaml_mapping(path: Path, expected: str, keys: str) -> dict:
+    """A YAML file's top-level mapping, or a ToolkitError saying what is wrong with the file."""
     if not path.is_file():
-        raise ToolkitError(f"Spec file {str(path)!r} not found. Expected a YAML file, e.g. experiments/quickstart.yaml.")
+        raise ToolkitError(f"File {str(path)!r} not found. Expected {expected}.")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -122,10 +130,8 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     except UnicodeDecodeError as exc:
         raise ToolkitError(f"{path} is not UTF-8 text: {exc}") from None
     if not isinstance(raw, dict):
-        raise ToolkitError(f"{path} must hold a YAML mapping (name:, data:, label:, ...). Got {type(raw).__name__} instead.")
-    for item in overrides or []:
-        apply_override(raw, item)
-    return parse_spec(raw, base_dir=path.parent, source=path)
+        raise ToolkitError(f"{path} must hold a YAML mapping ({keys}). Got {type(raw).__name__} instead.")
+    return raw
 
 
 def apply_override(raw: dict, item: str) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from toolkit.errors import ToolkitError
-from toolkit.spec import Spec, apply_override, load_spec, parse_spec
+from toolkit.spec import Spec, apply_override, load_spec, parse_spec, read_yaml_mapping
 
 AXES = ("featurizers", "head", "seed", "training")
 SWEEP_KEYS = ("name", "description", "base", "set", "grid", "baseline")
@@ -109,15 +109,7 @@ def combine(paths: list[str | Path]) -> Sweep:
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise ToolkitError(f"File {str(path)!r} not found. Expected a YAML spec or sweep.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ToolkitError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ToolkitError(f"{path} must hold a YAML mapping. Got {type(raw).__name__} instead.")
-    return raw
+    return read_yaml_mapping(path, "a YAML sweep or spec", "name:, base:, grid:, ...")
 
 
 def _grid(grid: Any, path: Path) -> dict[str, list]:

@@ -85,12 +85,7 @@ class KerasHead(Head):
         )
         self.epochs_run_ = timer.epochs_run
         self.tracing_seconds_ = timer.tracing_seconds()
-        self._warm_predict(x)
         return self
-
-    def _warm_predict(self, x: list[np.ndarray]) -> None:
-        # Trace the predict function now, so inference timing never includes it.
-        self.model_.predict([a[:2] for a in x], verbose=0)
 
     def predict(self, blocks: list[Block]) -> np.ndarray:
         scores = self.model_.predict([to_input(b) for b in blocks], batch_size=1024, verbose=0)
