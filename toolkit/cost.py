@@ -22,7 +22,7 @@ class Cost:
     params: int = 0
     # bytes of the saved final model (head and fitted featurizers)
     model_bytes: int = 0
-    # peak resident memory of the whole process, in MiB
+    # peak resident memory of the process during this run, in MiB (see reset_peak_rss)
     peak_rss_mb: float = 0.0
     # estimated floating-point operations to featurize and score one user
     flops_per_user: float = 0.0
@@ -35,9 +35,31 @@ class Cost:
         return float(sum(self.featurize_s.values()))
 
 
+def reset_peak_rss() -> bool:
+    """Restart the peak-memory counter of this process, so a run measures its own peak.
+
+    Linux resets VmHWM when "5" is written to /proc/self/clear_refs; elsewhere the
+    peak stays that of the whole process (a worker that ran several configurations
+    reports the largest). Returns whether the reset worked.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak resident set size since the last reset (or since the process started), in MiB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB, macOS: bytes
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.bench.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
-from toolkit.cost import Cost, folder_bytes, peak_rss_mb
+from toolkit.cost import Cost, folder_bytes, peak_rss_mb, reset_peak_rss
 from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users
 from toolkit.environment import describe, make_deterministic
@@ -140,6 +140,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         use_cache: read and write feature blocks in the feature cache under ``cache_dir``.
     """
     progress = progress or NullProgress()
+    reset_peak_rss()
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
     users, y, report = prepared.users, prepared.y, prepared.report
