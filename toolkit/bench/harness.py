@@ -54,7 +54,7 @@ def check_available(sweep: Sweep) -> None:
                 except ToolkitError as exc:
                     checked[key] = str(exc)
             if checked[key]:
-                config.reason = f"skipped: {checked[key]}"
+                config.reason = checked[key]
                 config.spec = None
                 break
 

@@ -39,12 +39,12 @@ def _row_class(row: dict) -> str:
 
 
 def _table(rows: list[dict]) -> str:
-    titles = list(COLUMNS)
+    titles = [c for c in COLUMNS if c != "status"]  # the note column says it, with the reason
     head = "".join(f"<th>{escape(t)}</th>" for t in titles)
     body = []
     for row in rows:
         tds = "".join(f'<td class="text">{escape(c)}</td>' if t in _TEXT_COLUMNS else f"<td>{escape(c)}</td>"
-                      for t, c in zip(titles, cells(row)))
+                      for t, c in zip(titles, cells(row, titles)))
         body.append(f'<tr class="{_row_class(row)}">{tds}</tr>')
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
 

@@ -309,9 +309,10 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
     def md(text: str) -> str:  # a "|" in a label would split the cell
         return text.replace("|", "\\|").replace("\n", " ")
 
+    columns = [c for c in COLUMNS if c != "status"]  # the note says it, with the reason
     lines = [*header, ""] if header else []
-    lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(md(c) for c in cells(r)) + " |" for r in rows]
+    lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(md(c) for c in cells(r, columns)) + " |" for r in rows]
     paths["md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     with paths["csv"].open("w", newline="", encoding="utf-8") as f:
