@@ -46,8 +46,22 @@ def test_efficiency_study_expands_with_reasons():
     assert len(refused) == 15 and all("cannot take" in c.reason for c in refused)
     check_available(sweep)
     missing = [c for c in sweep.configs if "not found locally" in c.reason]
+    if distilbert_on_disk():  # a machine with the weights in its Hugging Face cache runs these rows
+        assert not missing
+        return
     assert len(missing) == 3 and all("distilbert" in c.label and "hybrid" in c.label for c in missing)
-    assert all("how" in c.reason.lower() or "To get it" in c.reason for c in missing)
+    assert all("To get it" in c.reason for c in missing)
+
+
+def distilbert_on_disk() -> bool:
+    from toolkit.errors import ToolkitError
+    from toolkit.featurizers.distilbert import DistilBertFeaturizer
+
+    try:
+        DistilBertFeaturizer().check_available()
+        return True
+    except ToolkitError:
+        return False
 
 
 def test_sweep_runs_on_shared_folds_and_writes_the_comparison(tmp_path):
@@ -195,5 +209,6 @@ def test_cache_clear(tmp_path, capsys):
 def test_validate_lists_a_sweeps_configurations(capsys):
     assert main(["validate", str(ROOT / "experiments" / "efficiency_study.yaml")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "36 configurations, 18 to run, 18 skipped" in out
-    assert "not found locally" in out and "lstm takes only sequence blocks" in out
+    assert "36 configurations" in out and "lstm takes only sequence blocks" in out
+    if not distilbert_on_disk():
+        assert "18 to run, 18 skipped" in out and "not found locally" in out
