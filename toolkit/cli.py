@@ -120,7 +120,7 @@ def cmd_run(args, console) -> int:
         outcome = run(spec, progress=NullProgress(), **options)
     else:
         # Bars and log lines go to stderr, so stdout holds only the tables.
-        with RichProgress(Console(stderr=True)) as progress:
+        with RichProgress(Console(stderr=True, log_path=False)) as progress:
             outcome = run(spec, progress=progress, **options)
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
@@ -213,7 +213,7 @@ def cmd_bench(args, console) -> int:
     if args.quiet:
         folder, results = run_sweep(sweep, progress=NullProgress(), **options)
     else:
-        with RichProgress(Console(stderr=True)) as progress:
+        with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
     finish(folder, results, sweep.baselines(), console)
     return 0

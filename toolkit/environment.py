@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import sys
 from importlib import metadata
 
 PACKAGES = ("retention-toolkit", "numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "tensorflow",
@@ -22,10 +24,43 @@ def quiet_backends() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """TensorFlow's C++ core prints start-up notices before its log level applies; hide only those.
+
+    Python exceptions raised meanwhile still propagate with their messages.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras():
+    """Import Keras (and TensorFlow under it) without the C++ start-up notices."""
+    quiet_backends()
+    if "keras" not in sys.modules:
+        with _native_stderr_silenced():
+            import keras  # noqa: F401
+            if os.environ.get("KERAS_BACKEND") == "tensorflow":
+                import tensorflow  # noqa: F401
+    import keras
+
+    return keras
+
+
 def make_deterministic(seed: int) -> None:
     """Same spec, same numbers: seed every generator and ask TensorFlow for deterministic kernels."""
-    quiet_backends()
-    import keras
+    keras = import_keras()
 
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":

@@ -68,9 +68,9 @@ def _init_worker(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
         os.environ[var] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    from toolkit.environment import quiet_backends
+    from toolkit.environment import import_keras
 
-    quiet_backends()
+    import_keras()
     import tensorflow as tf
     import torch
 
