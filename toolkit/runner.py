@@ -75,7 +75,8 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
 
 
 def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray],
-              cache: FeatureCache | None = None, data_key: str = "", need_fitted: bool = False):
+              cache: FeatureCache | None = None, data_key: str = "", need_fitted: bool = False,
+              progress: Progress | None = None):
     """Fit each featurizer on the training rows; transform them and every other row set.
 
     With a cache, blocks computed before (same users, featurizer, parameters, code
@@ -108,6 +109,8 @@ def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others
         for out, block in zip(other_blocks, entry.other_blocks):
             out.append(Block(name, kind, block))
         seconds[name] = entry.seconds
+        if progress is not None:
+            progress.advance("featurize")
     return train_blocks, other_blocks, seconds, hits
 
 
@@ -163,7 +166,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         for fold in folds:
             progress.start("featurize", len(names))
             tr_blocks, (te_blocks,), seconds, hits = featurize(spec.build_featurizers(), names, users, fold.train,
-                                                               [fold.test], cache, data_key)
+                                                               [fold.test], cache, data_key, progress=progress)
             cache_hits += hits
             for n in names:
                 feat_s[n] += seconds[n]
