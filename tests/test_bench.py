@@ -15,7 +15,7 @@ from rich.console import Console
 
 from specs import BASE
 from toolkit.bench.harness import check_available, run_sweep
-from toolkit.bench.report import finish, gather
+from toolkit.bench.comparison import finish, gather
 from toolkit.bench.sweep import load_sweep
 from toolkit.cli import main
 
@@ -193,8 +193,8 @@ def test_bench_and_compare_bad_input(tmp_path, capsys):
 
 
 def test_cache_clear(tmp_path, capsys):
-    from toolkit.runner import run
-    from toolkit.spec import parse_spec
+    from toolkit.experiment.runner import run
+    from toolkit.experiment.spec import parse_spec
 
     run(parse_spec(dict(BASE)), results_dir=tmp_path, cache_dir=str(tmp_path / "cache"), save=False)
     assert list((tmp_path / "cache" / "features").rglob("manifest.json"))

@@ -20,8 +20,8 @@ from toolkit.bench.html import write_report
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.table import (ORACLE_LABEL, ROW_KEYS, build_rows, header_lines, load_scores, mark_pareto,
                                  rich_table, write_tables)
-from toolkit.runner import run
-from toolkit.spec import parse_spec
+from toolkit.experiment.runner import run
+from toolkit.experiment.spec import parse_spec
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCRIPT_LABEL = "<script>alert('x')</script> C=0.01"

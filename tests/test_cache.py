@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import toolkit.bench.cache as cache_module
+import toolkit.features.cache as cache_module
 from factories import make_users
-from toolkit.bench.cache import (
+from toolkit.features.cache import (
     MANIFEST, CachedBlocks, FeatureCache, code_version, default_cache_root, rows_fingerprint, users_fingerprint,
 )
 from toolkit.featurizers.behavior import BehaviorFeaturizer
@@ -110,7 +110,7 @@ def test_the_same_inputs_give_the_same_key_in_another_process(cache, users):
     here = _key(cache, users, TfidfFeaturizer(max_features=100, min_df=1))
     script = (
         "import numpy as np; from factories import make_users; "
-        "from toolkit.bench.cache import FeatureCache, users_fingerprint; "
+        "from toolkit.features.cache import FeatureCache, users_fingerprint; "
         "from toolkit.featurizers.tfidf import TfidfFeaturizer; "
         "u = make_users(40, seed=3, steps=7); "
         "print(FeatureCache(None).key(data=users_fingerprint(u), featurizer=TfidfFeaturizer(max_features=100, "

@@ -113,7 +113,7 @@ def test_head_contract(name, users, tmp_path):
     np.testing.assert_allclose(train().predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
     assert head.count_params() > 0 and head.flops_per_user() > 0
 
-    path = head.save(tmp_path)
+    path = head.save(tmp_path / type(head).filename)
     reloaded = type(head).load(path)
     np.testing.assert_allclose(reloaded.predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.data.synth import write_synthetic
-from toolkit.runner import run
-from toolkit.spec import load_spec
+from toolkit.experiment.runner import run
+from toolkit.experiment.spec import load_spec
 
 EXPERIMENTS = [p for p in sorted((Path(__file__).parents[1] / "experiments").glob("*.yaml"))
                if "grid:" not in p.read_text()]  # sweeps are tested in test_bench.py

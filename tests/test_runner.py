@@ -10,8 +10,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from specs import spec_dict
 from toolkit.featurizers import Featurizer
 from toolkit.registry import FEATURIZERS
-from toolkit.runner import run
-from toolkit.spec import parse_spec
+from toolkit.experiment.runner import run
+from toolkit.experiment.spec import parse_spec
 
 
 class SpyFeaturizer(Featurizer):
@@ -80,7 +80,7 @@ def test_same_spec_same_numbers(tmp_path):
 
 
 def test_threshold_is_chosen_on_validation_not_test(tmp_path, monkeypatch):
-    import toolkit.runner as runner
+    import toolkit.experiment.runner as runner
 
     seen = []
     real = runner.choose_threshold
@@ -99,7 +99,7 @@ def test_threshold_is_chosen_on_validation_not_test(tmp_path, monkeypatch):
 
 
 def test_failed_run_leaves_no_results_folder(tmp_path, monkeypatch):
-    import toolkit.runner as runner
+    import toolkit.experiment.runner as runner
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")

@@ -5,7 +5,7 @@ import yaml
 
 from specs import spec_dict
 from toolkit.errors import ToolkitError
-from toolkit.spec import apply_override, load_spec, parse_spec
+from toolkit.experiment.spec import apply_override, load_spec, parse_spec
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 SPECS = [p for p in sorted(EXPERIMENTS.glob("*.yaml")) if "grid:" not in p.read_text()]  # sweeps have a grid

@@ -107,9 +107,9 @@ def cmd_run(args, console) -> int:
     from rich.console import Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.report import cost_table, metrics_table, run_header
-    from toolkit.runner import run
-    from toolkit.spec import load_spec
+    from toolkit.console import cost_table, metrics_table, run_header
+    from toolkit.experiment.runner import run
+    from toolkit.experiment.spec import load_spec
 
     spec = load_spec(args.spec, args.overrides)
     results = Path(args.results_dir)
@@ -130,14 +130,14 @@ def cmd_run(args, console) -> int:
 
 
 def cmd_validate(args, console) -> int:
-    from toolkit.spec import load_spec, read_yaml_mapping
+    from toolkit.experiment.spec import load_spec, read_yaml_mapping
 
     if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
         return _validate_sweep(args, console)
     spec = load_spec(args.spec, args.overrides)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
-        from toolkit.runner import prepare
+        from toolkit.experiment.runner import prepare
 
         prepared = prepare(spec, cache_dir=args.cache_dir)
         r = prepared.report
@@ -170,7 +170,7 @@ def _validate_sweep(args, console) -> int:
 def cmd_plugins(args, console) -> int:
     from toolkit.params import declared_params
     from toolkit.registry import FEATURIZERS, HEADS
-    from toolkit.report import plugins_table
+    from toolkit.console import plugins_table
 
     def describe(cls) -> str:
         parts = []
@@ -201,7 +201,7 @@ def cmd_bench(args, console) -> int:
     from rich.console import Console
 
     from toolkit.bench.harness import run_sweep
-    from toolkit.bench.report import finish
+    from toolkit.bench.comparison import finish
     from toolkit.bench.sweep import combine, load_sweep
     from toolkit.progress import NullProgress, RichProgress
 
@@ -220,7 +220,7 @@ def cmd_bench(args, console) -> int:
 
 
 def cmd_compare(args, console) -> int:
-    from toolkit.bench.report import finish, gather
+    from toolkit.bench.comparison import finish, gather
 
     results, baselines = gather(args.runs)
     out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
@@ -230,7 +230,7 @@ def cmd_compare(args, console) -> int:
 
 
 def cmd_cache(args, console) -> int:
-    from toolkit.bench.cache import FeatureCache, default_cache_root
+    from toolkit.features.cache import FeatureCache, default_cache_root
 
     root = default_cache_root(args.cache_dir)
     entries, freed = FeatureCache(root).clear()

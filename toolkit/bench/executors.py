@@ -25,8 +25,8 @@ def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None) 
     from toolkit.environment import quiet_backends
 
     quiet_backends()
-    from toolkit.runner import run
-    from toolkit.spec import parse_spec
+    from toolkit.experiment.runner import run
+    from toolkit.experiment.spec import parse_spec
 
     spec = parse_spec(raw, base_dir=Path(base_dir))
     with tempfile.TemporaryDirectory(prefix="toolkit-config-") as tmp:

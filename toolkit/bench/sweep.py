@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from toolkit.errors import ToolkitError
-from toolkit.spec import Spec, apply_override, load_spec, parse_spec, read_yaml_mapping
+from toolkit.experiment.spec import Spec, apply_override, load_spec, parse_spec, read_yaml_mapping
 
 AXES = ("featurizers", "head", "seed", "training")
 SWEEP_KEYS = ("name", "description", "base", "set", "grid", "baseline")

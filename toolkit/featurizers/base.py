@@ -15,19 +15,15 @@ feature block. It follows scikit-learn:
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 
-from toolkit.params import declared_params
+from toolkit.features.blocks import BlockKind, as_float32  # noqa: F401  (as_float32: for plugins)
+from toolkit.plugin import Plugin
 
-BlockKind = Literal["dense", "sparse", "sequence"]
 
-
-class Featurizer:
+class Featurizer(Plugin):
     """Base class for featurizer plugins.
 
     Subclasses set ``kind`` (or override :meth:`output_kind` when it depends on
@@ -36,20 +32,10 @@ class Featurizer:
 
     #: the kind of block ``transform`` returns
     kind: ClassVar[BlockKind] = "dense"
-    #: set by ``@register_featurizer``
-    registry_name: ClassVar[str] = ""
 
     def output_kind(self) -> BlockKind:
         """The kind of block :meth:`transform` returns, known before fitting."""
         return self.kind
-
-    def get_config(self) -> dict[str, Any]:
-        """The constructor parameters, as given: the plugin's YAML block without ``type``."""
-        return {name: getattr(self, name) for name in declared_params(type(self))}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Featurizer":
-        return cls(**config)
 
     def fit(self, users: pd.DataFrame) -> "Featurizer":
         return self
@@ -72,25 +58,3 @@ class Featurizer:
 
         Called by ``validate`` and before a run does any work.
         """
-
-    # Persistence: pickle by default; a plugin holding an unpicklable object
-    # (a fastText model) overrides __getstate__/__setstate__.
-    def save(self, path: str | Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> "Featurizer":
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
-
-def as_float32(block: Any) -> Any:
-    """Blocks travel as float32: half the memory of float64 and what Keras wants."""
-    if hasattr(block, "astype") and getattr(block, "dtype", None) != np.float32:
-        return block.astype(np.float32)
-    return block

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
-from toolkit.featurizers.base import BlockKind, Featurizer, as_float32
+from toolkit.features.blocks import BlockKind, as_float32
+from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer

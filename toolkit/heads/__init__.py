@@ -4,7 +4,8 @@ Importing this package registers the built-in heads; Keras is imported only when
 a Keras head is built or loaded.
 """
 
-from toolkit.heads.base import Block, Head
+from toolkit.features.blocks import Block
+from toolkit.heads.base import Head
 
 from toolkit.heads import hybrid, logreg, lstm, mlp  # noqa: E402,F401  (registration)
 

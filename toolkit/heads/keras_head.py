@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.heads.base import Block, EpochCallback, Head
+from toolkit.features.blocks import Block
+from toolkit.heads.base import EpochCallback, Head
 from toolkit.training import TrainingConfig
 
 
@@ -97,8 +98,8 @@ class KerasHead(Head):
     def flops_per_user(self) -> float:
         return keras_flops(self.model_)
 
-    def save(self, folder) -> Path:
-        path = Path(folder) / self.filename
+    def save(self, path) -> Path:
+        path = Path(path)
         self.model_.save(path)
         return path
 

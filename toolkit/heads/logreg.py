@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from toolkit.heads.base import Block, Head, kinds_text
+from toolkit.features.blocks import Block, kinds_text
+from toolkit.heads.base import Head
 from toolkit.params import Interval
 from toolkit.registry import register_head
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from toolkit.heads.base import kinds_text
+from toolkit.features.blocks import kinds_text
 from toolkit.heads.keras_head import KerasHead, dense_stack
 from toolkit.params import Interval
 from toolkit.registry import register_head

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.bench.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
+from toolkit.features.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
 from toolkit.cost import Cost, folder_bytes, peak_rss_mb, reset_peak_rss
 from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users
@@ -25,10 +25,10 @@ from toolkit.environment import describe, make_deterministic
 from toolkit.evaluation.folds import carve_validation, check_positives, make_folds
 from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
-from toolkit.heads.base import Block
+from toolkit.features.blocks import Block
 from toolkit.progress import NullProgress, Progress
-from toolkit.results import ResultsFolder
-from toolkit.spec import Spec
+from toolkit.experiment.run_folder import ResultsFolder
+from toolkit.experiment.spec import Spec
 
 
 @dataclass
@@ -246,7 +246,7 @@ def _final_model(spec: Spec, names, users, y, folder: Path | None, cache, data_k
         folder.mkdir(parents=True, exist_ok=True)
         for n, f in zip(names, featurizers):
             f.save(folder / f"featurizer_{n}.pkl")
-        head.save(folder)
+        head.save(folder / type(head).filename)
         (folder / "model.json").write_text(json.dumps({
             "featurizers": names, "head": spec.head[0], "head_file": type(head).filename,
             "threshold": float(threshold)}, indent=2))
