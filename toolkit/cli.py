@@ -150,20 +150,21 @@ def cmd_validate(args, console) -> int:
 
 def _validate_sweep(args, console) -> int:
     """A sweep: list its configurations, which would run and which are skipped, and why."""
-    from toolkit.bench.harness import check_available
+    from toolkit.bench.harness import unavailable
     from toolkit.bench.sweep import load_sweep
 
     if args.overrides:
         raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
     sweep = load_sweep(args.spec)
-    if not args.spec_only:
-        check_available(sweep)
-    runnable = [c for c in sweep.configs if c.spec is not None]
+    missing = {} if args.spec_only else unavailable(sweep)
+    reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
+    runnable = [c for c in sweep.configs if not reasons[c.config_id]]
     console.print(f"sweep {sweep.name}: {len(sweep.configs)} configurations, {len(runnable)} to run, "
                   f"{len(sweep.configs) - len(runnable)} skipped")
     for c in sweep.configs:
-        mark = "baseline" if c.is_baseline else ("run" if c.spec is not None else "skip")
-        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {c.reason}" if c.spec is None else ""))
+        why = reasons[c.config_id]
+        mark = "baseline" if c.is_baseline else ("skip" if why else "run")
+        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {why}" if why else ""))
     return 0
 
 

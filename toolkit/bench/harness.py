@@ -39,9 +39,13 @@ def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> P
     return folder
 
 
-def check_available(sweep: Sweep) -> None:
-    """Skip, with the reason, configurations whose models or files are missing (e.g. DistilBERT weights)."""
+def unavailable(sweep: Sweep) -> dict[str, str]:
+    """Configuration id -> why it cannot run here (a model or file it needs is missing, e.g. encoder weights).
+
+    Each distinct featurizer is checked once; the configurations themselves are left as they are.
+    """
     checked: dict[str, str] = {}
+    missing: dict[str, str] = {}
     for config in sweep.configs:
         if config.spec is None:
             continue
@@ -54,9 +58,9 @@ def check_available(sweep: Sweep) -> None:
                 except ToolkitError as exc:
                     checked[key] = str(exc)
             if checked[key]:
-                config.reason = checked[key]
-                config.spec = None
+                missing[config.config_id] = checked[key]
                 break
+    return missing
 
 
 def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int = 1, executor: str = "local",
@@ -77,14 +81,15 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
 
     ledger = Ledger(folder / "ledger.jsonl")
     finished = ledger.read()
-    check_available(sweep)
+    missing = unavailable(sweep)
     results: dict[str, ConfigResult] = {}
     tasks = []
     for c in sweep.configs:
         if c.config_id in finished:
             results[c.config_id] = finished[c.config_id]
-        elif c.spec is None:
-            results[c.config_id] = ConfigResult(c.config_id, c.label, "skipped", c.reason, None, c.is_baseline, c.axes)
+        elif c.spec is None or c.config_id in missing:
+            reason = c.reason or missing[c.config_id]
+            results[c.config_id] = ConfigResult(c.config_id, c.label, "skipped", reason, None, c.is_baseline, c.axes)
             ledger.append(results[c.config_id])
         else:
             tasks.append((c.config_id, c.raw, str(c.spec.source.parent if c.spec.source else sweep.base_dir),
