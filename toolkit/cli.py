@@ -130,7 +130,8 @@ def cmd_run(args, console) -> int:
 
 
 def cmd_validate(args, console) -> int:
-    from toolkit.experiment.spec import load_spec, read_yaml_mapping
+    from toolkit.experiment.spec import load_spec
+    from toolkit.yaml_io import read_yaml_mapping
 
     if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
         return _validate_sweep(args, console)
