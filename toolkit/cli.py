@@ -231,18 +231,19 @@ def cmd_compare(args, console) -> int:
 
 
 def cmd_cache(args, console) -> int:
+    from toolkit.data.synth import clear_synthetic
     from toolkit.features.cache import FeatureCache, default_cache_root
 
     root = default_cache_root(args.cache_dir)
-    entries, freed = FeatureCache(root).clear()
-    console.print(f"removed {entries} cached feature entries ({freed / 1e6:.1f} MB) from {root / 'features'}")
+    removal = FeatureCache(root).clear()
+    console.print(f"removed {removal.removed} cached feature entries ({removal.bytes / 1e6:.1f} MB) "
+                  f"from {root / 'features'}{removal.summary()}")
+    failed = bool(removal.failed)
     if args.all:
-        synthetic = root / "synthetic"
-        files = list(synthetic.glob("*")) if synthetic.is_dir() else []
-        for f in files:
-            f.unlink()
-        console.print(f"removed {len(files)} synthetic data files from {synthetic}")
-    return 0
+        removal = clear_synthetic(root / "synthetic")
+        console.print(f"removed {removal.removed} synthetic data files from {root / 'synthetic'}{removal.summary()}")
+        failed = failed or bool(removal.failed)
+    return 1 if failed else 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
