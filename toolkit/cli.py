@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from toolkit.environment import quiet_backends
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, describe_os_error
+from toolkit.interrupts import sigterm_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(markup=False, highlight=False, width=width)
     errors = Console(stderr=True, markup=False, highlight=False)
     try:
-        return COMMANDS[args.command](args, console)
+        with sigterm_as_interrupt():
+            return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
         # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
         errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         errors.print("interrupted: no results were written.")
+        return 1
+    except OSError as exc:  # the machine, not the input: a full or read-only disk, a name too long
+        errors.print(Text.assemble(("error:", "bold red"), " ", describe_os_error(exc)), highlight=False, soft_wrap=True)
         return 1
 
 
@@ -222,10 +227,16 @@ def cmd_bench(args, console) -> int:
 
 def cmd_compare(args, console) -> int:
     from toolkit.bench.comparison import finish, gather
+    from toolkit.experiment.run_folder import reserve_folder
 
     results, baselines = gather(args.runs)
-    out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ToolkitError(f"--out {args.out!r} is a file; expected a folder (it is created if missing).")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
     finish(out, results, baselines, console)
     return 0
 
