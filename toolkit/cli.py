@@ -222,6 +222,12 @@ def cmd_bench(args, console) -> int:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
     finish(folder, results, sweep.baselines(), console)
+    failed = [r.config_id for r in results if r.status == "failed"]
+    if failed:  # the table is written, but the sweep did not do what was asked
+        Console(stderr=True, markup=False, highlight=False).print(
+            f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
+            f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
+        return 1
     return 0
 
 

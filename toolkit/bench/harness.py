@@ -21,7 +21,10 @@ from toolkit.progress import NullProgress, Progress
 
 
 def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> Path:
-    """A new ``results/<sweep>/<timestamp>/`` (reserved atomically), or the one to resume."""
+    """A new ``results/<sweep>/<timestamp>/`` (reserved atomically), or the one to resume.
+
+    ``--resume`` alone picks the latest sweep folder with no table yet or with failed configurations.
+    """
     parent = Path(results_dir) / sweep.name
     if isinstance(resume, str):
         folder = Path(resume)
@@ -29,12 +32,19 @@ def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> P
             raise ToolkitError(f"--resume {resume!r} is not a sweep folder (no sweep.yaml in it).")
         return folder
     if resume:
-        unfinished = sorted(p for p in parent.glob("*") if (p / "sweep.yaml").is_file() and not (p / "table.json").is_file())
+        unfinished = sorted(p for p in parent.glob("*") if (p / "sweep.yaml").is_file() and not _complete(p))
         if not unfinished:
             raise ToolkitError(f"--resume: no unfinished sweep named {sweep.name!r} under {parent}. "
                                "Run without --resume to start one.")
         return unfinished[-1]
     return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"))[1]
+
+
+def _complete(folder: Path) -> bool:
+    """A sweep folder with its table written and no failed configuration left to retry."""
+    if not (folder / "table.json").is_file():
+        return False
+    return all(r.status != "failed" for r in Ledger(folder / "ledger.jsonl").read().values())
 
 
 def config_hash(config, fold_seed: int) -> str:
