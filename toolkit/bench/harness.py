@@ -16,7 +16,7 @@ from toolkit.bench.ledger import Ledger
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
-from toolkit.experiment.run_folder import reserve_folder
+from toolkit.experiment.run_folder import check_folder_name, reserve_folder
 from toolkit.progress import NullProgress, Progress
 
 
@@ -25,7 +25,7 @@ def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> P
 
     ``--resume`` alone picks the latest sweep folder with no table yet or with failed configurations.
     """
-    parent = Path(results_dir) / sweep.name
+    parent = Path(results_dir) / check_folder_name(sweep.name, "sweep name")
     if isinstance(resume, str):
         folder = Path(resume)
         if not (folder / "sweep.yaml").is_file():

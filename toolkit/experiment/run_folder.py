@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +21,25 @@ import yaml
 
 from toolkit.errors import ToolkitError, os_reason
 
+MAX_NAME = 128  # characters in a spec or sweep name: a folder name, well under the file systems' 255 bytes
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_TRIES = 10_000  # candidate names per second before giving up (a runaway loop, not a real workload)
+
+
+def check_folder_name(name: object, what: str = "name") -> str:
+    """``name`` if it is safe as one folder name, else a ToolkitError.
+
+    Checked where folders are made, whatever validated the spec before: the whole
+    name must match (a trailing newline is refused, as are ``/``, ``..`` and
+    leading dots), and it must fit the file system.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise ToolkitError(f"'{what}' must be letters, digits, '_', '-' or '.', starting with a letter or digit, "
+                           f"usable as a folder name. Got {name!r} instead.")
+    if len(name) > MAX_NAME:
+        raise ToolkitError(f"'{what}' is {len(name)} characters long; expected at most {MAX_NAME}, "
+                           "so that it fits in a folder name.")
+    return name
 
 
 def reserve_folder(parent: Path, stamp: str, *, hidden_suffix: str = "") -> tuple[Path, Path]:
@@ -66,7 +85,7 @@ class ResultsFolder:
 
     def __init__(self, results_dir: str | Path, name: str, *, enabled: bool = True):
         self.enabled = enabled
-        self.parent = Path(results_dir) / name
+        self.parent = Path(results_dir) / check_folder_name(name)
         self.stamp = time.strftime("%Y%m%d-%H%M%S")
         self.final = self.parent / self.stamp  # until reserved: the name this run hopes for
         self.path = self.parent / f".{self.stamp}.partial"
