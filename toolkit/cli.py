@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from toolkit.environment import quiet_backends
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, describe_os_error
+from toolkit.interrupts import sigterm_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(markup=False, highlight=False, width=width)
     errors = Console(stderr=True, markup=False, highlight=False)
     try:
-        return COMMANDS[args.command](args, console)
+        with sigterm_as_interrupt():
+            return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
         # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
         errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         errors.print("interrupted: no results were written.")
+        return 1
+    except OSError as exc:  # the machine, not the input: a full or read-only disk, a name too long
+        errors.print(Text.assemble(("error:", "bold red"), " ", describe_os_error(exc)), highlight=False, soft_wrap=True)
         return 1
 
 
@@ -130,7 +135,8 @@ def cmd_run(args, console) -> int:
 
 
 def cmd_validate(args, console) -> int:
-    from toolkit.experiment.spec import load_spec, read_yaml_mapping
+    from toolkit.experiment.spec import load_spec
+    from toolkit.yaml_io import read_yaml_mapping
 
     if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
         return _validate_sweep(args, console)
@@ -217,32 +223,45 @@ def cmd_bench(args, console) -> int:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
     finish(folder, results, sweep.baselines(), console)
+    failed = [r.config_id for r in results if r.status == "failed"]
+    if failed:  # the table is written, but the sweep did not do what was asked
+        Console(stderr=True, markup=False, highlight=False).print(
+            f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
+            f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
+        return 1
     return 0
 
 
 def cmd_compare(args, console) -> int:
     from toolkit.bench.comparison import finish, gather
+    from toolkit.experiment.run_folder import reserve_folder
 
     results, baselines = gather(args.runs)
-    out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ToolkitError(f"--out {args.out!r} is a file; expected a folder (it is created if missing).")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
     finish(out, results, baselines, console)
     return 0
 
 
 def cmd_cache(args, console) -> int:
+    from toolkit.data.synth import clear_synthetic
     from toolkit.features.cache import FeatureCache, default_cache_root
 
     root = default_cache_root(args.cache_dir)
-    entries, freed = FeatureCache(root).clear()
-    console.print(f"removed {entries} cached feature entries ({freed / 1e6:.1f} MB) from {root / 'features'}")
+    removal = FeatureCache(root).clear()
+    console.print(f"removed {removal.removed} cached feature entries ({removal.bytes / 1e6:.1f} MB) "
+                  f"from {root / 'features'}{removal.summary()}")
+    failed = bool(removal.failed)
     if args.all:
-        synthetic = root / "synthetic"
-        files = list(synthetic.glob("*")) if synthetic.is_dir() else []
-        for f in files:
-            f.unlink()
-        console.print(f"removed {len(files)} synthetic data files from {synthetic}")
-    return 0
+        removal = clear_synthetic(root / "synthetic")
+        console.print(f"removed {removal.removed} synthetic data files from {root / 'synthetic'}{removal.summary()}")
+        failed = failed or bool(removal.failed)
+    return 1 if failed else 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,

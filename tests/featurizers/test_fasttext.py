@@ -82,7 +82,7 @@ def test_missing_bin_path_names_the_path(users, tmp_path):
 def test_file_that_is_not_a_model_is_a_clear_error(users, tmp_path):
     path = tmp_path / "vectors.bin"
     path.write_text("not a model")
-    with pytest.raises(ToolkitError, match="could not be loaded"):
+    with pytest.raises(ToolkitError, match="not usable: it does not start with fastText's file signature"):
         FastTextFeaturizer(path=str(path)).fit(users)
 
 

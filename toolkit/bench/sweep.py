@@ -36,7 +36,8 @@ from typing import Any
 import yaml
 
 from toolkit.errors import ToolkitError
-from toolkit.experiment.spec import NAME, Spec, apply_override, load_spec, parse_spec, read_yaml_mapping
+from toolkit.experiment.spec import NAME, Spec, apply_override, load_spec, parse_spec
+from toolkit.yaml_io import read_yaml_mapping
 from toolkit.params import parse, unknown_key
 
 AXES = ("featurizers", "head", "seed", "training")

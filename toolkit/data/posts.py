@@ -187,6 +187,9 @@ def load_posts(
     return posts[order], report
 
 
+MAX_FIELD_BYTES = 16 << 20
+
+
 def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], list[int], list[tuple]]:
     """Split the file into records, noting the physical line where each starts.
 
@@ -197,7 +200,9 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
         counting malformed ones); and the malformed records as
         ``(line, reason, column, value, detail)``.
     """
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    text = _read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous = csv.field_size_limit(MAX_FIELD_BYTES)  # the module's default, 128 KiB, is less than some posts
     last_line = 0
     rows, lines, numbers, bad = [], [], [], []
     try:
@@ -221,12 +226,39 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
                 rows.append(record)
                 lines.append(start)
                 numbers.append(len(rows) + len(bad))
+        _check_quotes_closed(path, text, (lines or [last_line])[-1])
     except csv.Error as exc:
-        raise ToolkitError(
-            f"Data file {path}, line {last_line + 1}: not a valid CSV ({exc}); expected each quoted "
-            "field to be closed by a matching quote."
-        ) from None
+        raise ToolkitError(_csv_error(path, last_line + 1, exc)) from None
+    finally:
+        csv.field_size_limit(previous)
     return header, rows, lines, numbers, bad
+
+
+def _check_quotes_closed(path: Path, text: str, last_start: int) -> None:
+    """The lenient reader takes a quote left open at the end of the file as closed; refuse that.
+
+    Closed quotes come in pairs, so only a file with an odd number of them is
+    read again, strictly, to tell an open quote from a stray one (``5" screen``).
+    """
+    if text.count('"') % 2 == 0:
+        return
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise ToolkitError(f"Data file {path}, line {last_start}: not a valid CSV (a quoted field opened in the "
+                               "last record is never closed); expected each quoted field to be closed by a matching "
+                               "quote.") from None
+
+
+def _csv_error(path: Path, line: int, exc: csv.Error) -> str:
+    """One line that says what the csv module found, without guessing a cause it did not see."""
+    if "field larger than field limit" in str(exc):
+        return (f"Data file {path}, line {line}: a field is longer than {MAX_FIELD_BYTES // (1 << 20)} MiB, the "
+                "largest the loader reads; if no post is that long, a quote opened on that line is never closed.")
+    return (f"Data file {path}, line {line}: not a valid CSV ({exc}); expected each quoted "
+            "field to be closed by a matching quote.")
 
 
 def _handle_bad(path: Path, bad: list, on_bad_rows: str, report: LoadReport) -> None:

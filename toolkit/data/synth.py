@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.data.counts import parse_counts
 from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
@@ -360,3 +361,14 @@ def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_di
     if not (path.is_file() and truth_path(path).is_file()):
         write_synthetic(path, users, seed, positive_rate)
     return path
+
+
+# The names ensure_synthetic gives its files, and the temporary files _write_atomic leaves if killed.
+_CACHED_FILE = re.compile(r"(\.)?synthetic-v\d+-u\d+-s\d+-r[0-9.e+-]+(?:\.truth)?\.csv(?(1)\.[A-Za-z0-9_]+\.tmp|)")
+
+
+def clear_synthetic(folder: str | Path) -> Removal:
+    """Delete the generated data files in ``folder`` (by their exact names); report anything else left."""
+    removal = remove_matching_files(Path(folder), _CACHED_FILE)
+    remove_dir_if_empty(Path(folder))
+    return removal

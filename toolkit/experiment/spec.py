@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from toolkit.data.config import DataConfig, SyntheticConfig  # noqa: F401  (SyntheticConfig: re-exported)
 from toolkit.data.label import LabelSpec
 from toolkit.errors import ToolkitError
@@ -28,6 +26,7 @@ from toolkit.evaluation.config import EvaluationConfig
 from toolkit.params import Interval, Pattern, check_params, parse
 from toolkit.registry import FEATURIZERS, HEADS
 from toolkit.training import TrainingConfig
+from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
 
 NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, '_', '-' or '.', usable as a folder name")
 SEED = Interval(0, 2**32 - 1)
@@ -109,30 +108,12 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     return parse_spec(raw, base_dir=path.parent, source=path)
 
 
-def read_yaml_mapping(path: Path, expected: str, keys: str) -> dict:
-    """A YAML file's top-level mapping, or a ToolkitError saying what is wrong with the file."""
-    if not path.is_file():
-        raise ToolkitError(f"File {str(path)!r} not found. Expected {expected}.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ToolkitError(f"{path} is not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ToolkitError(f"{path} is not UTF-8 text: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ToolkitError(f"{path} must hold a YAML mapping ({keys}). Got {type(raw).__name__} instead.")
-    return raw
-
-
 def apply_override(raw: dict, item: str) -> None:
     """Apply one ``key.path=value`` (the value is parsed as YAML; list items by index)."""
     if "=" not in item:
         raise ToolkitError(f"--set expects key.path=value, e.g. training.epochs=5. Got {item!r} instead.")
     key, _, text = item.partition("=")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
+    value = parse_yaml_value(text, f"--set {key.strip()}")
     if key.strip() == "data.path" and isinstance(value, str):
         # A path typed on the command line means the current folder, not the spec's.
         value = str(Path(value).expanduser().resolve())

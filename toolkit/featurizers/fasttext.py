@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
+from toolkit.featurizers.fasttext_file import check_fasttext_bin
 from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
 from toolkit.params import Interval
@@ -94,8 +95,11 @@ class FastTextFeaturizer(Featurizer):
         self.seed = seed
 
     def check_available(self) -> None:
+        """A pre-trained ``path`` must exist and be a complete fastText .bin (checked without loading it)."""
         if self.path is not None and not os.path.isfile(self.path):
             _load_bin(self.path)  # raises the ToolkitError that names the path
+        if self.path is not None:
+            check_fasttext_bin(self.path)
 
     def warm_up(self) -> None:
         """Load jieba's dictionary and any pre-trained model before timing starts."""
@@ -215,6 +219,7 @@ def _load_bin(path: str) -> Any:
 
     if not os.path.isfile(path):
         raise ToolkitError(f"The fastText model file {path!r} does not exist (the 'path' parameter of fasttext).")
+    check_fasttext_bin(path)  # a truncated file can otherwise load with garbage vectors
     try:
         return fasttext.load_model(path)
     except ValueError as exc:  # "... has wrong file format!"
