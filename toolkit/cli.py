@@ -248,10 +248,13 @@ def cmd_compare(args, console) -> int:
 
 def cmd_cache(args, console) -> int:
     from toolkit.features.cache import FeatureCache, default_cache_root
+    from toolkit.features.rows import clear_rows
 
     root = default_cache_root(args.cache_dir)
     entries, freed = FeatureCache(root).clear()
     console.print(f"removed {entries} cached feature entries ({freed / 1e6:.1f} MB) from {root / 'features'}")
+    shards, rows_freed = clear_rows(root)
+    console.print(f"removed {shards} cached row shards ({rows_freed / 1e6:.1f} MB) from {root / 'rows'}")
     if args.all:
         synthetic = root / "synthetic"
         files = list(synthetic.glob("*")) if synthetic.is_dir() else []
