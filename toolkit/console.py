@@ -44,6 +44,9 @@ def cost_table(result: dict) -> Table:
     table.add_column("measured as", style="dim")
     for name, seconds in cost["featurize_s"].items():
         table.add_row(f"featurize {name}", f"{seconds:.2f} s", "per fold, fit + transform")
+    for name, rows in result.get("rows", {}).items():  # stateless featurizers: each text embedded once per run
+        table.add_row(f"rows {name}", f"{rows['computed']:,} new, {rows['from_cache']:,} cached",
+                      f"{rows['seconds']:.2f} s once per run, all folds")
     table.add_row("train", f"{cost['train_s']:.2f} s", "per fold, no graph tracing")
     table.add_row("predict", f"{cost['infer_ms_per_1k']:.0f} ms/1k users", "featurize + score")
     table.add_row("parameters", f"{cost['params']:,}", "trainable, head")
