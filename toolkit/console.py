@@ -44,10 +44,16 @@ def cost_table(result: dict) -> Table:
     table.add_column("measured as", style="dim")
     for name, seconds in cost["featurize_s"].items():
         table.add_row(f"featurize {name}", f"{seconds:.2f} s", "per fold, fit + transform")
+    for name, rows in result.get("rows", {}).items():  # stateless featurizers: each text embedded once per run
+        table.add_row(f"rows {name}", f"{rows['computed']:,} new, {rows['from_cache']:,} cached",
+                      f"{rows['seconds']:.2f} s once per run, all folds")
     table.add_row("train", f"{cost['train_s']:.2f} s", "per fold, no graph tracing")
     table.add_row("predict", f"{cost['infer_ms_per_1k']:.0f} ms/1k users", "featurize + score")
     table.add_row("parameters", f"{cost['params']:,}", "trainable, head")
+    table.add_row("frozen parameters", f"{cost.get('frozen_params', 0):,}", "pretrained encoders, not trained")
     table.add_row("model size", f"{cost['model_bytes'] / 1e6:.2f} MB", "head + featurizers")
+    table.add_row("encoder weights", f"{cost.get('weights_bytes', 0) / 1e6:.2f} MB",
+                  "pretrained files needed to predict")
     table.add_row("peak memory", f"{cost['peak_rss_mb']:.0f} MB", "resident, process")
     table.add_row("FLOPs / user", f"{cost['flops_per_user']:.3g}", "estimate")
     return table
@@ -65,4 +71,19 @@ def plugins_table(role: str, entries, describe_params) -> Table:
         if role == "featurizer":
             cells.append(getattr(entry.cls, "kind", ""))
         table.add_row(*cells, entry.source)
+    return table
+
+
+def models_table(models: list[dict]) -> Table:
+    """Installed model folders (``toolkit models``), with how much of Chinese each tokenizer can read."""
+    table = Table(title="models", title_justify="left",
+                  caption="Chinese -> [UNK]: share of the 100 most common Chinese characters the tokenizer does not know; "
+                          "near 100% means an English-only model.")
+    for title in ("model: (in a spec)", "from", "type", "layers x width", "files MB", "Chinese -> [UNK]", "folder"):
+        table.add_column(title, justify="right" if title in ("files MB", "Chinese -> [UNK]") else "left")
+    for m in models:
+        shape = f"{m['layers']} x {m['width']}" if m["layers"] and m["width"] else "?"
+        unk = "?" if m["chinese_unk"] is None else f"{m['chinese_unk']:.0%}"
+        table.add_row(Text(m["spec"]), m["source"], m["architecture"], shape, f"{m['bytes'] / 1e6:.1f}", unk,
+                      Text(m["folder"], overflow="fold"))
     return table

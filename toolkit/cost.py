@@ -22,6 +22,10 @@ class Cost:
     params: int = 0
     # bytes of the saved final model (head and fitted featurizers)
     model_bytes: int = 0
+    # parameters of pretrained encoders the featurizers use frozen (not trained; not in ``params``)
+    frozen_params: int = 0
+    # bytes of the pretrained files (weights, tokenizer) a pipeline loads to predict, besides ``model_bytes``
+    weights_bytes: int = 0
     # peak resident memory of the process during this run, in MiB (see reset_peak_rss)
     peak_rss_mb: float = 0.0
     # estimated floating-point operations to featurize and score one user
@@ -29,6 +33,22 @@ class Cost:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def encoder_footprint(featurizers) -> tuple[int, int]:
+    """(frozen parameters, weights bytes) summed over fitted featurizers, for :class:`Cost`.
+
+    A model folder used by two featurizers (fp32 and int8 of one encoder) is counted once for
+    its bytes, since a pipeline ships it once; its parameters are counted for each, since each
+    runs its own copy.
+    """
+    params = sum(int(f.frozen_params()) for f in featurizers)
+    files: dict[str, int] = {}
+    for f in featurizers:
+        size = int(f.weights_bytes())
+        if size:
+            files[str(getattr(f, "model", id(f)))] = size
+    return params, sum(files.values())
 
 
 def reset_peak_rss() -> bool:

@@ -108,3 +108,48 @@ def test_pickle_drops_the_model_and_reloads_it(fitted, users, tmp_path):
     fitted.save(tmp_path / "distilbert.pkl")
     loaded = Featurizer.load(tmp_path / "distilbert.pkl")
     np.testing.assert_allclose(loaded.transform(users), fitted.transform(users), atol=ATOL)
+
+
+def test_frozen_params_and_weights_bytes_are_the_encoders(tiny, fitted):
+    from pathlib import Path
+
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(tiny)
+    assert fitted.frozen_params() == sum(p.numel() for p in encoder.parameters())
+    assert fitted.weights_bytes() == sum(p.stat().st_size for p in Path(tiny).iterdir())
+    assert Featurizer().frozen_params() == 0 and Featurizer().weights_bytes() == 0
+
+
+def test_int8_quantizes_linear_layers_and_stays_close_to_fp32(tiny, users):
+    import torch
+
+    int8 = DistilBertFeaturizer(model=tiny, batch_size=4, max_length=48, quantize="int8").fit(users)
+    linear = [m for m in int8._encoder.modules() if type(m) is torch.nn.Linear]
+    quantized = [m for m in int8._encoder.modules() if "quantized" in type(m).__module__]
+    assert not linear and quantized  # every Linear layer was replaced
+    fp32 = DistilBertFeaturizer(model=tiny, batch_size=4, max_length=48).fit(users)
+    assert int8.frozen_params() == fp32.frozen_params()  # counted before quantizing
+    assert not np.allclose(int8.transform(users), fp32.transform(users), atol=1e-4)
+    cosine = int8.mean_cosine_to_fp32(users)
+    assert 0.9 < cosine < 1.0
+    assert fp32.mean_cosine_to_fp32(users) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_int8_on_a_gpu_is_refused_at_validation(tiny):
+    featurizer = DistilBertFeaturizer(model=tiny, quantize="int8", device="cuda")
+    with pytest.raises(ToolkitError, match="featurizers.0.: quantize: int8 runs on the CPU only"):
+        featurizer.validate("featurizers[0]")
+    with pytest.raises(ToolkitError, match="CPU only"):
+        featurizer.warm_up()
+
+
+def test_row_identity_is_the_weights_and_the_parameters_that_change_a_row(tiny, tmp_path):
+    import shutil
+
+    base = DistilBertFeaturizer(model=tiny).row_identity()
+    copy = shutil.copytree(tiny, tmp_path / "copy")
+    assert DistilBertFeaturizer(model=str(copy), batch_size=3).row_identity() == base
+    assert DistilBertFeaturizer(model=tiny, quantize="int8").row_identity() != base
+    assert DistilBertFeaturizer(model=tiny, max_length=16).row_identity() != base
+    assert DistilBertFeaturizer.stateless and not Featurizer.stateless

