@@ -3,6 +3,12 @@
 The feature cache (:mod:`toolkit.features.cache`) sits underneath: a block computed
 before for the same users, featurizer, parameters, code and rows is read back with
 the seconds it took to compute, so cost columns hold on a hit.
+
+A stateless featurizer (a frozen encoder: ``fit`` learns nothing) is different: its
+rows are computed once per run for every user (:func:`toolkit.features.rows.embed_rows`,
+which also keeps them by content across runs) and each fold slices them. Its
+featurize seconds are those embeddings' seconds spread over the folds, and
+``metrics.json`` says how many rows were computed and how many came from the cache.
 """
 
 from __future__ import annotations
@@ -10,27 +16,41 @@ from __future__ import annotations
 import pickle
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from toolkit.features.blocks import Block
 from toolkit.features.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
+from toolkit.features.rows import RowStats, embed_rows
 from toolkit.progress import Progress
 
 
 @dataclass
 class FeatureStore:
-    """The feature cache of one run (or none) and the fingerprint of its users table."""
+    """The feature caches of one run (or none), and the rows its stateless featurizers embedded."""
 
     cache: FeatureCache | None
     data_key: str = ""
+    root: Path | None = None  # the cache folder; the row cache lives in <root>/rows
+    rows: dict[str, np.ndarray] = field(default_factory=dict)  # repr(featurizer) -> every user's rows
+    row_stats: dict[str, RowStats] = field(default_factory=dict)  # block name -> what embedding them did
+    folds: int = 1  # the embeddings' seconds are spread over this many folds
 
     @classmethod
     def open(cls, users: pd.DataFrame, cache_dir: str | None, *, enabled: bool = True) -> "FeatureStore":
         if not enabled:
             return cls(None)
-        return cls(FeatureCache(default_cache_root(cache_dir)), users_fingerprint(users))
+        root = default_cache_root(cache_dir)
+        return cls(FeatureCache(root), users_fingerprint(users), root)
+
+    def all_rows(self, name: str, feat, users: pd.DataFrame) -> np.ndarray:
+        """Every user's rows of a stateless featurizer, embedded once per run."""
+        key = repr(feat)
+        if key not in self.rows:
+            self.rows[key], self.row_stats[name] = embed_rows(feat, users, self.root)
+        return self.rows[key]
 
 
 @dataclass
@@ -54,7 +74,10 @@ def featurize(spec, users: pd.DataFrame, train: np.ndarray, others: list[np.ndar
     featurizers = spec.build_featurizers()
     out = Featurized([], [[] for _ in others], featurizers)
     for i, (name, feat) in enumerate(zip(spec.block_names(), featurizers)):
-        entry, fitted = _blocks(feat, users, train, others, store, need_fitted)
+        if getattr(feat, "stateless", False):
+            entry, fitted = _sliced(name, feat, users, train, others, store), None
+        else:
+            entry, fitted = _blocks(feat, users, train, others, store, need_fitted)
         if fitted is not None:
             featurizers[i] = feat = fitted
         out.cache_hits += entry.hit
@@ -66,6 +89,14 @@ def featurize(spec, users: pd.DataFrame, train: np.ndarray, others: list[np.ndar
         if progress is not None:
             progress.advance("featurize")
     return out
+
+
+def _sliced(name: str, feat, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray],
+            store: FeatureStore) -> CachedBlocks:
+    """A stateless featurizer's blocks: slices of its rows for every user, embedded once per run."""
+    rows = store.all_rows(name, feat, users)
+    feat.fit(users.iloc[train])  # learns nothing; a final model saves it fitted
+    return CachedBlocks(rows[train], [rows[r] for r in others], store.row_stats[name].seconds / store.folds)
 
 
 def _blocks(feat, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray], store: FeatureStore,

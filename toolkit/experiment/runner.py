@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.cost import Cost, folder_bytes, peak_rss_mb, reset_peak_rss
+from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb, reset_peak_rss
 from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users
 from toolkit.environment import describe, make_deterministic
@@ -124,6 +124,7 @@ def cross_validate(spec: Spec, prepared: Prepared, store: FeatureStore, *, fold_
     """Featurize, train and score every fold; the folds are drawn with ``fold_seed``."""
     y = prepared.y
     folds = make_folds(y, spec.evaluation, fold_seed)
+    store.folds = len(folds)
     repeats = spec.evaluation.repeats
     cv = CrossValidation(folds, np.full((repeats, len(y)), np.nan), np.zeros((repeats, len(y)), dtype=np.int8),
                          featurize_s=dict.fromkeys(spec.block_names(), 0.0))
@@ -174,7 +175,8 @@ def final_model(spec: Spec, prepared: Prepared, store: FeatureStore, folder: Pat
     predict_sample()
     infer_ms = (time.perf_counter() - start) * 1000.0
 
-    cost = Cost(infer_ms_per_1k=infer_ms, params=head.count_params(),
+    frozen, weights = encoder_footprint(feats.featurizers)
+    cost = Cost(infer_ms_per_1k=infer_ms, params=head.count_params(), frozen_params=frozen, weights_bytes=weights,
                 flops_per_user=float(sum(f.flops_per_user() for f in feats.featurizers) + head.flops_per_user()))
     if folder is not None:
         _save_model(folder, spec, names, feats.featurizers, head, threshold)
@@ -219,6 +221,8 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
                   "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
         "environment": describe(spec.seed),
     }
+    if store.row_stats:  # stateless featurizers: rows embedded once per run, or read back by content
+        result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
     if prepared.truth is not None:
         truth = prepared.truth[scored][None, :]
         oracle = summarize(y, truth, cv.preds[:1, scored], n_boot=ev.bootstrap, confidence=ev.confidence,
