@@ -8,12 +8,15 @@
   transform, and the final model re-tokenize nothing. The memo holds at most
   :data:`MEMO_TEXTS` texts and forgets the oldest first; tokens are interned,
   so a word repeated across users is stored once.
-* **Parallel when it pays.** When the texts still to tokenize hold at least
-  :data:`PARALLEL_MIN_CHARS` characters and at least two cores are free to
-  this process, they are split into contiguous chunks and tokenized in joblib's
-  loky worker processes (started once and reused; each loads jieba's
-  dictionary once). Below that, starting the workers and shipping the text
-  costs more than it saves. Processes rather than threads: jieba holds the GIL.
+* **Parallel when it pays.** The cost of a text depends less on its length
+  than on how much of its Chinese jieba has segmented before (repeated phrases
+  are cached), so the decision is measured rather than guessed: the first
+  :data:`SAMPLE_TEXTS` texts are tokenized here, and when the rest would take
+  more than :data:`PARALLEL_MIN_SECONDS` at that rate and at least two cores
+  are free, the rest is split into contiguous chunks tokenized in joblib's loky
+  worker processes (started once and reused; each loads jieba's dictionary
+  once, about a second). Below that, starting workers and shipping text costs
+  more than it saves. Processes rather than threads: jieba holds the GIL.
   The tokens are identical either way (same function, same order).
 * Cores free to this process: its CPU affinity, capped by ``OMP_NUM_THREADS``
   (``bench --workers`` sets it per worker), and one inside a daemonic process
@@ -25,14 +28,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 from typing import Callable, Iterable
 
 from toolkit.featurizers.tokenize import load_jieba, tokenize
 
 #: at most this many texts are remembered (about 0.3 KB each with interned tokens)
 MEMO_TEXTS = 2_000_000
-#: characters still to tokenize below which one process is faster (jieba: ~0.2-1 M chars/s per core)
-PARALLEL_MIN_CHARS = 3_000_000
+#: texts tokenized in this process first, to measure the rate
+SAMPLE_TEXTS = 2000
+#: estimated serial seconds for the rest above which worker processes pay for their start-up
+PARALLEL_MIN_SECONDS = 8.0
 #: chunks per worker: enough to balance uneven texts, few enough to keep the overhead small
 CHUNKS_PER_WORKER = 4
 
@@ -88,9 +94,15 @@ def free_cores() -> int:
 
 def _tokenize_fresh(texts: list[str], stop_words: bool, progress: ProgressCallback | None) -> list[tuple[str, ...]]:
     workers = free_cores()
-    if workers < 2 or sum(map(len, texts)) < PARALLEL_MIN_CHARS:
+    if workers < 2 or len(texts) <= 2 * SAMPLE_TEXTS:
         return _chunk_serial(texts, stop_words, progress)
-    return tokenize_parallel(texts, stop_words=stop_words, workers=workers, progress=progress)
+    start = time.perf_counter()
+    head = _chunk_serial(texts[:SAMPLE_TEXTS], stop_words, progress)
+    rate = (time.perf_counter() - start) / max(1, sum(map(len, texts[:SAMPLE_TEXTS])))  # seconds per char
+    rest = texts[SAMPLE_TEXTS:]
+    if rate * sum(map(len, rest)) < PARALLEL_MIN_SECONDS:
+        return head + _chunk_serial(rest, stop_words, progress)
+    return head + tokenize_parallel(rest, stop_words=stop_words, workers=workers, progress=progress)
 
 
 def tokenize_parallel(texts: list[str], *, stop_words: bool = True, workers: int = 2,
