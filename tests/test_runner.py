@@ -104,7 +104,7 @@ def test_failed_run_leaves_no_results_folder(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(runner, "_final_model", boom)
+    monkeypatch.setattr(runner, "final_model", boom)
     (tmp_path / "t" / "earlier").mkdir(parents=True)
     (tmp_path / "t" / "earlier" / "metrics.json").write_text("{}")
     with pytest.raises(RuntimeError):

@@ -144,7 +144,7 @@ def cmd_validate(args, console) -> int:
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
         console.print(f"label: {r.label}")
         console.print(f"users: {r.users} in file, {r.in_cohort} in cohort, {r.censored} censored, "
-                      f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.folds} folds")
+                      f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.describe()}")
     return 0
 
 
@@ -185,7 +185,7 @@ def cmd_plugins(args, console) -> int:
 
 
 def cmd_data(args, console) -> int:
-    from toolkit.data.synth import write_synthetic
+    from toolkit.data.synth import truth_path, write_synthetic
 
     out = Path(args.out)
     if out.is_dir() or not out.name:
@@ -193,7 +193,7 @@ def cmd_data(args, console) -> int:
     if out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
     path = write_synthetic(out, args.users, args.seed, args.positive_rate)
-    console.print(f"wrote {path} and {path.with_name(path.stem + '.truth.csv')}")
+    console.print(f"wrote {path} and {truth_path(path)}")
     return 0
 
 

@@ -30,10 +30,6 @@ class Cost:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @property
-    def featurize_total_s(self) -> float:
-        return float(sum(self.featurize_s.values()))
-
 
 def reset_peak_rss() -> bool:
     """Restart the peak-memory counter of this process, so a run measures its own peak.

@@ -33,13 +33,13 @@ class TrainingConfig:
     reduce_lr_factor: float = 0.5
 
     param_constraints = {
-        "epochs": Interval(1, None),
-        "batch_size": Interval(1, None),
-        "learning_rate": Interval(0, None, closed_low=False),
-        "focal_gamma": Interval(0, None),
+        "epochs": Interval(1, 10_000),
+        "batch_size": Interval(1, 1_000_000),
+        "learning_rate": Interval(0, 10, closed_low=False),
+        "focal_gamma": Interval(0, 10),
         "validation_fraction": Interval(0.05, 0.5),
-        "early_stopping_patience": Interval(0, None),
-        "reduce_lr_patience": Interval(0, None),
+        "early_stopping_patience": Interval(0, 10_000),
+        "reduce_lr_patience": Interval(0, 10_000),
         "reduce_lr_factor": Interval(0, 1, closed_low=False, closed_high=False),
     }
 

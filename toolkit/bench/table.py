@@ -20,7 +20,7 @@ from rich.text import Text
 
 from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.metrics import paired_delta, summarize
+from toolkit.evaluation.metrics import paired_delta
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
 DELTA_METRICS = ("roc_auc", "pr_auc")
@@ -121,27 +121,17 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def _oracle_row(done: list[ConfigResult], ref_scores, *, n_boot: int, seed: int) -> dict | None:
-    """The ROC-AUC and PR-AUC of the true probabilities, when every done run used one synthetic file."""
-    sources = {r.metrics["data"].get("source") for r in done}
-    if len(sources) != 1 or None in sources:
+def _oracle_row(ref: ConfigResult) -> dict | None:
+    """The ROC-AUC and PR-AUC of the true probabilities, as the reference run recorded them (synthetic data)."""
+    oracle = ref.metrics.get("oracle")
+    if not oracle:
         return None
-    source = Path(sources.pop())
-    truth_path = source.with_name(source.stem + ".truth.csv")
-    if not truth_path.is_file():
-        return None
-    truth = pd.read_csv(truth_path, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
-    ids, y, _ = ref_scores
-    p = truth["p_retained"].reindex(ids).to_numpy(dtype=float)
-    if np.isnan(p).any():
-        return None
-    conf = done[0].metrics.get("confidence", 0.95)
-    m = summarize(y, p[None, :], (p >= 0.5)[None, :], n_boot=n_boot, confidence=conf, seed=seed)
     row = dict.fromkeys(ROW_KEYS)
     row.update(config_id="oracle", label=ORACLE_LABEL, kind="oracle", status="done", reason="", is_baseline=False,
                pareto=False)
     for k in ("roc_auc", "pr_auc"):  # recall and precision at p >= 0.5 would not match the threshold rule
-        row.update({k: m[k]["mean"], f"{k}_ci_low": m[k]["ci_low"], f"{k}_ci_high": m[k]["ci_high"]})
+        m = oracle[k]
+        row.update({k: m["mean"], f"{k}_ci_low": m["ci_low"], f"{k}_ci_high": m["ci_high"]})
     return row
 
 
@@ -154,7 +144,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
         baselines: Optional ``{config_id: baseline config_id or None}`` for sweeps
             with one baseline per group (e.g. per seed). Configurations it does
             not name use the first result with ``is_baseline``.
-        n_boot: Bootstrap draws of the paired deltas and the oracle's intervals.
+        n_boot: Bootstrap draws of the paired deltas.
         seed: Seed of those bootstraps.
 
     Returns:
@@ -189,7 +179,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
     mark_pareto(rows)
     if done:
         ref = default if default is not None and default.status == "done" else done[0]
-        oracle = _oracle_row(done, scores[ref.config_id], n_boot=n_boot, seed=seed)
+        oracle = _oracle_row(ref)
         if oracle is not None:
             rows.append(oracle)
     return rows

@@ -70,7 +70,8 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _mapping(columns: dict[str, str] | None) -> dict[str, str]:
+def column_mapping(columns: dict[str, str] | None) -> dict[str, str]:
+    """Canonical column -> the file's column: the defaults with ``data.columns`` merged over them."""
     mapping = dict(DEFAULT_COLUMNS)
     for canonical, file_column in (columns or {}).items():
         if canonical not in DEFAULT_COLUMNS:
@@ -110,7 +111,7 @@ def load_posts(
     path = Path(path)
     if on_bad_rows not in ON_BAD_ROWS:
         raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {on_bad_rows!r} instead.")
-    mapping = _mapping(columns)
+    mapping = column_mapping(columns)
     header, rows, lines, numbers, bad = _read_records(path)
     position: dict[str, int] = {}
     for i, name in enumerate(header):

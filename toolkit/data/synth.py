@@ -331,6 +331,16 @@ def truth_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.truth.csv")
 
 
+def read_truth(path: str | Path, user_ids) -> np.ndarray | None:
+    """Each user's true retention probability from the truth file beside a synthetic CSV (None if absent)."""
+    truth = truth_path(path)
+    if not truth.is_file():
+        return None
+    table = pd.read_csv(truth, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
+    p = table["p_retained"].reindex(list(user_ids)).to_numpy(dtype=float)
+    return None if np.isnan(p).any() else p
+
+
 def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_dir: str | Path | None = None) -> Path:
     """A cached synthetic posts CSV, generated on first use.
 

@@ -24,7 +24,7 @@ def make_folds(y: np.ndarray, evaluation, seed: int) -> list[Fold]:
     y = np.asarray(y)
     if evaluation.split:
         splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=evaluation.split.get("test_fraction", 0.2), random_state=seed
+            n_splits=1, test_size=evaluation.test_fraction, random_state=seed
         )
         return [Fold(0, 0, tr, te) for tr, te in splitter.split(np.zeros(len(y)), y)]
     k, repeats = evaluation.folds, evaluation.repeats
@@ -39,7 +39,7 @@ def check_positives(y: np.ndarray, evaluation) -> None:
     neg = n - pos
     need = evaluation.min_positives_per_fold
     if evaluation.split:
-        frac = evaluation.split.get("test_fraction", 0.2)
+        frac = evaluation.test_fraction
         per_fold, how = int(np.floor(pos * frac)), f"a test split of {frac:g}"
         fewer = "a larger evaluation.split.test_fraction"
     else:

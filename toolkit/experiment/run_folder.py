@@ -62,11 +62,19 @@ class ResultsFolder:
         self.write_text(name, yaml.safe_dump(json.loads(json.dumps(data, default=_plain)), sort_keys=False,
                                              allow_unicode=True))
 
-    def write_predictions(self, user_ids, y, scores: np.ndarray, preds: np.ndarray, folds) -> None:
-        """Per-user out-of-fold predictions: one row per user and repeat."""
-        fold_of = np.zeros(scores.shape, dtype=int)
+    def write_predictions(self, user_ids, y, scores: np.ndarray, preds: np.ndarray, folds,
+                          scored: np.ndarray | None = None) -> None:
+        """Per-user out-of-fold predictions: one row per scored user and repeat.
+
+        ``scores`` and ``preds`` hold the scored users' columns only; ``scored`` is
+        the mask of those users among all (None: every user), to place the folds.
+        """
+        n_all = len(scored) if scored is not None else scores.shape[1]
+        fold_of = np.zeros((scores.shape[0], n_all), dtype=int)
         for f in folds:
             fold_of[f.repeat, f.test] = f.fold
+        if scored is not None:
+            fold_of = fold_of[:, scored]
         frames = [
             pd.DataFrame({"user_id": user_ids, "label": y, "repeat": r, "fold": fold_of[r],
                           "score": scores[r], "predicted": preds[r]})

@@ -88,18 +88,23 @@ class TfidfFeaturizer(Featurizer):
         # Memoized per run: the folds, fit and transform, and the final model tokenize each text once.
         return tokenize_texts(user_texts(users), stop_words=self.stop_words)
 
-    def _check(self, n_users: int) -> tuple[int, int]:
+    def validate(self, where: str) -> None:
+        """Rules between parameters, checked with the spec before any data is read."""
         low, high = (int(v) for v in self.ngram_range)
         if not 1 <= low <= high:
             raise ToolkitError(
-                "The 'ngram_range' parameter of TfidfFeaturizer must be [low, high] with 1 <= low <= high. "
-                f"Got {list(self.ngram_range)!r} instead."
+                f"{where}: the 'ngram_range' parameter of TfidfFeaturizer must be [low, high] with "
+                f"1 <= low <= high. Got {list(self.ngram_range)!r} instead."
             )
         if isinstance(self.min_df, float) and self.min_df > 1:
             raise ToolkitError(
-                "The 'min_df' parameter of TfidfFeaturizer must be an int (a number of users) or a float "
+                f"{where}: the 'min_df' parameter of TfidfFeaturizer must be an int (a number of users) or a float "
                 f"in the range [0, 1] (a share of users). Got {self.min_df!r} instead."
             )
+
+    def _check(self, n_users: int) -> tuple[int, int]:
+        self.validate("tfidf")
+        low, high = (int(v) for v in self.ngram_range)
         if n_users == 0:
             raise ToolkitError("TfidfFeaturizer needs at least one training user to learn a vocabulary. Got 0.")
         if isinstance(self.min_df, int) and self.min_df > n_users:
