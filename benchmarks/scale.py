@@ -87,6 +87,7 @@ def measured(cmd: list[str]) -> tuple[float, float, str]:
     wall = time.perf_counter() - start
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{chunks['err'].decode()[-3000:]}")
+    measured.last_cpu_s = usage.ru_utime + usage.ru_stime  # CPU seconds: less sensitive to a shared machine's load
     return wall, usage.ru_maxrss / 1024**2, chunks["out"].decode()
 
 
@@ -100,7 +101,7 @@ def run_head(users: int, head: str, data: Path, work: Path) -> dict:
     spec.write_text(yaml.safe_dump(spec_mapping(f"scale_{head}_{users}", data, head)))
     wall, peak, out = measured([sys.executable, str(HERE / "scale.py"), "--child", str(spec)])
     result = json.loads(out.strip().splitlines()[-1])
-    return {"users": users, "head": head, "wall_s": wall, "peak_gb": peak, **result}
+    return {"users": users, "head": head, "wall_s": wall, "peak_gb": peak, "cpu_s": measured.last_cpu_s, **result}
 
 
 def main(argv=None) -> int:
@@ -153,7 +154,7 @@ def _print_row(row: dict) -> None:
     from scale_report import target_text
 
     stages = ", ".join(f"{s['stage']} {s['seconds']:.1f} s / {s['peak_gb']:.2f} GB" for s in row["stages"])
-    print(f"{row['users']:>9,} users  {row['head']:<6} wall {row['wall_s']:.1f} s, peak {row['peak_gb']:.2f} GB"
+    print(f"{row['users']:>9,} users  {row['head']:<6} wall {row['wall_s']:.1f} s, cpu {row.get('cpu_s', 0):.1f} s, peak {row['peak_gb']:.2f} GB"
           f"{target_text(row)}  roc_auc {row['roc_auc']:.3f}\n{'':>17}{stages}", flush=True)
 
 

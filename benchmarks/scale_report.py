@@ -54,14 +54,14 @@ def machine() -> str:
 
 def table(rows: list[dict], gens: dict) -> list[str]:
     out = ["| users | head | generate s | load + users s | featurize s | train + score s | final model s "
-           "| wall s | peak GB | ROC-AUC | target |",
-           "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+           "| wall s | CPU s | peak GB | ROC-AUC | target |",
+           "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
         st = {s["stage"]: s["seconds"] for s in r["stages"]}
         gen = gens.get(r["users"], {}).get("seconds")
         cells = [f"{r['users']:,}", r["head"], f"{gen:.0f}" if gen else "reused",
                  *(f"{st.get(k, 0.0):.1f}" for k in ("load, users, imports", "featurize", "train + score", "final model")),
-                 f"{r['wall_s']:.1f}", f"{r['peak_gb']:.2f}", f"{r['roc_auc']:.3f}", target_text(r).strip(" ()") or "-"]
+                 f"{r['wall_s']:.1f}", f"{r['cpu_s']:.0f}" if "cpu_s" in r else "-", f"{r['peak_gb']:.2f}", f"{r['roc_auc']:.3f}", target_text(r).strip(" ()") or "-"]
         out.append("| " + " | ".join(cells) + " |")
     return out
 

@@ -21,6 +21,7 @@ from toolkit.data.counts import parse_count, parse_counts
 from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS, LOWER_BOUND_COLUMNS, REQUIRED_COLUMNS
 from toolkit.data.times import parse_time, parse_times
 from toolkit.errors import ToolkitError
+from toolkit.progress import counter_for
 
 ON_BAD_ROWS = ("error", "skip")
 TEXT_COLUMNS = ("user_name", "title", "content", "hashtags", "ip_location")
@@ -197,7 +198,11 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
         counting malformed ones); and the malformed records as
         ``(line, reason, column, value, detail)``.
     """
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    text = _read_text(path)
+    # A bar only for big files (about 1 KB a post): rows counted as they are read, with their rate.
+    progress = counter_for("load rows", None) if len(text) > 5_000_000 else None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    del text
     last_line = 0
     rows, lines, numbers, bad = [], [], [], []
     try:
@@ -221,6 +226,8 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
                 rows.append(record)
                 lines.append(start)
                 numbers.append(len(rows) + len(bad))
+                if progress is not None and len(rows) % 20_000 == 0:
+                    progress(20_000)
     except csv.Error as exc:
         raise ToolkitError(
             f"Data file {path}, line {last_line + 1}: not a valid CSV ({exc}); expected each quoted "

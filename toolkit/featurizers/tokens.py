@@ -32,6 +32,7 @@ import time
 from typing import Callable, Iterable
 
 from toolkit.featurizers.tokenize import load_jieba, tokenize
+from toolkit.progress import counter_for
 
 #: at most this many texts are remembered (about 0.3 KB each with interned tokens)
 MEMO_TEXTS = 2_000_000
@@ -54,12 +55,14 @@ def tokenize_texts(texts: Iterable[str], *, stop_words: bool = True,
     Args:
         texts: one text per user.
         stop_words: remove English and Chinese stop words.
-        progress: called with counts of texts as they are done (memo hits first).
+        progress: called with counts of texts as they are done (memo hits first);
+            by default the active progress sink's "tokenize" bar, if any.
 
     Returns:
         One tuple of tokens per text, in order.
     """
     texts = list(texts)
+    progress = progress or counter_for("tokenize", len(texts))
     out: list[tuple[str, ...] | None] = [_memo.get((stop_words, t)) for t in texts]
     missing = [i for i, tokens in enumerate(out) if tokens is None]
     if progress is not None and len(texts) > len(missing):
