@@ -119,7 +119,26 @@ def plot(rows: list[dict], path: Path = HERE / "scale.png") -> None:
     plt.close(fig)
 
 
+def merged(rows: list[dict], gens: dict, path: Path = HERE / "scale_rows.json") -> tuple[list[dict], dict]:
+    """This run's rows over those saved by earlier runs (same head and size: the new one wins), saved back.
+
+    Lets the curve be measured a few sizes at a time on a machine that cannot run it all at once.
+    """
+    import json
+
+    saved = json.loads(path.read_text()) if path.is_file() else {"rows": [], "generate": {}}
+    keep = {(r["head"], r["users"]): r for r in saved["rows"]}
+    keep.update({(r["head"], r["users"]): r for r in rows})
+    all_gens = {int(k): v for k, v in saved["generate"].items()}
+    all_gens.update({u: {"seconds": g["seconds"], "peak_gb": g["peak_gb"]} for u, g in gens.items()
+                     if g.get("seconds") is not None})
+    out = sorted(keep.values(), key=lambda r: (r["users"], r["head"]))
+    path.write_text(json.dumps({"rows": out, "generate": {str(k): v for k, v in sorted(all_gens.items())}}, indent=1))
+    return out, all_gens
+
+
 def write_outputs(rows: list[dict], gens: dict, skipped: list, command: str) -> None:
+    rows, gens = merged(rows, gens)
     for line in growth_lines(rows):
         print(line)
     text = section(rows, gens, skipped, command)
