@@ -53,7 +53,7 @@ def machine() -> str:
 
 
 def table(rows: list[dict], gens: dict) -> list[str]:
-    out = ["| users | head | generate s | load + users s | featurize s | train + score s | final model s "
+    out = ["| users | head | generate s | load, users, imports s | featurize s | train + score s | final model s "
            "| wall s | CPU s | peak GB | ROC-AUC | target |",
            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in rows:
