@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--positive-rate", type=float, default=0.1)
     synth.add_argument("--out", required=True, help="CSV file to write")
+    synth.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
@@ -216,7 +217,15 @@ def cmd_data(args, console) -> int:
         raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as data/synth.csv.")
     if out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
-    path = write_synthetic(out, args.users, args.seed, args.positive_rate)
+    if args.quiet:
+        path = write_synthetic(out, args.users, args.seed, args.positive_rate)
+    else:
+        from rich.console import Console
+
+        from toolkit.progress import RichProgress
+
+        with RichProgress(Console(stderr=True, log_path=False)):  # bars on stderr, the summary on stdout
+            path = write_synthetic(out, args.users, args.seed, args.positive_rate)
     console.print(f"wrote {path} and {truth_path(path)}")
     return 0
 

@@ -21,6 +21,7 @@ from toolkit.data.counts import parse_count, parse_counts
 from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS, LOWER_BOUND_COLUMNS, REQUIRED_COLUMNS
 from toolkit.data.times import parse_time, parse_times
 from toolkit.errors import ToolkitError
+from toolkit.progress import counter_for
 
 ON_BAD_ROWS = ("error", "skip")
 TEXT_COLUMNS = ("user_name", "title", "content", "hashtags", "ip_location")
@@ -201,6 +202,8 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
         ``(line, reason, column, value, detail)``.
     """
     text = _read_text(path)
+    # A bar only for big files (about 1 KB a post): rows counted as they are read, with their rate.
+    progress = counter_for("load rows", None) if len(text) > 5_000_000 else None
     reader = csv.reader(io.StringIO(text, newline=""))
     previous = csv.field_size_limit(MAX_FIELD_BYTES)  # the module's default, 128 KiB, is less than some posts
     last_line = 0
@@ -226,6 +229,8 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
                 rows.append(record)
                 lines.append(start)
                 numbers.append(len(rows) + len(bad))
+                if progress is not None and len(rows) % 20_000 == 0:
+                    progress(20_000)
         _check_quotes_closed(path, text, (lines or [last_line])[-1])
     except csv.Error as exc:
         raise ToolkitError(_csv_error(path, last_line + 1, exc)) from None

@@ -36,6 +36,7 @@ from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.data.counts import parse_counts
 from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
+from toolkit.progress import counter_for
 
 #: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
 GEN_OBSERVE_DAYS = 7
@@ -299,7 +300,12 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
         with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
             writer.writerow(frame.columns)
-            writer.writerows(frame.itertuples(index=False, name=None))
+            progress = counter_for("write rows", len(frame))
+            step = 50_000
+            for start in range(0, len(frame), step):  # in slices, so a bar can show rows and their rate
+                writer.writerows(frame.iloc[start:start + step].itertuples(index=False, name=None))
+                if progress is not None:
+                    progress(min(step, len(frame) - start))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -316,7 +322,10 @@ def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: floa
     Returns:
         The posts CSV's path.
     """
+    progress = counter_for("generate", users)
     posts, truth = generate(users, seed, positive_rate)
+    if progress is not None:
+        progress(users)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"))

@@ -13,7 +13,8 @@ import pandas as pd
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.fasttext_file import check_fasttext_bin
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, user_texts
+from toolkit.featurizers.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -108,7 +109,7 @@ class FastTextFeaturizer(Featurizer):
             self._pretrained = _load_bin(self.path)
 
     def fit(self, users: pd.DataFrame) -> "FastTextFeaturizer":
-        docs = [tokenize(t) for t in user_texts(users)]
+        docs = tokenize_texts(user_texts(users))
         if self.path is not None:
             self.warm_up()
             self.model_ = self._pretrained
@@ -176,8 +177,7 @@ class FastTextFeaturizer(Featurizer):
         model = self._fitted_model()
         texts = user_texts(users)
         out = np.zeros((len(texts), self.dim_), dtype=np.float32)
-        for i, text in enumerate(texts):
-            tokens = tokenize(text)
+        for i, tokens in enumerate(tokenize_texts(texts)):
             if tokens:
                 out[i] = model.get_sentence_vector(" ".join(tokens))
         return out

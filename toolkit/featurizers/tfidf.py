@@ -10,12 +10,13 @@ import pandas as pd
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import BlockKind, as_float32
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, user_texts
+from toolkit.featurizers.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
 
-def _pre_tokenized(tokens: list[str]) -> list[str]:
+def _pre_tokenized(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The vectorizer's tokenizer: documents arrive already tokenized (a module function, so it pickles)."""
     return tokens
 
@@ -83,8 +84,9 @@ class TfidfFeaturizer(Featurizer):
     def output_kind(self) -> BlockKind:
         return "sparse" if self.svd_components is None else "dense"
 
-    def _tokens(self, users: pd.DataFrame) -> list[list[str]]:
-        return [tokenize(t, stop_words=self.stop_words) for t in user_texts(users)]
+    def _tokens(self, users: pd.DataFrame) -> list[tuple[str, ...]]:
+        # Memoized per run: the folds, fit and transform, and the final model tokenize each text once.
+        return tokenize_texts(user_texts(users), stop_words=self.stop_words)
 
     def validate(self, where: str) -> None:
         """Rules between parameters, checked with the spec before any data is read."""
