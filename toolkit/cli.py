@@ -107,7 +107,7 @@ def cmd_run(args, console) -> int:
     from rich.console import Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.console import cost_table, metrics_table, run_header
+    from toolkit.console import baselines_table, cost_table, metrics_table, run_header
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
@@ -124,7 +124,10 @@ def cmd_run(args, console) -> int:
             outcome = run(spec, progress=progress, **options)
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
+    console.print(baselines_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
+    for warning in outcome.metrics.get("warnings", []):
+        console.print(warning if warning.startswith("warning:") else f"warning: {warning}")
     console.print(f"results: {outcome.folder}")
     return 0
 
@@ -142,9 +145,13 @@ def cmd_validate(args, console) -> int:
         prepared = prepare(spec, cache_dir=args.cache_dir)
         r = prepared.report
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
+        from toolkit.console import data_lines
+        from toolkit.data.coverage_chart import text_chart
+
         console.print(f"label: {r.label}")
-        console.print(f"users: {r.users} in file, {r.in_cohort} in cohort, {r.censored} censored, "
-                      f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.describe()}")
+        for line in data_lines(r, text_chart(r.volume, r.windows)):
+            console.print(line)
+        console.print(f"ok for {spec.evaluation.describe()}")
     return 0
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
-from toolkit.data.coverage import windows_covered
+from toolkit.data.coverage import reference_volume, windows_covered
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
@@ -39,6 +39,7 @@ class DataReport:
     label: str  # the label rule in words
     censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it
     coverage: str = "off"  # the coverage rule in words
+    coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
     warnings: list[str] = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # cohort / observation / label windows as [first, last] dates
     volume: pd.Series | None = field(default=None, repr=False)  # posts per calendar day over the whole file
@@ -165,10 +166,12 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
                str(label.cohort_end + dt.timedelta(days=label.horizon_days))]
     windows = {"cohort": [str(label.cohort_start), str(label.cohort_end)],
                "observation": [str(label.cohort_start), str(last_obs)], "label": lab}
+    volume = daily_volume(posts["create_time"])
+    rule = label.coverage
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
-                      coverage=label.coverage.describe() if label.coverage else "off", warnings=warnings,
-                      windows=windows, volume=daily_volume(posts["create_time"]))
+                      coverage=rule.describe() if rule else "off", warnings=warnings, windows=windows, volume=volume,
+                      coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
 
 
 def _uncovered(volume: pd.Series, win: Windows, label: LabelSpec) -> np.ndarray:
