@@ -140,9 +140,14 @@ def cmd_validate(args, console) -> int:
     spec = load_spec(args.spec, args.overrides)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
-        from toolkit.experiment.runner import prepare
+        from toolkit.experiment.runner import crawl_chart, prepare
 
-        prepared = prepare(spec, cache_dir=args.cache_dir)
+        try:
+            prepared = prepare(spec, cache_dir=args.cache_dir)
+        except ToolkitError:
+            for line in crawl_chart(spec, args.cache_dir):  # the holes that may have emptied the cohort
+                console.print(line)
+            raise
         r = prepared.report
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
         from toolkit.console import data_lines

@@ -158,20 +158,24 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
         warnings.append(f"label.data_end ({data_end.date()}) is after the last post in the file "
                         f"({last_post.date()}): users whose label window ends in between are labelled as if "
                         "the crawl had seen them, and count as not retained if it had not.")
-    last_obs = label.last_observed
-    if label.active_between:
-        lab = [str(d) for d in label.active_between]
-    else:
-        lab = [str(label.cohort_start + dt.timedelta(days=label.returns_after_days)),
-               str(label.cohort_end + dt.timedelta(days=label.horizon_days))]
-    windows = {"cohort": [str(label.cohort_start), str(label.cohort_end)],
-               "observation": [str(label.cohort_start), str(last_obs)], "label": lab}
+    windows = label_windows(label)
     volume = daily_volume(posts["create_time"])
     rule = label.coverage
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
                       coverage=rule.describe() if rule else "off", warnings=warnings, windows=windows, volume=volume,
                       coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
+
+
+def label_windows(label: LabelSpec) -> dict:
+    """The cohort, observation and label windows over all users, as ``[first, last]`` ISO dates."""
+    if label.active_between:
+        lab = [str(d) for d in label.active_between]
+    else:
+        lab = [str(label.cohort_start + dt.timedelta(days=label.returns_after_days)),
+               str(label.cohort_end + dt.timedelta(days=label.horizon_days))]
+    return {"cohort": [str(label.cohort_start), str(label.cohort_end)],
+            "observation": [str(label.cohort_start), str(label.last_observed)], "label": lab}
 
 
 def _uncovered(volume: pd.Series, win: Windows, label: LabelSpec) -> np.ndarray:

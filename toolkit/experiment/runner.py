@@ -19,7 +19,7 @@ import pandas as pd
 from toolkit.cost import Cost, folder_bytes, peak_rss_mb, reset_peak_rss
 from toolkit.data.coverage_chart import text_chart, write_png
 from toolkit.data.posts import LoadReport, load_posts
-from toolkit.data.users import DataReport, build_users
+from toolkit.data.users import DataReport, build_users, label_windows
 from toolkit.environment import describe, make_deterministic
 from toolkit.evaluation.baselines import baselines, calendar_warning
 from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
@@ -28,6 +28,7 @@ from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
 from toolkit.experiment.run_folder import ResultsFolder
+from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
 from toolkit.progress import NullProgress, Progress
@@ -105,6 +106,22 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
         prepared.truth = read_truth(path, users["user_id"])
         prepared.ceiling = read_truth(path, users["user_id"], "p_noise_free")
     return prepared
+
+
+def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
+    """The crawl's volume per day with the spec's windows, drawn from the posts alone (no label needed).
+
+    Shown when a spec is refused for its label counts, so the user sees the holes that emptied the
+    cohort; empty when the posts themselves cannot be read (that error is the one to show).
+    """
+    from toolkit.data.crawl import daily_volume
+
+    try:
+        posts, _ = load_posts(data_path(spec, cache_dir), columns=spec.data.columns,
+                              on_bad_rows=spec.data.on_bad_rows, timezone=spec.data.timezone)
+    except ToolkitError:
+        return []
+    return text_chart(daily_volume(posts["create_time"]), label_windows(spec.label))
 
 
 def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
