@@ -53,12 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
     bench.add_argument("--quiet", action="store_true")
+    bench.add_argument("--per-seed", action="store_true", help="one table row per seed instead of one per "
+                       "configuration aggregated over the seed axis")
 
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
                                          "or sweep folders, without running anything. The first run is the baseline.")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
+    compare.add_argument("--per-seed", action="store_true", help="one row per seed instead of per configuration")
 
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
@@ -227,7 +230,7 @@ def cmd_bench(args, console) -> int:
     else:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
-    finish(folder, results, sweep.baselines(), console)
+    finish(folder, results, sweep.baselines(), console, per_seed=args.per_seed)
     return 0
 
 
@@ -237,7 +240,7 @@ def cmd_compare(args, console) -> int:
     results, baselines = gather(args.runs)
     out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    finish(out, results, baselines, console)
+    finish(out, results, baselines, console, per_seed=args.per_seed)
     return 0
 
 
