@@ -163,7 +163,7 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
     rule = label.coverage
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
-                      coverage=rule.describe() if rule else "off", warnings=warnings, windows=windows, volume=volume,
+                      coverage=rule.describe() if rule else "off (label.coverage: null, or synthetic data)", warnings=warnings, windows=windows, volume=volume,
                       coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
 
 

@@ -8,6 +8,7 @@ test part's scores).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                              timezone=spec.data.timezone)
-    users, y, report = build_users(posts, spec.label, timezone=spec.data.timezone)
+    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone)
     check_positives(y, spec.evaluation, counts=report.counts_text())
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
@@ -106,6 +107,18 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
         prepared.truth = read_truth(path, users["user_id"])
         prepared.ceiling = read_truth(path, users["user_id"], "p_noise_free")
     return prepared
+
+
+def effective_label(spec: Spec):
+    """The spec's label, with the coverage rule off for synthetic data unless the spec sets it.
+
+    The generator records every post it makes, so a quiet day in a small synthetic file is chance,
+    not a crawler that stopped; censoring on it would only shrink the data. A ``label.coverage``
+    written in the spec applies to synthetic data too.
+    """
+    if spec.data.synthetic is None or "coverage" in (spec.raw.get("label") or {}):
+        return spec.label
+    return dataclasses.replace(spec.label, coverage=None)
 
 
 def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
