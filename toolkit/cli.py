@@ -53,15 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
     bench.add_argument("--quiet", action="store_true")
-    bench.add_argument("--per-seed", action="store_true", help="one table row per seed instead of one per "
-                       "configuration aggregated over the seed axis")
 
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
                                          "or sweep folders, without running anything. The first run is the baseline.")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
-    compare.add_argument("--per-seed", action="store_true", help="one row per seed instead of per configuration")
+    for command in (bench, compare):
+        command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")

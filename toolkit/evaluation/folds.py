@@ -53,7 +53,7 @@ def check_positives(y: np.ndarray, evaluation, *, counts: str = "") -> None:
     if per_fold < need:
         raise ToolkitError(
             f"Too few positives to evaluate: the label gives {pos} retained users among {n} labelled users "
-            f"(positive rate {pos / max(n, 1):.2%}{'; ' + counts if counts else ''}); with {how} a test fold would hold as few as {per_fold} "
+            f"(positive rate {pos / max(n, 1):.2%}){'; ' + counts if counts else ''}; with {how} a test fold would hold as few as {per_fold} "
             f"positives, fewer than evaluation.min_positives_per_fold = {need}. To change this: use {fewer}, "
             "a wider label window (label.retained_if), a larger cohort (label.cohort), more data, "
             "or a lower evaluation.min_positives_per_fold if you accept noisier estimates."
