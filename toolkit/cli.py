@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          "or sweep folders, without running anything. The first run is the baseline.")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
+    for command in (bench, compare):
+        command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
@@ -117,7 +119,7 @@ def cmd_run(args, console) -> int:
     from rich.console import Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.console import cost_table, metrics_table, run_header
+    from toolkit.console import baselines_table, cost_table, metrics_table, run_header
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
@@ -134,7 +136,10 @@ def cmd_run(args, console) -> int:
             outcome = run(spec, progress=progress, **options)
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
+    console.print(baselines_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
+    for warning in outcome.metrics.get("warnings", []):
+        console.print(warning if warning.startswith("warning:") else f"warning: {warning}")
     console.print(f"results: {outcome.folder}")
     return 0
 
@@ -148,14 +153,23 @@ def cmd_validate(args, console) -> int:
     spec = load_spec(args.spec, args.overrides)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
-        from toolkit.experiment.runner import prepare
+        from toolkit.experiment.runner import crawl_chart, prepare
 
-        prepared = prepare(spec, cache_dir=args.cache_dir)
+        try:
+            prepared = prepare(spec, cache_dir=args.cache_dir)
+        except ToolkitError:
+            for line in crawl_chart(spec, args.cache_dir):  # the holes that may have emptied the cohort
+                console.print(line)
+            raise
         r = prepared.report
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
+        from toolkit.console import data_lines
+        from toolkit.data.coverage_chart import text_chart
+
         console.print(f"label: {r.label}")
-        console.print(f"users: {r.users} in file, {r.in_cohort} in cohort, {r.censored} censored, "
-                      f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.describe()}")
+        for line in data_lines(r, text_chart(r.volume, r.windows)):
+            console.print(line)
+        console.print(f"ok for {spec.evaluation.describe()}")
     return 0
 
 
@@ -248,7 +262,7 @@ def cmd_bench(args, console) -> int:
     else:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
-    finish(folder, results, sweep.baselines(), console)
+    finish(folder, results, sweep.baselines(), console, per_seed=args.per_seed)
     failed = [r.config_id for r in results if r.status == "failed"]
     if failed:  # the table is written, but the sweep did not do what was asked
         Console(stderr=True, markup=False, highlight=False).print(
@@ -270,7 +284,7 @@ def cmd_compare(args, console) -> int:
         out.mkdir(parents=True, exist_ok=True)
     else:
         out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
-    finish(out, results, baselines, console)
+    finish(out, results, baselines, console, per_seed=args.per_seed)
     return 0
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from toolkit.data.clock import DEFAULT_TIMEZONE, parse_timezone
 from toolkit.data.posts import column_mapping
 from toolkit.errors import ToolkitError
 from toolkit.params import Interval
@@ -34,6 +35,7 @@ class DataConfig:
     synthetic: SyntheticConfig | None = None
     columns: dict[str, str] = field(default_factory=dict)  # toolkit column name -> the file's column name
     on_bad_rows: Literal["error", "skip"] = "error"
+    timezone: str = DEFAULT_TIMEZONE  # the clock of naive times; days are cut on it (see toolkit.data.clock)
 
     param_paths = True
 
@@ -44,6 +46,7 @@ class DataConfig:
         if self.path is not None and not self.path.strip():
             raise ToolkitError(f"{where}.path must be a file path. Got {self.path!r} instead.")
         column_mapping(self.columns)
+        parse_timezone(self.timezone)
 
     def resolve(self, base_dir: Path) -> None:
         """Make ``path`` absolute, relative to ``base_dir`` (the spec file's folder)."""
@@ -52,7 +55,7 @@ class DataConfig:
             self.path = str(path if path.is_absolute() else (base_dir / path).resolve())
 
     def to_dict(self) -> dict:
-        out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows}
+        out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows, "timezone": self.timezone}
         if self.path is not None:
             out["path"] = self.path
         else:

@@ -12,23 +12,33 @@ Two forms, chosen in the spec::
       observe_days: 1            # features from each user's first N calendar days
       retained_if: {returns_after_days: 1, horizon_days: 14}
 
-Days are calendar days; day 0 is the date of the user's first post. A user whose
-label window ends after the data ends (``data_end``, by default the date of the
-last post in the file) cannot be labelled and is excluded as censored.
+Days are calendar days on ``data.timezone``'s clock. Day 0 (``day0``) is the
+date of the user's first post in the file (``first_post``, the default) or the
+day the account was created (``account_created``, decoded from object-id user
+ids; the earlier of that and the first post, should the clocks disagree); the
+cohort is then the users whose day 0 falls in ``cohort.first_seen``. Under
+``observe_until`` every user is observed for the same number of days (their
+first ``observe_until - cohort end + 1``), so no feature says how long a user
+was observed. A user whose label window ends after the data ends (``data_end``,
+by default the date of the last post in the file) is censored; so is one whose
+label window the crawl did not cover (``coverage``, :mod:`toolkit.data.coverage`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
+from toolkit.data.coverage import CoverageRule
 from toolkit.errors import ToolkitError
 from toolkit.params import Interval, parse
 
 _FORMS = (
     "label:\n  cohort: {first_seen: [START, END]}\n  observe_until: DATE  |  observe_days: N\n"
     "  retained_if: {active_between: [START, END]}  |  {returns_after_days: N, horizon_days: M}\n"
-    "  data_end: DATE   # optional"
+    "  data_end: DATE   # optional\n  day0: first_post | account_created   # optional\n"
+    "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8} | null   # optional"
 )
 _DAYS = Interval(1, 3660)  # ten years: any longer window is a typo
 
@@ -56,17 +66,20 @@ class RetainedIf:
     active_between: tuple[dt.date, dt.date] | None = None
     returns_after_days: int | None = None
     horizon_days: int | None = None
+    # A post in the label window counts only this long after the user's last observed post,
+    # so a post 28 minutes after midnight is not a "return on day 1".
+    min_gap_hours: float = 0.0
     param_paths = True
-    param_constraints = {"returns_after_days": _DAYS, "horizon_days": _DAYS}
+    param_constraints = {"returns_after_days": _DAYS, "horizon_days": _DAYS, "min_gap_hours": Interval(0, 24 * 3660)}
 
     def validate(self, where: str) -> None:
         came_back = (self.returns_after_days, self.horizon_days)
+        given = {k: v for k, v in vars(self).items() if v is not None and k != "min_gap_hours"}
         if self.active_between is not None:
             if any(v is not None for v in came_back):
                 raise ToolkitError(f"{where} takes either active_between or returns_after_days + horizon_days, not both.")
             _ordered(self.active_between, f"{where}.active_between")
         elif None in came_back:
-            given = {k: v for k, v in vars(self).items() if v is not None}
             raise ToolkitError(f"{where} must be {{active_between: [START, END]}} or "
                                f"{{returns_after_days: N, horizon_days: M}}. Got {given!r} instead.")
         elif self.horizon_days < self.returns_after_days:
@@ -83,6 +96,8 @@ class LabelSpec:
     observe_until: dt.date | None = None
     observe_days: int | None = None
     data_end: dt.date | None = None
+    day0: Literal["first_post", "account_created"] = "first_post"
+    coverage: CoverageRule | None = field(default_factory=CoverageRule)
     param_paths = True
     param_constraints = {"observe_days": _DAYS}
 
@@ -108,10 +123,12 @@ class LabelSpec:
 
     @property
     def sequence_days(self) -> int:
-        """Length of the daily activity sequence: the longest observation window."""
+        """Days every user is observed: ``observe_days``, or under ``observe_until`` the days from the
+        cohort's last day to it, so no feature says how long a user was observed (each user's own first
+        days; posts between those and ``observe_until`` are not used)."""
         if self.observe_days is not None:
             return self.observe_days
-        return (self.observe_until - self.cohort_start).days + 1
+        return (self.observe_until - self.cohort_end).days + 1
 
     @property
     def last_observed(self) -> dt.date:
@@ -146,7 +163,8 @@ class LabelSpec:
         """The block as YAML would write it, every default filled in."""
         out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]},
                "retained_if": {k: ([str(d) for d in v] if k == "active_between" else v)
-                               for k, v in vars(self.retained_if).items() if v is not None}}
+                               for k, v in vars(self.retained_if).items() if v is not None},
+               "day0": self.day0, "coverage": vars(self.coverage).copy() if self.coverage else None}
         for key in ("observe_until", "observe_days", "data_end"):
             value = getattr(self, key)
             if value is not None:
@@ -160,7 +178,10 @@ class LabelSpec:
         if self.active_between:
             rule = f"active between {self.active_between[0]} and {self.active_between[1]}"
         else:
-            rule = f"posted again {self.returns_after_days}-{self.horizon_days} days after the first post"
+            start = "the first post" if self.day0 == "first_post" else "the account's creation"
+            rule = f"posted again {self.returns_after_days}-{self.horizon_days} days after {start}"
+        if self.retained_if.min_gap_hours:
+            rule += f", at least {self.retained_if.min_gap_hours:g} h after the last observed post"
         return (
             f"cohort first seen {self.cohort_start}..{self.cohort_end}; features from {observe}; "
             f"retained if {rule}"

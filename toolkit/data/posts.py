@@ -89,7 +89,8 @@ def column_mapping(columns: dict[str, str] | None) -> dict[str, str]:
 
 
 def load_posts(
-    path: str | Path, *, columns: dict[str, str] | None = None, on_bad_rows: str = "error"
+    path: str | Path, *, columns: dict[str, str] | None = None, on_bad_rows: str = "error",
+    timezone: str | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Read a posts CSV in the public crawl's format (or a mapped variant).
 
@@ -108,6 +109,10 @@ def load_posts(
             required column or one named in ``columns``; or (with ``"error"``)
             a row is bad: the message names the file, the line where the
             record starts, the column and the value.
+
+    With ``timezone`` (the spec's ``data.timezone``), naive times are read as
+    that clock's and zoned or epoch times are converted to it
+    (:func:`toolkit.data.clock.to_clock`); without, zoned times stay in UTC.
     """
     path = Path(path)
     if on_bad_rows not in ON_BAD_ROWS:
@@ -170,6 +175,10 @@ def load_posts(
         out[canonical], out[LOWER_BOUND_COLUMNS[canonical]] = values, flags
     times, time_bad = parse_times(get(mapping["create_time"]).reset_index(drop=True))
     mark(time_bad, "unparseable create_time", "create_time", parse_time)
+    if timezone is not None:
+        from toolkit.data.clock import to_clock
+
+        times = to_clock(times, get(mapping["create_time"]), timezone)
     out["create_time"] = times.to_numpy()
     out["post_type"] = get(mapping["post_type"]).str.strip().str.lower() if has["post_type"] else [""] * n
     _handle_bad(path, bad, on_bad_rows, report)

@@ -165,3 +165,26 @@ def parse_times(values: Iterable[Any]) -> tuple[pd.Series, np.ndarray]:
     values = np.append(parsed.to_numpy(), np.datetime64("NaT", "ns"))[codes]
     result = pd.Series(values, index=series.index, dtype="datetime64[ns]")
     return result, result.isna().to_numpy()
+
+
+
+_ZONED_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def is_absolute_time(values: pd.Series) -> np.ndarray:
+    """True where a cell names an instant by itself: an epoch number, or ISO 8601 with ``Z`` or an offset.
+
+    Those are the cells :func:`parse_time` converts to UTC; the others are naive
+    times kept as written, whose clock only the spec can say (``data.timezone``).
+    """
+    def absolute(value) -> bool:
+        if isinstance(value, (bool, np.bool_)) or value is None:
+            return False
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            return math.isfinite(float(value))
+        if not isinstance(value, str):
+            return False
+        text = value.strip()
+        return bool(_EPOCH_RE.match(text) or (_ISO_RE.match(text) and _ZONED_RE.search(text)))
+
+    return np.fromiter((absolute(v) for v in pd.Series(values, dtype=object)), dtype=bool, count=len(values))

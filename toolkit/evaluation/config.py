@@ -40,11 +40,13 @@ class EvaluationConfig:
     split: SplitConfig | None = None  # one stratified train/test split instead of cv
     threshold: str | float | dict = "max_f1"  # rule to pick the decision threshold on validation data
     min_positives_per_fold: int = 5  # stop before training if a test fold would hold fewer
+    min_validation_positives: int = 3  # fewer in a validation part: the threshold falls back (evaluation.fallback)
     bootstrap: int = 1000  # resamples for the confidence intervals
     confidence: float = 0.95
 
     param_constraints = {
         "min_positives_per_fold": Interval(1, 100_000),
+        "min_validation_positives": Interval(0, 100_000),
         "bootstrap": Interval(100, 100_000),
         "confidence": Interval(0.5, 1, closed_high=False),
     }

@@ -32,8 +32,12 @@ def make_folds(y: np.ndarray, evaluation, seed: int) -> list[Fold]:
     return [Fold(i // k, i % k, tr, te) for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y))]
 
 
-def check_positives(y: np.ndarray, evaluation) -> None:
-    """Stop before any training when a test fold would hold too few positives (or negatives)."""
+def check_positives(y: np.ndarray, evaluation, *, counts: str = "") -> None:
+    """Stop before any training when a test fold would hold too few positives (or negatives).
+
+    ``counts`` (the data report's users in the file, in the cohort and censored)
+    goes into the message, so the user sees where the users went.
+    """
     y = np.asarray(y)
     n, pos = len(y), int(y.sum())
     neg = n - pos
@@ -49,7 +53,7 @@ def check_positives(y: np.ndarray, evaluation) -> None:
     if per_fold < need:
         raise ToolkitError(
             f"Too few positives to evaluate: the label gives {pos} retained users among {n} labelled users "
-            f"(positive rate {pos / max(n, 1):.2%}); with {how} a test fold would hold as few as {per_fold} "
+            f"(positive rate {pos / max(n, 1):.2%}){'; ' + counts if counts else ''}; with {how} a test fold would hold as few as {per_fold} "
             f"positives, fewer than evaluation.min_positives_per_fold = {need}. To change this: use {fewer}, "
             "a wider label window (label.retained_if), a larger cohort (label.cohort), more data, "
             "or a lower evaluation.min_positives_per_fold if you accept noisier estimates."

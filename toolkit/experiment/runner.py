@@ -8,6 +8,7 @@ test part's scores).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -17,14 +18,18 @@ import numpy as np
 import pandas as pd
 
 from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb, reset_peak_rss
+from toolkit.data.coverage_chart import text_chart, write_png
 from toolkit.data.posts import LoadReport, load_posts
-from toolkit.data.users import DataReport, build_users
+from toolkit.data.users import DataReport, build_users, label_windows
 from toolkit.environment import describe, make_deterministic
+from toolkit.evaluation.baselines import baselines, calendar_warning
+from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
 from toolkit.evaluation.folds import Fold, carve_validation, check_positives, make_folds
 from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
 from toolkit.experiment.run_folder import ResultsFolder
+from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
 from toolkit.progress import NullProgress, Progress
@@ -40,6 +45,7 @@ class Prepared:
     load: LoadReport
     source: str
     truth: np.ndarray | None = None  # synthetic data only: each user's true retention probability
+    ceiling: np.ndarray | None = None  # synthetic data only: the same without the noise the file cannot show
 
 
 @dataclass
@@ -88,21 +94,55 @@ def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     """Load the posts, build users and labels, and check there are enough positives per fold."""
     path = data_path(spec, cache_dir)
-    posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows)
-    users, y, report = build_users(posts, spec.label)
-    check_positives(y, spec.evaluation)
+    posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
+                             timezone=spec.data.timezone)
+    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone)
+    check_positives(y, spec.evaluation, counts=report.counts_text())
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
-    truth = None
+    prepared = Prepared(users, y, report, load, str(path))
     if spec.data.synthetic is not None:
         from toolkit.data.synth import read_truth
 
-        truth = read_truth(path, users["user_id"])
-    return Prepared(users, y, report, load, str(path), truth)
+        prepared.truth = read_truth(path, users["user_id"])
+        prepared.ceiling = read_truth(path, users["user_id"], "p_noise_free")
+    return prepared
+
+
+def effective_label(spec: Spec):
+    """The spec's label, with the coverage rule off for synthetic data unless the spec sets it.
+
+    The generator records every post it makes, so a quiet day in a small synthetic file is chance,
+    not a crawler that stopped; censoring on it would only shrink the data. A ``label.coverage``
+    written in the spec applies to synthetic data too.
+    """
+    if spec.data.synthetic is None or "coverage" in (spec.raw.get("label") or {}):
+        return spec.label
+    return dataclasses.replace(spec.label, coverage=None)
+
+
+def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
+    """The crawl's volume per day with the spec's windows, drawn from the posts alone (no label needed).
+
+    Shown when a spec is refused for its label counts, so the user sees the holes that emptied the
+    cohort; empty when the posts themselves cannot be read (that error is the one to show).
+    """
+    from toolkit.data.crawl import daily_volume
+
+    try:
+        posts, _ = load_posts(data_path(spec, cache_dir), columns=spec.data.columns,
+                              on_bad_rows=spec.data.on_bad_rows, timezone=spec.data.timezone)
+    except ToolkitError:
+        return []
+    return text_chart(daily_volume(posts["create_time"]), label_windows(spec.label))
 
 
 def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
-    """Carve a validation part, train the head, and pick the threshold on that part."""
+    """Carve a validation part, train the head, and pick the threshold on that part.
+
+    Returns ``(head, threshold, seconds, fell_back)``; ``fell_back`` when the validation part held
+    fewer than ``evaluation.min_validation_positives`` positives (see :mod:`toolkit.evaluation.fallback`).
+    """
     fit_pos, val_pos = carve_validation(y, spec.training.validation_fraction, spec.seed)
     head = spec.build_head()
     start = time.perf_counter()
@@ -115,8 +155,11 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
         on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
-    threshold = choose_threshold(y[val_pos], head.predict([b.rows(val_pos) for b in blocks]), spec.evaluation.threshold)
-    return head, threshold, seconds
+    ev = spec.evaluation
+    if needs_fallback(y[val_pos], ev.threshold, ev.min_validation_positives):
+        return head, prevalence_threshold(y, head.predict(blocks)), seconds, True
+    threshold = choose_threshold(y[val_pos], head.predict([b.rows(val_pos) for b in blocks]), ev.threshold)
+    return head, threshold, seconds, False
 
 
 def cross_validate(spec: Spec, prepared: Prepared, store: FeatureStore, *, fold_seed: int,
@@ -133,8 +176,9 @@ def cross_validate(spec: Spec, prepared: Prepared, store: FeatureStore, *, fold_
         progress.start("featurize", len(spec.featurizers))
         feats = featurize(spec, prepared.users, fold.train, [fold.test], store, progress=progress)
         progress.start("epochs", spec.training.epochs)
-        head, threshold, seconds = fit_head(spec, feats.train, y[fold.train], on_epoch=progress.epoch)
+        head, threshold, seconds, fell_back = fit_head(spec, feats.train, y[fold.train], on_epoch=progress.epoch)
         _score_fold(cv, fold, feats, head, threshold, y)
+        cv.per_fold[-1]["threshold_fallback"] = fell_back
         cv.train_s += seconds
         cv.cache_hits += feats.cache_hits
         for name, s in feats.seconds.items():
@@ -161,7 +205,7 @@ def final_model(spec: Spec, prepared: Prepared, store: FeatureStore, folder: Pat
     users, y = prepared.users, prepared.y
     all_rows = np.arange(len(y))
     feats = featurize(spec, users, all_rows, [], store, need_fitted=True)
-    head, threshold, _ = fit_head(spec, feats.train, y)
+    head, threshold, _, _ = fit_head(spec, feats.train, y)
 
     sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
     names = spec.block_names()
@@ -196,7 +240,7 @@ def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, t
 
 
 def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalModel, store: FeatureStore) -> dict:
-    """The run's ``metrics.json``: data counts, metrics with intervals, thresholds, cost, environment."""
+    """The run's ``metrics.json``: data counts, metrics with intervals, baselines, thresholds, cost, environment."""
     ev, report, load = spec.evaluation, prepared.report, prepared.load
     scored = cv.scored
     y = prepared.y[scored]
@@ -213,22 +257,37 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
         "evaluation": ev.describe(),
         "confidence": ev.confidence,
         "metrics": metrics,
+        "fold_roc_auc": fold_mean(cv.per_fold, "roc_auc"),
+        "baselines": baselines(prepared.users, prepared.y, cv.folds, cv.scores, scored, ev, spec.seed),
         "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in cv.per_fold])),
-                      "final_model": float(final.threshold)},
+                      "final_model": float(final.threshold),
+                      "fallbacks": int(sum(f.get("threshold_fallback", False) for f in cv.per_fold)),
+                      "min_validation_positives": ev.min_validation_positives},
         "folds": cv.per_fold,
         "cost": final.cost.to_dict(),
         "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final.cache_hits,
                   "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
         "environment": describe(spec.seed),
     }
+    result["warnings"] = list(report.warnings) + [w for w in [calendar_warning(result["baselines"])] if w]
     if store.row_stats:  # stateless featurizers: rows embedded once per run, or read back by content
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
-    if prepared.truth is not None:
-        truth = prepared.truth[scored][None, :]
-        oracle = summarize(y, truth, cv.preds[:1, scored], n_boot=ev.bootstrap, confidence=ev.confidence,
-                           seed=spec.seed)
-        result["oracle"] = {k: oracle[k] for k in ("roc_auc", "pr_auc")}
+    for key, truth in (("oracle", prepared.truth), ("ceiling", prepared.ceiling)):
+        if truth is not None:
+            oracle = summarize(y, truth[scored][None, :], cv.preds[:1, scored], n_boot=ev.bootstrap,
+                               confidence=ev.confidence, seed=spec.seed)
+            result[key] = {k: oracle[k] for k in ("roc_auc", "pr_auc")}
     return result
+
+
+def fold_mean(per_fold: list[dict], metric: str) -> dict:
+    """A metric's mean and spread over the folds' own values, beside the pooled out-of-fold one."""
+    values = np.array([f[metric] for f in per_fold], dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"mean": float("nan"), "sd": float("nan"), "folds": 0}
+    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "folds": int(len(values))}
 
 
 def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress | None = None,
@@ -261,6 +320,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
             out.write_predictions(prepared.users["user_id"].to_numpy()[scored], prepared.y[scored],
                                   cv.scores[:, scored], cv.preds[:, scored], cv.folds, scored)
             out.write_text("run.log", "\n".join(progress.lines) + "\n")
+            r = prepared.report
+            write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
     return Outcome(result, out.final if save else None, progress.lines)
 
 
@@ -268,5 +329,10 @@ def _log_data(progress: Progress, prepared: Prepared) -> None:
     report = prepared.report
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")
-    progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored, "
-                 f"{report.positives} positive ({report.positive_rate:.2%})")
+    progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by "
+                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.positives} positive "
+                 f"({report.positive_rate:.2%})")
+    for line in text_chart(report.volume, report.windows):
+        progress.log(line)
+    for warning in report.warnings:
+        progress.log(f"warning: {warning}")

@@ -23,7 +23,7 @@ from toolkit.data.config import DataConfig, SyntheticConfig  # noqa: F401  (Synt
 from toolkit.data.label import LabelSpec
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import EvaluationConfig
-from toolkit.params import Interval, Pattern, check_params, parse
+from toolkit.params import Interval, Pattern, check_params, declared_params, parse
 from toolkit.registry import FEATURIZERS, HEADS
 from toolkit.training import TrainingConfig
 from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
@@ -143,7 +143,7 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     raw = copy.deepcopy(raw)
     if fields.data.path is not None:
         raw["data"]["path"] = fields.data.path
-    featurizers = _parse_featurizers(fields.featurizers)
+    featurizers = _parse_featurizers(fields.featurizers, fields.seed)
     head = _parse_plugin(fields.head, HEADS, "head")
     spec = Spec(fields.name, fields.data, fields.label, featurizers, head, fields.training, fields.evaluation,
                 fields.seed, fields.description, source, raw)
@@ -154,10 +154,17 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     return spec
 
 
-def _parse_plugin(block: Any, registry, where: str) -> tuple[str, dict]:
-    """``{type: NAME, **params}`` -> (NAME, params with defaults), checked by the plugin's own rules."""
+def _parse_plugin(block: Any, registry, where: str, seed: int | None = None) -> tuple[str, dict]:
+    """``{type: NAME, **params}`` -> (NAME, params with defaults), checked by the plugin's own rules.
+
+    A plugin that declares a ``seed`` parameter takes the spec's ``seed`` unless its block sets one,
+    so a seed axis in a sweep reaches every seeded component (fastText's training included).
+    """
     if isinstance(block, str):
         block = {"type": block}
+    if seed is not None and isinstance(block, dict) and "type" in block and "seed" not in block \
+            and "seed" in declared_params(registry.get(block["type"])):
+        block = {**block, "seed": seed}
     if not isinstance(block, dict) or "type" not in block:
         raise ToolkitError(f"{where} must be a mapping with a 'type' key, e.g. {{type: {registry.names()[0]}}}. "
                            f"Got {block!r} instead.")
@@ -168,7 +175,7 @@ def _parse_plugin(block: Any, registry, where: str) -> tuple[str, dict]:
     return block["type"], params
 
 
-def _parse_featurizers(block: Any) -> list[tuple[str, dict]]:
+def _parse_featurizers(block: Any, seed: int | None = None) -> list[tuple[str, dict]]:
     if not isinstance(block, list) or not block:
         raise ToolkitError(f"'featurizers' must be a non-empty list of {{type: NAME, ...}} blocks. Got {block!r} instead.")
-    return [_parse_plugin(item, FEATURIZERS, f"featurizers[{i}]") for i, item in enumerate(block)]
+    return [_parse_plugin(item, FEATURIZERS, f"featurizers[{i}]", seed) for i, item in enumerate(block)]

@@ -26,8 +26,10 @@ class FastTextFeaturizer(Featurizer):
     Without ``path``, ``fit`` trains unsupervised word vectors (with subword
     n-grams) on the training users' text only, tokenized by
     :func:`toolkit.featurizers.tokenize.tokenize`, one user per line. Training
-    runs on one thread, so a seed gives the same vectors every run (fastText
-    maps seed 0 to 1, so those two give the same model). A user's vector is the
+    runs on one thread, so a seed gives the same vectors every run. fastText
+    itself treats seeds 0 and 1 alike, so ``seed + 1`` is what it receives and
+    every seed gives its own model. Unless the block sets ``seed``, the spec's
+    ``seed`` is used. A user's vector is the
     mean of the unit-length word vectors of their tokens; a user without tokens
     gets zeros.
 
@@ -53,7 +55,7 @@ class FastTextFeaturizer(Featurizer):
             different vectors from run to run (and to abort with "Encountered NaN").
             Saved models are compressed, since most rows stay zero.
         path: A pre-trained fastText ``.bin`` file; ``fit`` then trains nothing.
-        seed: Seed of fastText's random generator.
+        seed: Seed of fastText's random generator (default: the spec's ``seed``).
     """
 
     kind = "dense"
@@ -149,7 +151,7 @@ class FastTextFeaturizer(Featurizer):
                 bucket=self.bucket,
                 thread=1,  # one thread: Hogwild updates on several would make results vary run to run
                 verbose=0,
-                seed=self.seed,
+                seed=self.seed + 1,  # fastText maps 0 to 1: shift so seeds 0 and 1 differ
             )
             try:
                 return _train_with_retries(options)
