@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--positive-rate", type=float, default=0.1)
     synth.add_argument("--out", required=True, help="CSV file to write")
+    predict = sub.add_parser("predict", help="score the users of a posts CSV with a finished run's model",
+                             description="Score every user of a posts CSV with a run's saved final model, using the "
+                                         "run's observation window; users it cannot score are listed with the reason.")
+    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument("posts", metavar="POSTS.csv")
+    predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
     return parser
 
 
@@ -244,8 +250,20 @@ def cmd_cache(args, console) -> int:
     return 0
 
 
+def cmd_predict(args, console) -> int:
+    from toolkit.analysis.predict import predict, write_scores
+
+    table = predict(args.run_dir, args.posts)
+    path = write_scores(table, args.out)
+    scored = int(table["score"].notna().sum())
+    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
+                  f"{len(table) - scored} could not be scored -> {path}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
-            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
+            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
+            "predict": cmd_predict}
 
 if __name__ == "__main__":
     sys.exit(main())

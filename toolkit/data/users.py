@@ -106,6 +106,40 @@ def build_users(posts: pd.DataFrame, label: LabelSpec) -> tuple[pd.DataFrame, np
     return users, y, report
 
 
+def build_features(posts: pd.DataFrame, label: LabelSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the users table of every user in ``posts`` without labelling anyone (scoring new users).
+
+    The observation window is the label's, exactly as :func:`build_users` applies
+    it, so a user seen in training gets the same row here. Cohort dates and the
+    label window are not applied: new posts come from a later period, and nothing
+    is known yet about who stays.
+
+    Returns:
+        ``(users, skipped)``: the users table (``USER_COLUMNS``, sorted by user_id)
+        and a frame of ``user_id, reason`` for users with no post inside the window.
+    """
+    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    first_seen = posts.groupby("user_id")["create_time"].min()
+    first_date = first_seen.dt.normalize()
+    if label.observe_until is not None:
+        obs_end = pd.Series(pd.Timestamp(label.observe_until), index=first_date.index)
+    else:
+        obs_end = first_date + pd.Timedelta(days=label.observe_days - 1)
+    late = first_date > obs_end
+    skipped = pd.DataFrame({
+        "user_id": first_date.index[late],
+        "reason": [f"no post in the observation window (first post {d.date()}, window ended {e.date()})"
+                   for d, e in zip(first_date[late], obs_end[late])],
+    })
+    kept = first_date.index[~late]
+    own = posts[posts["user_id"].isin(kept)]
+    in_window = own["date"] <= own["user_id"].map(obs_end)
+    window = own[in_window].assign(day=(own["date"] - own["user_id"].map(first_date))[in_window].dt.days)
+    users = _user_features(window, kept, label.sequence_days, (obs_end[kept] - first_date[kept]).dt.days)
+    users["first_seen"] = first_seen.reindex(users["user_id"]).to_numpy()
+    return users[list(USER_COLUMNS)], skipped
+
+
 def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_day: pd.Series) -> pd.DataFrame:
     """Aggregate the observation-window posts of each user into one row."""
     user_ids = pd.Index(sorted(user_ids), name="user_id")

@@ -1,0 +1,5 @@
+"""What a researcher does before and after a benchmark: eda, explain, predict, tracking.
+
+This layer sits above :mod:`toolkit.experiment` and :mod:`toolkit.bench`: it
+reads finished run folders and sweep folders, and never changes them.
+"""
