@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", metavar="RUN_DIR")
     predict.add_argument("posts", metavar="POSTS.csv")
     predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
+    explain = sub.add_parser("explain", help="what drives retention in a finished run",
+                             description="Permutation importance on held-out users, terms tied to retention and "
+                                         "churn, calibration, ROC and PR of a finished run; writes explain.md, "
+                                         "explain.json and PNGs to RUN_DIR/explain/.")
+    explain.add_argument("run_dir", metavar="RUN_DIR")
+    explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
+    explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
+    explain.add_argument("--cache-dir", default=None)
     return parser
 
 
@@ -261,9 +269,22 @@ def cmd_predict(args, console) -> int:
     return 0
 
 
+def cmd_explain(args, console) -> int:
+    from toolkit.analysis.explain import explain
+
+    if args.repeats < 2:
+        raise ToolkitError(f"--repeats must be an int >= 2 (an interval needs repeats). Got {args.repeats} instead.")
+    result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
+    for row in result["importance"]["blocks"]:
+        console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
+    console.print(f"Brier score {result['calibration']['brier']:.4f}")
+    console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (explain.md, explain.json, PNGs)")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
-            "predict": cmd_predict}
+            "predict": cmd_predict, "explain": cmd_explain}
 
 if __name__ == "__main__":
     sys.exit(main())
