@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
     run.add_argument("--no-cache", action="store_true", help="compute every feature block afresh, store none")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--track", choices=("mlflow",), default=None,
+                     help="also log the run to MLflow ($TOOLKIT_TRACKING_URI, default sqlite:///results/mlflow.db)")
 
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
                          description="Check a spec against the installed plugins, then load its data and check the "
@@ -53,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
     bench.add_argument("--quiet", action="store_true")
+    bench.add_argument("--track", choices=("mlflow",), default=None,
+                       help="also log the sweep to MLflow: a parent run, one child per configuration")
 
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
@@ -92,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
     explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
     explain.add_argument("--cache-dir", default=None)
+    imb = sub.add_parser("imbalance", help="recall at a useful precision per configuration of a sweep, vs its baseline",
+                         description="For a finished sweep: recall at a precision target from out-of-fold scores, and "
+                                     "recall/precision at each run's own threshold, each against the baseline with "
+                                     "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
+    imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    imb.add_argument("--precision", type=float, default=0.2, help="the useful precision P (default 0.2)")
     return parser
 
 
@@ -125,6 +135,10 @@ def cmd_run(args, console) -> int:
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()  # before the run, not after it
     spec = load_spec(args.spec, args.overrides)
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
@@ -140,6 +154,11 @@ def cmd_run(args, console) -> int:
     console.print(metrics_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
     console.print(f"results: {outcome.folder}")
+    if args.track:
+        from toolkit.analysis.tracking import track_run, tracking_uri
+
+        run_id = track_run(outcome.folder, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: run {run_id} at {tracking_uri(args.results_dir)}")
     return 0
 
 
@@ -221,6 +240,10 @@ def cmd_bench(args, console) -> int:
 
     if args.workers < 1:
         raise ToolkitError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()
     sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
@@ -230,6 +253,11 @@ def cmd_bench(args, console) -> int:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
     finish(folder, results, sweep.baselines(), console)
+    if args.track:
+        from toolkit.analysis.tracking import track_sweep, tracking_uri
+
+        run_id = track_sweep(folder, results, sweep.name, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: sweep run {run_id} at {tracking_uri(args.results_dir)}")
     return 0
 
 
@@ -282,9 +310,19 @@ def cmd_explain(args, console) -> int:
     return 0
 
 
+def cmd_imbalance(args, console) -> int:
+    from toolkit.analysis.imbalance import write_imbalance
+
+    path, _ = write_imbalance(args.sweep_dir, precision=args.precision)
+    console.print(path.read_text(encoding="utf-8"))
+    console.print(f"written: {path} and imbalance.json")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
-            "predict": cmd_predict, "explain": cmd_explain}
+            "predict": cmd_predict, "explain": cmd_explain,
+            "imbalance": cmd_imbalance}
 
 if __name__ == "__main__":
     sys.exit(main())
