@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
     imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
     imb.add_argument("--precision", type=float, default=0.2, help="the useful precision P (default 0.2)")
+    eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
+                         description="Counts, crawl volume with the spec's windows, retention by arrival day and "
+                                     "account week, engagement, behaviour correlations, posting mix and NMF topics; "
+                                     "writes results/eda/<name>/<timestamp>/report.md and report.html.")
+    eda.add_argument("source", metavar="SPEC_OR_CSV")
+    eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
+    eda.add_argument("--results-dir", default="results")
     return parser
 
 
@@ -319,10 +326,23 @@ def cmd_imbalance(args, console) -> int:
     return 0
 
 
+def cmd_eda(args, console) -> int:
+    from toolkit.analysis.eda import run_eda
+    from toolkit.analysis.eda_report import warnings
+    from toolkit.console import eda_summary
+
+    folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)
+    console.print(eda_summary(result["counts"]))
+    for warning in warnings(result):
+        console.print(f"warning: {warning}")
+    console.print(f"report: {folder / 'report.md'} and report.html")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
             "predict": cmd_predict, "explain": cmd_explain,
-            "imbalance": cmd_imbalance}
+            "imbalance": cmd_imbalance, "eda": cmd_eda}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,3 +66,14 @@ def plugins_table(role: str, entries, describe_params) -> Table:
             cells.append(getattr(entry.cls, "kind", ""))
         table.add_row(*cells, entry.source)
     return table
+
+
+def eda_summary(counts: dict) -> Table:
+    """The EDA counts in one row."""
+    table = Table(title="data")
+    keys = ("posts", "users", "cohort", "censored_by_data_end", "censored_by_coverage", "labelled", "positives")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
+    table.add_column("rate", justify="right")
+    table.add_row(*(str(counts[k]) for k in keys), f"{counts['positive_rate']:.2%}")
+    return table
