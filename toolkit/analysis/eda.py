@@ -90,6 +90,9 @@ def windows(label, data_end: str) -> list[tuple[str, object, object]]:
         out.append(("features until", label.observe_until, label.observe_until))
     if label.active_between:
         out.append(("label window", *label.active_between))
+    elif label.horizon_days is not None:  # later arrivals cannot be labelled: their window runs past the data
+        last = pd.Timestamp(data_end) - pd.Timedelta(days=label.horizon_days)
+        out.append(("last first-seen day with a full label window", last, last))
     out.append(("data end", data_end, data_end))
     return out
 
