@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "recall/precision at each run's own threshold, each against the baseline with "
                                      "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
     imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
-    imb.add_argument("--precision", type=float, default=0.2, help="the useful precision P (default 0.2)")
+    imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
     eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
                          description="Counts, crawl volume with the spec's windows, retention by arrival day and "
                                      "account week, engagement, behaviour correlations, posting mix and NMF topics; "

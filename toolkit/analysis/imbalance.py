@@ -71,7 +71,7 @@ def paired_deltas(a, b, precision: float, *, n_boot: int = 1000, confidence: flo
                 "excludes_zero": bool(low[i] > 0 or high[i] < 0)} for i, n in enumerate(names)}
 
 
-def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.2, n_boot: int = 1000, seed: int = 0) -> list[dict]:
+def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000, seed: int = 0) -> list[dict]:
     """One row per finished configuration: its statistics and paired deltas against its baseline."""
     from toolkit.bench.comparison import gather
 
@@ -104,7 +104,7 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
              "Δ recall | precision (own threshold) | Δ precision |", "|---|---:|---|---:|---|---:|---|"]
     for r in rows:
         d = r.get("delta")
-        lines.append(f"| {r['label']}{' (baseline)' if r['is_baseline'] else ''} | {r['recall_at_precision']:.3f} | "
+        lines.append(f"| {r['label'].replace(' | ', ', ')}{' (baseline)' if r['is_baseline'] else ''} | {r['recall_at_precision']:.3f} | "
                      f"{_cell(d['recall_at_precision']) if d else '-'} | {r['recall']:.3f} | "
                      f"{_cell(d['recall']) if d else '-'} | {r['precision']:.3f} | {_cell(d['precision']) if d else '-'} |")
     lines += ["", "Δ: configuration - baseline on the same users and folds, with a 95% paired stratified bootstrap "
@@ -112,7 +112,7 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_imbalance(sweep_dir: str | Path, *, precision: float = 0.2, n_boot: int = 1000) -> tuple[Path, list[dict]]:
+def write_imbalance(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000) -> tuple[Path, list[dict]]:
     rows = imbalance_table(sweep_dir, precision=precision, n_boot=n_boot)
     folder = Path(sweep_dir)
     (folder / "imbalance.json").write_text(json.dumps({"precision": precision, "rows": rows}, indent=2) + "\n")
