@@ -77,6 +77,9 @@ def test_explain_writes_the_report_with_numbers_from_the_runs_own_predictions(fi
     assert sorted(names) == ["block:behavior", "block:tfidf"]
     assert len(result["importance"]["behavior"]) == len(BEHAVIOR_COLUMNS)
     assert result["design"]["held_out_users"] + result["design"]["train_users"] == len(oof)
+    topics = result["topics"]["topics"]
+    assert sum(t["users"] for t in topics) <= len(oof)
+    assert [t["rate"] for t in topics] == sorted((t["rate"] for t in topics), reverse=True)
     text = (out / "explain.md").read_text(encoding="utf-8")
     assert "n_posts" in text and f"Brier score {result['calibration']['brier']:.4f}" in text
     for png in ("importance.png", "reliability.png", "roc_pr.png"):

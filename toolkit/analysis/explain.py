@@ -7,7 +7,8 @@ Design, stated in the report too:
   parameters and seed) is refitted on a stratified training part (75% by
   default) and every importance is measured on the held-out rest.
 * Terms come from a separate, readable linear model (:mod:`toolkit.analysis.terms`),
-  fitted on the same training part, whatever the run's head is.
+  fitted on the same training part, whatever the run's head is; topics are the
+  ``eda`` NMF topics with the retention rate of their users.
 * Calibration, ROC and PR use the run's own out-of-fold scores.
 """
 
@@ -66,6 +67,7 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
         "importance": {"blocks": [r for r in importance if r["name"].startswith("block:")],
                        "behavior": [r for r in importance if r["name"].startswith("behavior:")]},
         "terms": linear_terms(prepared.users.iloc[train], prepared.y[train], seed=spec.seed),
+        "topics": topics_by_retention(prepared.users, prepared.y, spec.seed),
         "calibration": calibration(y, scores),
         "operating_point": operating_point(y, oof["predicted"].to_numpy()),
     }
@@ -78,6 +80,29 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
     (folder / "explain.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / "explain.md").write_text(explain_markdown(result), encoding="utf-8")
     return result
+
+
+def topics_by_retention(users, y, seed: int) -> dict:
+    """NMF topics of all labelled users (as in ``eda``), ordered from most to least retained."""
+    from toolkit.analysis.topics import nmf_topics, topic_retention
+
+    topics = nmf_topics(users["text"].tolist(), seed=seed)
+    rates = topic_retention(topics.pop("assignment"), y).set_index("topic")
+    for topic in topics["topics"]:
+        row = rates.loc[topic["id"]] if topic["id"] in rates.index else None
+        topic.update({k: (float(row[k]) if row is not None else float("nan"))
+                      for k in ("users", "rate", "ci_low", "ci_high")})
+    topics["topics"].sort(key=lambda t: -t["rate"] if t["rate"] == t["rate"] else 0.0)
+    return topics
+
+
+def _topic_lines(topics: dict) -> list[str]:
+    lines = [f"NMF topics of the users' text ({topics['n_topics']} topics, {topics['rule']}), most retained first; "
+             "95% Wilson intervals.", "", "| topic | words | users | retention | 95% interval |", "|---:|---|---:|---:|---|"]
+    for t in topics["topics"]:
+        words = ", ".join(t["english"][:5] + t["chinese"][:5])
+        lines.append(f"| {t['id']} | {words} | {t['users']:.0f} | {t['rate']:.3f} | {t['ci_low']:.3f} .. {t['ci_high']:.3f} |")
+    return lines
 
 
 def _importance_table(rows: list[dict]) -> list[str]:
@@ -112,6 +137,7 @@ def explain_markdown(r: dict) -> str:
                                        if r["importance"]["behavior"] else ["(no behavior block in this spec)"]), "",
         "![importance](importance.png)", "",
         "## Terms associated with retention and churn", "", *_terms_lines(r["terms"]), "",
+        "## Topics and retention", "", *_topic_lines(r["topics"]), "",
         "## Calibration and the chosen threshold", "",
         f"From the run's out-of-fold scores. Brier score {cal['brier']:.4f} (a constant at the base rate scores "
         f"{cal['base_rate_brier']:.4f}). At the thresholds the folds chose: recall {op['recall']:.3f}, precision "
