@@ -66,6 +66,10 @@ def load_run_model(folder: str | Path) -> RunModel:
     if missing:
         raise ToolkitError(f"The saved model in {model_dir} is incomplete: {', '.join(missing)} missing. "
                            "Run the spec again.")
+    if info["head_file"].endswith(".keras"):
+        from toolkit.environment import import_keras
+
+        import_keras()  # now, so TensorFlow's C++ start-up notices stay hidden
     featurizers = [Featurizer.load(model_dir / f"featurizer_{n}.pkl") for n in info["featurizers"]]
     head = HEADS.get(info["head"]).load(model_dir / info["head_file"])
     return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, float(info["threshold"]))
