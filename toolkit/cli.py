@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
     run.add_argument("--no-cache", action="store_true", help="compute every feature block afresh, store none")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--track", choices=("mlflow",), default=None,
+                     help="also log the run to MLflow ($TOOLKIT_TRACKING_URI, default sqlite:///results/mlflow.db)")
 
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
                          description="Check a spec against the installed plugins, then load its data and check the "
@@ -54,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
     bench.add_argument("--quiet", action="store_true")
+    bench.add_argument("--track", choices=("mlflow",), default=None,
+                       help="also log the sweep to MLflow: a parent run, one child per configuration")
 
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
@@ -86,6 +90,33 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--positive-rate", type=float, default=0.1)
     synth.add_argument("--out", required=True, help="CSV file to write")
     synth.add_argument("--quiet", action="store_true", help="no progress bars")
+    predict = sub.add_parser("predict", help="score the users of a posts CSV with a finished run's model",
+                             description="Score every user of a posts CSV with a run's saved final model, using the "
+                                         "run's observation window; users it cannot score are listed with the reason.")
+    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument("posts", metavar="POSTS.csv")
+    predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
+    explain = sub.add_parser("explain", help="what drives retention in a finished run",
+                             description="Permutation importance on held-out users, terms tied to retention and "
+                                         "churn, calibration, ROC and PR of a finished run; writes explain.md, "
+                                         "explain.json and PNGs to RUN_DIR/explain/.")
+    explain.add_argument("run_dir", metavar="RUN_DIR")
+    explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
+    explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
+    explain.add_argument("--cache-dir", default=None)
+    imb = sub.add_parser("imbalance", help="recall at a useful precision per configuration of a sweep, vs its baseline",
+                         description="For a finished sweep: recall at a precision target from out-of-fold scores, and "
+                                     "recall/precision at each run's own threshold, each against the baseline with "
+                                     "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
+    imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
+    eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
+                         description="Counts, crawl volume with the spec's windows, retention by arrival day and "
+                                     "account week, engagement, behaviour correlations, posting mix and NMF topics; "
+                                     "writes results/eda/<name>/<timestamp>/report.md and report.html.")
+    eda.add_argument("source", metavar="SPEC_OR_CSV")
+    eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
+    eda.add_argument("--results-dir", default="results")
     return parser
 
 
@@ -123,6 +154,10 @@ def cmd_run(args, console) -> int:
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()  # before the run, not after it
     spec = load_spec(args.spec, args.overrides)
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
@@ -141,6 +176,11 @@ def cmd_run(args, console) -> int:
     for warning in outcome.metrics.get("warnings", []):
         console.print(warning if warning.startswith("warning:") else f"warning: {warning}")
     console.print(f"results: {outcome.folder}")
+    if args.track:
+        from toolkit.analysis.tracking import track_run, tracking_uri
+
+        run_id = track_run(outcome.folder, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: run {run_id} at {tracking_uri(args.results_dir)}")
     return 0
 
 
@@ -254,6 +294,10 @@ def cmd_bench(args, console) -> int:
 
     if args.workers < 1:
         raise ToolkitError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()
     sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
@@ -263,6 +307,11 @@ def cmd_bench(args, console) -> int:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
     finish(folder, results, sweep.baselines(), console, per_seed=args.per_seed)
+    if args.track:
+        from toolkit.analysis.tracking import track_sweep, tracking_uri
+
+        run_id = track_sweep(folder, results, sweep.name, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: sweep run {run_id} at {tracking_uri(args.results_dir)}")
     failed = [r.config_id for r in results if r.status == "failed"]
     if failed:  # the table is written, but the sweep did not do what was asked
         Console(stderr=True, markup=False, highlight=False).print(
@@ -308,8 +357,56 @@ def cmd_cache(args, console) -> int:
     return 1 if failed else 0
 
 
+def cmd_predict(args, console) -> int:
+    from toolkit.analysis.predict import predict, write_scores
+
+    table = predict(args.run_dir, args.posts)
+    path = write_scores(table, args.out)
+    scored = int(table["score"].notna().sum())
+    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
+                  f"{len(table) - scored} could not be scored -> {path}")
+    return 0
+
+
+def cmd_explain(args, console) -> int:
+    from toolkit.analysis.explain import explain
+
+    if args.repeats < 2:
+        raise ToolkitError(f"--repeats must be an int >= 2 (an interval needs repeats). Got {args.repeats} instead.")
+    result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
+    for row in result["importance"]["blocks"]:
+        console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
+    console.print(f"Brier score {result['calibration']['brier']:.4f}")
+    console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (explain.md, explain.json, PNGs)")
+    return 0
+
+
+def cmd_imbalance(args, console) -> int:
+    from toolkit.analysis.imbalance import write_imbalance
+
+    path, _ = write_imbalance(args.sweep_dir, precision=args.precision)
+    console.print(path.read_text(encoding="utf-8"))
+    console.print(f"written: {path} and imbalance.json")
+    return 0
+
+
+def cmd_eda(args, console) -> int:
+    from toolkit.analysis.eda import run_eda
+    from toolkit.analysis.eda_report import warnings
+    from toolkit.console import eda_summary
+
+    folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)
+    console.print(eda_summary(result["counts"]))
+    for warning in warnings(result):
+        console.print(f"warning: {warning}")
+    console.print(f"report: {folder / 'report.md'} and report.html")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "models": cmd_models, "data": cmd_data,
-            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
+            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
+            "predict": cmd_predict, "explain": cmd_explain,
+            "imbalance": cmd_imbalance, "eda": cmd_eda}
 
 if __name__ == "__main__":
     sys.exit(main())

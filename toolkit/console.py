@@ -124,3 +124,14 @@ def models_table(models: list[dict]) -> Table:
         table.add_row(Text(m["spec"]), m["source"], m["architecture"], shape, f"{m['bytes'] / 1e6:.1f}", unk,
                       Text(m["folder"], overflow="fold"))
     return table
+
+
+def eda_summary(counts: dict) -> Table:
+    """The EDA counts in one row."""
+    table = Table(title="data")
+    keys = ("posts", "users", "cohort", "censored_by_data_end", "censored_by_coverage", "labelled", "positives")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
+    table.add_column("rate", justify="right")
+    table.add_row(*(str(counts[k]) for k in keys), f"{counts['positive_rate']:.2%}")
+    return table

@@ -208,6 +208,41 @@ def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Ser
     users["exposure_posts"] = exposed.groupby("user_id").size().reindex(ids, fill_value=0).to_numpy(dtype=float)
 
 
+def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the users table of every user in ``posts`` without labelling anyone (scoring new users).
+
+    Day 0 and the observation window are the label's, exactly as :func:`build_users`
+    applies them, so a user seen in training gets the same row here. Cohort dates,
+    coverage and the label window are not applied: new posts come from a later
+    period, and nothing is known yet about who stays.
+
+    Returns:
+        ``(users, skipped)``: the users table (``USER_COLUMNS``, sorted by user_id)
+        and a frame of ``user_id, reason`` for users with no post inside the window.
+    """
+    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    first_seen = posts.groupby("user_id")["create_time"].min()
+    created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
+    win = _windows(_day0(first_seen, created, label), label)
+    own = posts.assign(day=(posts["date"] - posts["user_id"].map(win.day0)).dt.days)
+    in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
+    seen = set(own.loc[in_window, "user_id"])
+    late = ~first_seen.index.isin(list(seen))
+    skipped = pd.DataFrame({
+        "user_id": first_seen.index[late],
+        "reason": [f"no post in the observation window (first post {f.date()}, window ended {e.date()})"
+                   for f, e in zip(first_seen[late], win.obs_end[late])],
+    })
+    kept = first_seen.index[~late]
+    win = Windows(*(w[kept] for w in vars(win).values()))
+    own = own[own["user_id"].isin(kept)]
+    in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
+    users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
+    _add_user_columns(users, own, first_seen, created, win)
+    return users[list(USER_COLUMNS)], skipped
+
+
 def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_day: pd.Series) -> pd.DataFrame:
     """Aggregate the observation-window posts of each user into one row."""
     user_ids = pd.Index(sorted(user_ids), name="user_id")

@@ -25,7 +25,7 @@ from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import EvaluationConfig
 from toolkit.params import Interval, Pattern, check_params, declared_params, parse
 from toolkit.registry import FEATURIZERS, HEADS
-from toolkit.training import TrainingConfig
+from toolkit.training import TrainingConfig, smote_problem
 from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
 
 NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, '_', '-' or '.', usable as a folder name")
@@ -151,6 +151,9 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     reason = spec.build_head().check_blocks(blocks)
     if reason:
         raise ToolkitError(f"head {head[0]!r} cannot take these featurizers: {reason}")
+    reason = smote_problem(blocks) if spec.training.resample == "smote" else None
+    if reason:
+        raise ToolkitError(reason)
     return spec
 
 

@@ -81,8 +81,8 @@ class KerasHead(Head):
         x = [to_input(b) for b in blocks]
         x_val = [to_input(b) for b in validation[0]]
         y = np.asarray(y, dtype=np.float32)
-        rows = training.resample_indices(y.astype(int), seed)
-        x, y = [a[rows] for a in x], y[rows]
+        x, y = training.resample_arrays(x, y.astype(int), seed)
+        y = np.asarray(y, dtype=np.float32)
 
         self.model_ = self.build(keras, blocks)
         loss = (
