@@ -24,13 +24,24 @@ def test_build_features_matches_build_users_rows_and_skips_users_outside_the_win
     posts = frame([post("a", "2025-01-01 10:00", likes=5), post("a", "2025-01-02 11:00"), post("a", "2025-01-06 09:00"),
                    post("b", "2025-01-02 23:00", likes=100), post("c", "2025-01-04 08:00")])
     users, skipped = build_features(posts, label)
-    assert users["user_id"].tolist() == ["a", "b"]
-    # a's post on 01-06 is after the window: 2 posts counted, as build_users counts them
-    assert users["n_posts"].tolist() == [2, 1]
+    # every user is observed for observe_until - cohort end + 1 = 1 day from their own first post
+    # (no user's features grow with how early they arrived), so c, first seen after the cohort, is
+    # scored on its own first day, and a's later posts are outside its window
+    assert users["user_id"].tolist() == ["a", "b", "c"] and skipped.empty
+    assert users["n_posts"].tolist() == [1, 1, 1]
     labelled, _, _ = build_users(posts, label)
-    pd.testing.assert_frame_equal(users.drop(columns="activity"), labelled.drop(columns="activity"))
-    assert skipped["user_id"].tolist() == ["c"]
-    assert "no post in the observation window" in skipped["reason"][0] and "2025-01-04" in skipped["reason"][0]
+    pd.testing.assert_frame_equal(users.iloc[:2].drop(columns="activity"), labelled.drop(columns="activity"))
+
+
+def test_build_features_skips_users_with_no_post_in_their_window():
+    old, new = "5e0be100" + "0" * 16, "67726f20" + "1" * 16  # accounts created 2019-12-31 and 2024-12-30
+    label = parse_label({"cohort": {"first_seen": ["2024-12-01", "2025-01-02"]}, "observe_days": 3, "day0": "account_created",
+                         "retained_if": {"returns_after_days": 3, "horizon_days": 9}, "coverage": None})
+    posts = frame([post(old, "2025-01-01 10:00"), post(new, "2025-01-01 10:00")])
+    users, skipped = build_features(posts, label)
+    # day 0 is the account's creation: the old account's window closed years before its first post
+    assert users["user_id"].tolist() == [new] and skipped["user_id"].tolist() == [old]
+    assert "no post in the observation window" in skipped["reason"][0] and "2025-01-01" in skipped["reason"][0]
 
 
 def test_scores_of_training_users_equal_the_final_models_predictions(finished_run, tmp_path, capsys):

@@ -27,7 +27,10 @@ from toolkit.data.clock import DEFAULT_TIMEZONE
 from toolkit.data.crawl import account_created, daily_volume
 from toolkit.errors import ToolkitError
 
-DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}}
+# A bare CSV gets this label over its whole date range. It does not censor by crawl coverage:
+# the report is there to show the crawl's volume first (a spec's label.coverage applies when a
+# spec is given, and its censored counts are reported).
+DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}, "coverage": None}
 
 
 @dataclass

@@ -31,16 +31,17 @@ def refit_on_part(spec, prepared, test_fraction: float):
     from sklearn.model_selection import train_test_split
 
     from toolkit.environment import make_deterministic
-    from toolkit.experiment.runner import featurize, fit_head
+    from toolkit.experiment.featurize import FeatureStore, featurize
+    from toolkit.experiment.runner import fit_head
 
     y = prepared.y
     train, test = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=spec.seed)
     make_deterministic(spec.seed)
-    names, featurizers = spec.block_names(), spec.build_featurizers()
-    train_blocks, (test_blocks,), _, _ = featurize(featurizers, names, prepared.users, train, [test])
-    head, threshold, _ = fit_head(spec, train_blocks, y[train])
-    behavior = {n: list(f.columns_) for n, f in zip(names, featurizers) if f.registry_name == "behavior"}
-    return train, test, head, test_blocks, behavior
+    feats = featurize(spec, prepared.users, train, [test], FeatureStore(None))
+    head = fit_head(spec, feats.train, y[train])[0]
+    behavior = {n: list(f.columns_) for n, f in zip(spec.block_names(), feats.featurizers)
+                if f.registry_name == "behavior"}
+    return train, test, head, feats.others[0], behavior
 
 
 def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int = 5, test_fraction: float = 0.25,
