@@ -20,7 +20,8 @@ def cli(capsys, *argv):
 
 def test_build_features_matches_build_users_rows_and_skips_users_outside_the_window():
     label = parse_label({"cohort": {"first_seen": ["2025-01-01", "2025-01-02"]}, "observe_until": "2025-01-02",
-                         "retained_if": {"active_between": ["2025-01-05", "2025-01-09"]}, "data_end": "2025-01-09"})
+                         "retained_if": {"active_between": ["2025-01-05", "2025-01-09"]}, "data_end": "2025-01-09",
+                         "coverage": None})
     posts = frame([post("a", "2025-01-01 10:00", likes=5), post("a", "2025-01-02 11:00"), post("a", "2025-01-06 09:00"),
                    post("b", "2025-01-02 23:00", likes=100), post("c", "2025-01-04 08:00")])
     users, skipped = build_features(posts, label)
