@@ -122,3 +122,12 @@ def test_a_featurizer_that_learns_from_its_training_users_is_refused(users, tmp_
     assert not TfidfFeaturizer.stateless and DistilBertFeaturizer.stateless
     with pytest.raises(TypeError, match="stateless"):
         embed_rows(TfidfFeaturizer(), users, tmp_path)
+
+
+def test_rows_from_the_cache_carry_the_seconds_they_took(tiny, users, tmp_path):
+    _, first = embed_rows(_featurizer(tiny), users, tmp_path)
+    _, again = embed_rows(_featurizer(tiny), users, tmp_path)
+    assert first.computed == len(users) and again.computed == 0
+    assert first.compute_seconds == first.seconds > 0
+    # nothing embedded now, but the cost of the rows is what computing them took
+    assert again.seconds < first.seconds and again.compute_seconds == pytest.approx(first.seconds, rel=1e-3)

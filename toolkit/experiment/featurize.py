@@ -7,8 +7,9 @@ the seconds it took to compute, so cost columns hold on a hit.
 A stateless featurizer (a frozen encoder: ``fit`` learns nothing) is different: its
 rows are computed once per run for every user (:func:`toolkit.features.rows.embed_rows`,
 which also keeps them by content across runs) and each fold slices them. Its
-featurize seconds are those embeddings' seconds spread over the folds, and
-``metrics.json`` says how many rows were computed and how many came from the cache.
+featurize seconds are what embedding every user once took (measured now, or recorded
+when cached rows were computed), spread over the folds; ``metrics.json`` says how
+many rows were computed and how many came from the cache.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _sliced(name: str, feat, users: pd.DataFrame, train: np.ndarray, others: lis
     """A stateless featurizer's blocks: slices of its rows for every user, embedded once per run."""
     rows = store.all_rows(name, feat, users)
     feat.fit(users.iloc[train])  # learns nothing; a final model saves it fitted
-    return CachedBlocks(rows[train], [rows[r] for r in others], store.row_stats[name].seconds / store.folds)
+    return CachedBlocks(rows[train], [rows[r] for r in others], store.row_stats[name].compute_seconds / store.folds)
 
 
 def _blocks(feat, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray], store: FeatureStore,
