@@ -160,7 +160,7 @@ def _stored(cache, users, tfidf_blocks):
 @pytest.mark.parametrize("damage, why", [
     ("truncate", "train.npz has .* bytes, expected"), ("flip", "train.npz checksum mismatch"),
     ("delete payload", "train.npz missing"), ("delete manifest", "manifest missing"),
-    ("garble manifest", "manifest unreadable"), ("edit manifest", "manifest checksum mismatch"),
+    ("garble manifest", "manifest unreadable"), ("edit manifest", "manifest signature mismatch"),
 ])
 def test_a_damaged_entry_is_warned_about_discarded_and_then_missed(cache, users, tfidf_blocks, damage, why):
     key = _stored(cache, users, tfidf_blocks)
@@ -197,7 +197,7 @@ def test_a_disabled_cache_stores_nothing_and_never_hits(tmp_path, users, tfidf_b
     cache = FeatureCache(None)
     key = _stored(cache, users, tfidf_blocks)
     assert cache.load(key) is None and cache.stats.misses == 1
-    assert cache.clear() == (0, 0)
+    assert cache.clear().removed == 0
     assert list(tmp_path.iterdir()) == []
 
 
@@ -208,10 +208,11 @@ def test_clear_removes_every_entry_and_reports_what_it_freed(tmp_path, cache, us
     other = _key(cache, users, BehaviorFeaturizer())
     cache.store(other, train_block=np.ones((3, 2), np.float32), other_blocks=[], seconds=0.1, meta={})
     size = sum(p.stat().st_size for p in cache.root.rglob("*") if p.is_file())
-    assert cache.clear() == (2, size) and size > 0
+    removal = cache.clear()
+    assert (removal.removed, removal.bytes, removal.kept, removal.failed) == (2, size, [], []) and size > 0
     assert cache.load(key) is None and cache.load(other) is None
     assert (tmp_path / "synthetic" / "data.csv").read_text() == "kept"
-    assert cache.clear() == (0, 0)
+    assert cache.clear().removed == 0 and not cache.root.exists()
 
 
 def _store_in_another_process(root, key, train, test, barrier):

@@ -30,6 +30,7 @@ REFERENCE_LABEL = {
     "cohort": {"first_seen": ["2025-01-01", "2025-01-31"]},
     "observe_until": "2025-01-31",
     "retained_if": {"active_between": ["2025-02-01", "2025-02-28"]},
+    "coverage": None,  # a handful of hand-made posts has no crawl volume to judge coverage by
 }
 EARLIER = "20250101-000000"  # an earlier run of spec "t" already in every results dir
 

@@ -13,11 +13,13 @@ REFERENCE = {
     "cohort": {"first_seen": ["2025-01-01", "2025-01-31"]},
     "observe_until": "2025-01-31",
     "retained_if": {"active_between": ["2025-02-01", "2025-02-28"]},
+    "coverage": None,  # a hand-made file of a few posts has no crawl volume to judge coverage by
 }
 CAME_BACK = {
     "cohort": {"first_seen": ["2025-01-01", "2025-02-14"]},
     "observe_days": 1,
     "retained_if": {"returns_after_days": 1, "horizon_days": 14},
+    "coverage": None,
 }
 
 
@@ -37,17 +39,22 @@ def posts():
 
 
 def test_reference_label_uses_calendar_windows():
-    users, y, report = build_users(posts(), parse_label(REFERENCE))
+    label = dict(REFERENCE, observe_until="2025-02-01", retained_if={"active_between": ["2025-02-02", "2025-02-28"]})
+    users, y, report = build_users(posts(), parse_label(label))
     assert list(users["user_id"]) == ["a", "b", "c"]
     assert y.tolist() == [1, 0, 0]
     assert report.users == 6 and report.in_cohort == 3 and report.censored == 0 and report.positives == 1
     a = users.iloc[0]
-    # features see only January posts: the February post (5000 likes) is invisible
+    # every user is observed for the same 2 days (Jan 31 .. Feb 1, the cohort's end to observe_until):
+    # a's own day 0 and day 1; the February post (5000 likes) is invisible
     assert a["n_posts"] == 2
     assert a["log_like_max"] == pytest.approx(np.log1p(100))
     assert "February" not in a["text"]
-    assert a["activity"].shape == (31, 2)
-    assert a["activity"][:2, 0].tolist() == pytest.approx([np.log1p(1)] * 2)
+    assert a["activity"].shape == (2, 2)
+    assert a["activity"][:, 0].tolist() == pytest.approx([np.log1p(1)] * 2)
+    c = users.set_index("user_id").loc["c"]
+    assert c["n_posts"] == 1, "c's Jan 25 post is after c's first 2 days"
+    assert c["exposure_days"] == 13 and c["exposure_posts"] == 2, "exposure: Jan 20..Feb 1 under the spec"
     assert list(users.columns) == list(USER_COLUMNS)
 
 
@@ -65,7 +72,8 @@ def test_came_back_label_is_per_user_and_censors_late_users():
 
 
 def test_behaviour_features():
-    users, _, _ = build_users(posts(), parse_label(REFERENCE))
+    users, _, _ = build_users(posts(), parse_label({**REFERENCE, "observe_until": "2025-02-05",
+                                                    "retained_if": {"active_between": ["2025-02-06", "2025-02-28"]}}))
     c = users.set_index("user_id").loc["c"]
     assert c["like_lb_share"] == pytest.approx(0.5)
     assert c["active_days"] == 2

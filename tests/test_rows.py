@@ -110,8 +110,10 @@ def test_without_a_cache_root_nothing_is_stored(tiny, users, tmp_path):
 
 def test_clear_rows_removes_the_shards(tiny, users, tmp_path):
     embed_rows(_featurizer(tiny), users, tmp_path)
-    removed, freed = clear_rows(tmp_path)
-    assert removed == 1 and freed > 0
+    (tmp_path / "rows" / "notes.txt").write_text("mine")  # not the cache's: left alone and reported
+    removal = clear_rows(tmp_path)
+    assert removal.removed == 2 and removal.bytes > 0  # one shard and its identity.json
+    assert (tmp_path / "rows" / "notes.txt").read_text() == "mine" and len(removal.kept) == 1
     _, stats = embed_rows(_featurizer(tiny), users, tmp_path)
     assert stats.from_cache == 0
 
@@ -120,3 +122,12 @@ def test_a_featurizer_that_learns_from_its_training_users_is_refused(users, tmp_
     assert not TfidfFeaturizer.stateless and DistilBertFeaturizer.stateless
     with pytest.raises(TypeError, match="stateless"):
         embed_rows(TfidfFeaturizer(), users, tmp_path)
+
+
+def test_rows_from_the_cache_carry_the_seconds_they_took(tiny, users, tmp_path):
+    _, first = embed_rows(_featurizer(tiny), users, tmp_path)
+    _, again = embed_rows(_featurizer(tiny), users, tmp_path)
+    assert first.computed == len(users) and again.computed == 0
+    assert first.compute_seconds == first.seconds > 0
+    # nothing embedded now, but the cost of the rows is what computing them took
+    assert again.seconds < first.seconds and again.compute_seconds == pytest.approx(first.seconds, rel=1e-3)

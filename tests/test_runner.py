@@ -67,7 +67,7 @@ def test_featurizers_never_see_test_users_and_metrics_come_from_scores(spy, tmp_
     assert metrics["cost"]["params"] == 4  # logistic regression on 3 features + intercept
     assert "oracle" in metrics and metrics["oracle"]["roc_auc"]["mean"] > 0.6
     assert {"packages", "cpu", "threads", "seed"} <= set(metrics["environment"])
-    assert sorted(p.name for p in folder.iterdir()) == ["metrics.json", "model", "predictions.csv", "run.log", "spec.yaml"]
+    assert sorted(p.name for p in folder.iterdir()) == ["coverage.png", "metrics.json", "model", "predictions.csv", "run.log", "spec.yaml"]
     assert not list(folder.parent.glob(".*partial"))
 
 
@@ -104,7 +104,7 @@ def test_failed_run_leaves_no_results_folder(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(runner, "_final_model", boom)
+    monkeypatch.setattr(runner, "final_model", boom)
     (tmp_path / "t" / "earlier").mkdir(parents=True)
     (tmp_path / "t" / "earlier" / "metrics.json").write_text("{}")
     with pytest.raises(RuntimeError):

@@ -48,7 +48,7 @@ def test_every_shipped_experiment_validates(path):
     ({"data": {"path": "x.csv", "synthetic": {"users": 10}}}, "exactly one of"),
     ({"data": {"synthetic": {"users": 3}}}, r"'users' parameter of SyntheticConfig"),
     ({"data": {"path": "x.csv", "on_bad_rows": "ignore"}}, "on_bad_rows"),
-    ({"data": {"path": "x.csv", "columns": {"likes": "liked_count"}}}, "unknown column 'likes'"),
+    ({"data": {"path": "x.csv", "columns": {"likes": "liked_count"}}}, "Unknown posts column 'likes'"),
     ({"name": "has space"}, "'name' must be"),
     ({"seed": -1}, "'seed' must be"),
 ])
@@ -63,7 +63,7 @@ def test_relative_data_path_resolves_against_spec_folder(tmp_path):
     raw = spec_dict(data={"path": "../data/posts.csv"})
     (folder / "s.yaml").write_text(yaml.safe_dump(raw))
     spec = load_spec(folder / "s.yaml")
-    assert spec.data["path"] == str((tmp_path / "data" / "posts.csv").resolve())
+    assert spec.data.path == str((tmp_path / "data" / "posts.csv").resolve())
 
 
 def test_overrides():

@@ -146,7 +146,7 @@ def test_valid_rules_pass_validation(rule):
     (0, "Got 0"),
     (True, "Got True"),
     (None, "Got None"),
-    ("precision@0.5", "'precision@0.5'"),
+    ("precisoin@0.5", "'precisoin@0.5'"),
 ])
 def test_invalid_rules_say_what_was_expected_and_got(rule, fragment):
     message = validate_threshold_rule(rule)
@@ -157,7 +157,7 @@ def test_invalid_rules_say_what_was_expected_and_got(rule, fragment):
 
 
 def test_rules_table_names_every_rule_kind():
-    assert {"max_f1", "youden", "recall@R", "<number>"} == set(THRESHOLD_RULES)
+    assert {"max_f1", "youden", "recall@R", "precision@P", "<number>"} == set(THRESHOLD_RULES)
 
 
 def test_malformed_validation_data_is_rejected():

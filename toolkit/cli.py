@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from toolkit.environment import quiet_backends
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, describe_os_error
+from toolkit.interrupts import sigterm_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
     run.add_argument("--no-cache", action="store_true", help="compute every feature block afresh, store none")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--track", choices=("mlflow",), default=None,
+                     help="also log the run to MLflow ($TOOLKIT_TRACKING_URI, default sqlite:///results/mlflow.db)")
 
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
                          description="Check a spec against the installed plugins, then load its data and check the "
@@ -53,12 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
     bench.add_argument("--quiet", action="store_true")
+    bench.add_argument("--track", choices=("mlflow",), default=None,
+                       help="also log the sweep to MLflow: a parent run, one child per configuration")
 
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
                                          "or sweep folders, without running anything. The first run is the baseline.")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
+    for command in (bench, compare):
+        command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
@@ -82,6 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--positive-rate", type=float, default=0.1)
     synth.add_argument("--out", required=True, help="CSV file to write")
+    synth.add_argument("--quiet", action="store_true", help="no progress bars")
+    predict = sub.add_parser("predict", help="score the users of a posts CSV with a finished run's model",
+                             description="Score every user of a posts CSV with a run's saved final model, using the "
+                                         "run's observation window; users it cannot score are listed with the reason.")
+    predict.add_argument("run_dir", metavar="RUN_DIR")
+    predict.add_argument("posts", metavar="POSTS.csv")
+    predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
+    explain = sub.add_parser("explain", help="what drives retention in a finished run",
+                             description="Permutation importance on held-out users, terms tied to retention and "
+                                         "churn, calibration, ROC and PR of a finished run; writes explain.md, "
+                                         "explain.json and PNGs to RUN_DIR/explain/.")
+    explain.add_argument("run_dir", metavar="RUN_DIR")
+    explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
+    explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
+    explain.add_argument("--cache-dir", default=None)
+    imb = sub.add_parser("imbalance", help="recall at a useful precision per configuration of a sweep, vs its baseline",
+                         description="For a finished sweep: recall at a precision target from out-of-fold scores, and "
+                                     "recall/precision at each run's own threshold, each against the baseline with "
+                                     "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
+    imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
+    eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
+                         description="Counts, crawl volume with the spec's windows, retention by arrival day and "
+                                     "account week, engagement, behaviour correlations, posting mix and NMF topics; "
+                                     "writes results/eda/<name>/<timestamp>/report.md and report.html.")
+    eda.add_argument("source", metavar="SPEC_OR_CSV")
+    eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
+    eda.add_argument("--results-dir", default="results")
     return parser
 
 
@@ -97,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(markup=False, highlight=False, width=width)
     errors = Console(stderr=True, markup=False, highlight=False)
     try:
-        return COMMANDS[args.command](args, console)
+        with sigterm_as_interrupt():
+            return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
         # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
         errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
@@ -105,16 +141,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("interrupted: no results were written.")
         return 1
+    except OSError as exc:  # the machine, not the input: a full or read-only disk, a name too long
+        errors.print(Text.assemble(("error:", "bold red"), " ", describe_os_error(exc)), highlight=False, soft_wrap=True)
+        return 1
 
 
 def cmd_run(args, console) -> int:
     from rich.console import Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.console import cost_table, metrics_table, run_header
+    from toolkit.console import baselines_table, cost_table, metrics_table, run_header
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()  # before the run, not after it
     spec = load_spec(args.spec, args.overrides)
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
@@ -128,46 +171,65 @@ def cmd_run(args, console) -> int:
             outcome = run(spec, progress=progress, **options)
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
+    console.print(baselines_table(outcome.metrics))
     console.print(cost_table(outcome.metrics))
+    for warning in outcome.metrics.get("warnings", []):
+        console.print(warning if warning.startswith("warning:") else f"warning: {warning}")
     console.print(f"results: {outcome.folder}")
+    if args.track:
+        from toolkit.analysis.tracking import track_run, tracking_uri
+
+        run_id = track_run(outcome.folder, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: run {run_id} at {tracking_uri(args.results_dir)}")
     return 0
 
 
 def cmd_validate(args, console) -> int:
-    from toolkit.experiment.spec import load_spec, read_yaml_mapping
+    from toolkit.experiment.spec import load_spec
+    from toolkit.yaml_io import read_yaml_mapping
 
     if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
         return _validate_sweep(args, console)
     spec = load_spec(args.spec, args.overrides)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
-        from toolkit.experiment.runner import prepare
+        from toolkit.experiment.runner import crawl_chart, prepare
 
-        prepared = prepare(spec, cache_dir=args.cache_dir)
+        try:
+            prepared = prepare(spec, cache_dir=args.cache_dir)
+        except ToolkitError:
+            for line in crawl_chart(spec, args.cache_dir):  # the holes that may have emptied the cohort
+                console.print(line)
+            raise
         r = prepared.report
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
+        from toolkit.console import data_lines
+        from toolkit.data.coverage_chart import text_chart
+
         console.print(f"label: {r.label}")
-        console.print(f"users: {r.users} in file, {r.in_cohort} in cohort, {r.censored} censored, "
-                      f"{r.positives} positive ({r.positive_rate:.2%}): ok for {spec.evaluation.folds} folds")
+        for line in data_lines(r, text_chart(r.volume, r.windows)):
+            console.print(line)
+        console.print(f"ok for {spec.evaluation.describe()}")
     return 0
 
 
 def _validate_sweep(args, console) -> int:
     """A sweep: list its configurations, which would run and which are skipped, and why."""
-    from toolkit.bench.harness import check_available
+    from toolkit.bench.harness import unavailable
     from toolkit.bench.sweep import load_sweep
 
     if args.overrides:
         raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
     sweep = load_sweep(args.spec)
-    if not args.spec_only:
-        check_available(sweep)
-    runnable = [c for c in sweep.configs if c.spec is not None]
+    missing = {} if args.spec_only else unavailable(sweep)
+    reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
+    runnable = [c for c in sweep.configs if not reasons[c.config_id]]
     console.print(f"sweep {sweep.name}: {len(sweep.configs)} configurations, {len(runnable)} to run, "
                   f"{len(sweep.configs) - len(runnable)} skipped")
     for c in sweep.configs:
-        mark = "baseline" if c.is_baseline else ("run" if c.spec is not None else "skip")
-        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {c.reason}" if c.spec is None else ""))
+        why = reasons[c.config_id]
+        mark = "baseline" if c.is_baseline else ("skip" if why else "run")
+        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {why}" if why else ""))
     return 0
 
 
@@ -202,15 +264,23 @@ def cmd_models(args, console) -> int:
 
 
 def cmd_data(args, console) -> int:
-    from toolkit.data.synth import write_synthetic
+    from toolkit.data.synth import truth_path, write_synthetic
 
     out = Path(args.out)
     if out.is_dir() or not out.name:
         raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as data/synth.csv.")
     if out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
-    path = write_synthetic(out, args.users, args.seed, args.positive_rate)
-    console.print(f"wrote {path} and {path.with_name(path.stem + '.truth.csv')}")
+    if args.quiet:
+        path = write_synthetic(out, args.users, args.seed, args.positive_rate)
+    else:
+        from rich.console import Console
+
+        from toolkit.progress import RichProgress
+
+        with RichProgress(Console(stderr=True, log_path=False)):  # bars on stderr, the summary on stdout
+            path = write_synthetic(out, args.users, args.seed, args.positive_rate)
+    console.print(f"wrote {path} and {truth_path(path)}")
     return 0
 
 
@@ -224,6 +294,10 @@ def cmd_bench(args, console) -> int:
 
     if args.workers < 1:
         raise ToolkitError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    if args.track:
+        from toolkit.analysis.tracking import require_mlflow
+
+        require_mlflow()
     sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
@@ -232,40 +306,107 @@ def cmd_bench(args, console) -> int:
     else:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             folder, results = run_sweep(sweep, progress=progress, **options)
-    finish(folder, results, sweep.baselines(), console)
+    finish(folder, results, sweep.baselines(), console, per_seed=args.per_seed)
+    if args.track:
+        from toolkit.analysis.tracking import track_sweep, tracking_uri
+
+        run_id = track_sweep(folder, results, sweep.name, uri=tracking_uri(args.results_dir))
+        console.print(f"mlflow: sweep run {run_id} at {tracking_uri(args.results_dir)}")
+    failed = [r.config_id for r in results if r.status == "failed"]
+    if failed:  # the table is written, but the sweep did not do what was asked
+        Console(stderr=True, markup=False, highlight=False).print(
+            f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
+            f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
+        return 1
     return 0
 
 
 def cmd_compare(args, console) -> int:
     from toolkit.bench.comparison import finish, gather
+    from toolkit.experiment.run_folder import reserve_folder
 
     results, baselines = gather(args.runs)
-    out = Path(args.out) if args.out else Path("results") / "compare" / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
-    finish(out, results, baselines, console)
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ToolkitError(f"--out {args.out!r} is a file; expected a folder (it is created if missing).")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+    else:
+        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
+    finish(out, results, baselines, console, per_seed=args.per_seed)
     return 0
 
 
 def cmd_cache(args, console) -> int:
+    from toolkit.data.synth import clear_synthetic
     from toolkit.features.cache import FeatureCache, default_cache_root
     from toolkit.features.rows import clear_rows
 
     root = default_cache_root(args.cache_dir)
-    entries, freed = FeatureCache(root).clear()
-    console.print(f"removed {entries} cached feature entries ({freed / 1e6:.1f} MB) from {root / 'features'}")
-    shards, rows_freed = clear_rows(root)
-    console.print(f"removed {shards} cached row shards ({rows_freed / 1e6:.1f} MB) from {root / 'rows'}")
+    removal = FeatureCache(root).clear()
+    console.print(f"removed {removal.removed} cached feature entries ({removal.bytes / 1e6:.1f} MB) "
+                  f"from {root / 'features'}{removal.summary()}")
+    rows = clear_rows(root)
+    console.print(f"removed {rows.removed} cached row files ({rows.bytes / 1e6:.1f} MB) "
+                  f"from {root / 'rows'}{rows.summary()}")
+    failed = bool(removal.failed or rows.failed)
     if args.all:
-        synthetic = root / "synthetic"
-        files = list(synthetic.glob("*")) if synthetic.is_dir() else []
-        for f in files:
-            f.unlink()
-        console.print(f"removed {len(files)} synthetic data files from {synthetic}")
+        removal = clear_synthetic(root / "synthetic")
+        console.print(f"removed {removal.removed} synthetic data files from {root / 'synthetic'}{removal.summary()}")
+        failed = failed or bool(removal.failed)
+    return 1 if failed else 0
+
+
+def cmd_predict(args, console) -> int:
+    from toolkit.analysis.predict import predict, write_scores
+
+    table = predict(args.run_dir, args.posts)
+    path = write_scores(table, args.out)
+    scored = int(table["score"].notna().sum())
+    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
+                  f"{len(table) - scored} could not be scored -> {path}")
+    return 0
+
+
+def cmd_explain(args, console) -> int:
+    from toolkit.analysis.explain import explain
+
+    if args.repeats < 2:
+        raise ToolkitError(f"--repeats must be an int >= 2 (an interval needs repeats). Got {args.repeats} instead.")
+    result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
+    for row in result["importance"]["blocks"]:
+        console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
+    console.print(f"Brier score {result['calibration']['brier']:.4f}")
+    console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (explain.md, explain.json, PNGs)")
+    return 0
+
+
+def cmd_imbalance(args, console) -> int:
+    from toolkit.analysis.imbalance import write_imbalance
+
+    path, _ = write_imbalance(args.sweep_dir, precision=args.precision)
+    console.print(path.read_text(encoding="utf-8"))
+    console.print(f"written: {path} and imbalance.json")
+    return 0
+
+
+def cmd_eda(args, console) -> int:
+    from toolkit.analysis.eda import run_eda
+    from toolkit.analysis.eda_report import warnings
+    from toolkit.console import eda_summary
+
+    folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)
+    console.print(eda_summary(result["counts"]))
+    for warning in warnings(result):
+        console.print(f"warning: {warning}")
+    console.print(f"report: {folder / 'report.md'} and report.html")
     return 0
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "models": cmd_models, "data": cmd_data,
-            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache}
+            "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
+            "predict": cmd_predict, "explain": cmd_explain,
+            "imbalance": cmd_imbalance, "eda": cmd_eda}
 
 if __name__ == "__main__":
     sys.exit(main())

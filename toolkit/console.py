@@ -27,12 +27,49 @@ def metrics_table(result: dict) -> Table:
     for name in METRIC_NAMES:
         m = result["metrics"][name]
         table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
-    for name, m in result.get("oracle", {}).items():
-        table.add_row(f"oracle {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
+    fold = result.get("fold_roc_auc")
+    if fold and fold.get("folds"):
+        table.add_row("roc_auc, mean of folds", _fmt(fold["mean"]), f"sd {_fmt(fold['sd'])} over {fold['folds']}",
                       style="dim")
+    for key, words in (("oracle", "oracle"), ("ceiling", "noise-free ceiling")):
+        for name, m in result.get(key, {}).items():
+            table.add_row(f"{words} {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
+                          style="dim")
     thr = result["threshold"]
-    table.caption = f"threshold {thr['rule']!r} (on validation data): mean {thr['mean']:.3f}"
+    caption = f"threshold {thr['rule']!r} (on validation data): mean {thr['mean']:.3f}"
+    if thr.get("fallbacks"):
+        caption += (f"; {thr['fallbacks']} of {len(result['folds'])} folds fell back to flagging the training "
+                    f"positive rate (validation part with < {thr['min_validation_positives']} positives)")
+    table.caption = caption
     return table
+
+
+def baselines_table(result: dict) -> Table:
+    """The model beside the confound baselines (same folds), with the paired Δ over each."""
+    conf = result.get("confidence", 0.95)
+    table = Table(title="confound baselines (logistic regression, same folds)", title_justify="left")
+    for title in ("scores from", "ROC-AUC", "PR-AUC", f"model Δ ROC-AUC ({conf:.0%} CI)"):
+        table.add_column(title, justify="left" if title == "scores from" else "right")
+    m = result["metrics"]
+    table.add_row("the model", _fmt(m["roc_auc"]["mean"]), _fmt(m["pr_auc"]["mean"]), "")
+    words = {"first_seen": "first-seen date alone", "exposure": "exposure alone (days observed, posts)"}
+    for name, b in result.get("baselines", {}).items():
+        d = b["delta_roc_auc"]
+        table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),
+                      f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    return table
+
+
+def _interval(m: dict) -> str:
+    return f"{_fmt(m['mean'])} [{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}]"
+
+
+def data_lines(report, chart_lines: list[str]) -> list[str]:
+    """Counts, the crawl's volume per day with the windows, and the data warnings (validate and run)."""
+    lines = [f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by data_end "
+             f"({report.data_end}), {report.censored_by_coverage} censored by crawl coverage, {report.positives} "
+             f"positive ({report.positive_rate:.2%})", f"coverage: {report.coverage}", *chart_lines]
+    return lines + [f"warning: {w}" for w in report.warnings]
 
 
 def cost_table(result: dict) -> Table:
@@ -86,4 +123,15 @@ def models_table(models: list[dict]) -> Table:
         unk = "?" if m["chinese_unk"] is None else f"{m['chinese_unk']:.0%}"
         table.add_row(Text(m["spec"]), m["source"], m["architecture"], shape, f"{m['bytes'] / 1e6:.1f}", unk,
                       Text(m["folder"], overflow="fold"))
+    return table
+
+
+def eda_summary(counts: dict) -> Table:
+    """The EDA counts in one row."""
+    table = Table(title="data")
+    keys = ("posts", "users", "cohort", "censored_by_data_end", "censored_by_coverage", "labelled", "positives")
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
+    table.add_column("rate", justify="right")
+    table.add_row(*(str(counts[k]) for k in keys), f"{counts['positive_rate']:.2%}")
     return table

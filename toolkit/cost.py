@@ -34,10 +34,6 @@ class Cost:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @property
-    def featurize_total_s(self) -> float:
-        return float(sum(self.featurize_s.values()))
-
 
 def encoder_footprint(featurizers) -> tuple[int, int]:
     """(frozen parameters, weights bytes) summed over fitted featurizers, for :class:`Cost`.

@@ -3,8 +3,8 @@
 A plugin's parameters are the keyword-only arguments of its ``__init__`` (see
 :mod:`toolkit.params`); ``get_config()`` returns them as given, which is the
 plugin's YAML block without ``type``. ``validate()`` checks what one parameter's
-type cannot say alone (``ngram_range: [2, 1]``); the spec calls it before any
-data is read.
+type cannot say alone (``ngram_range: [2, 1]``) and raises ToolkitError; the
+spec calls it before any data is read.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ class Plugin:
         """The constructor parameters, as given: the plugin's YAML block without ``type``."""
         return {name: getattr(self, name) for name in declared_params(type(self))}
 
-    def validate(self) -> str | None:
-        """Why these parameters cannot work together, or None. Called at spec validation."""
-        return None
+    def validate(self, where: str) -> None:
+        """Raise ToolkitError when parameters cannot work together. Called when the spec is validated."""
 
     # Persistence: pickle by default; a plugin holding an unpicklable object
     # (a fastText model) overrides __getstate__/__setstate__.

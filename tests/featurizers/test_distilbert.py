@@ -138,7 +138,8 @@ def test_int8_quantizes_linear_layers_and_stays_close_to_fp32(tiny, users):
 
 def test_int8_on_a_gpu_is_refused_at_validation(tiny):
     featurizer = DistilBertFeaturizer(model=tiny, quantize="int8", device="cuda")
-    assert "CPU only" in featurizer.validate()
+    with pytest.raises(ToolkitError, match="featurizers.0.: quantize: int8 runs on the CPU only"):
+        featurizer.validate("featurizers[0]")
     with pytest.raises(ToolkitError, match="CPU only"):
         featurizer.warm_up()
 

@@ -82,7 +82,7 @@ def test_missing_bin_path_names_the_path(users, tmp_path):
 def test_file_that_is_not_a_model_is_a_clear_error(users, tmp_path):
     path = tmp_path / "vectors.bin"
     path.write_text("not a model")
-    with pytest.raises(ToolkitError, match="could not be loaded"):
+    with pytest.raises(ToolkitError, match="not usable: it does not start with fastText's file signature"):
         FastTextFeaturizer(path=str(path)).fit(users)
 
 
@@ -91,3 +91,19 @@ def test_training_text_without_words_is_a_clear_error(users):
     users["text"] = ["", "😂", "the"]
     with pytest.raises(ToolkitError, match="no words"):
         FastTextFeaturizer(**SMALL).fit(users)
+
+
+def test_spec_seed_reaches_fasttext_and_seeds_0_and_1_differ(users):
+    from specs import spec_dict
+    from toolkit.experiment.spec import parse_spec
+
+    def built(spec_seed, **block):
+        spec = parse_spec(spec_dict(seed=spec_seed, featurizers=[{"type": "fasttext", **SMALL, **block}]))
+        return spec.build_featurizers()[0]
+
+    zero, one = built(0), built(1)
+    assert (zero.seed, one.seed) == (0, 1)
+    assert built(1, seed=5).seed == 5, "a seed set in the block wins"
+    a = zero.fit(users.iloc[:30]).transform(users)
+    b = one.fit(users.iloc[:30]).transform(users)
+    assert not np.allclose(a, b), "fastText treats its seeds 0 and 1 alike; the featurizer must not"

@@ -17,9 +17,13 @@ from toolkit.bench.table import build_rows, header_lines, rich_table, write_tabl
 from toolkit.errors import ToolkitError
 
 
-def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console) -> dict:
-    """Write table.md/csv/json, the plots and report.html into ``folder``; print the table."""
-    rows = build_rows(results, baselines=baselines)
+def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console, *,
+           per_seed: bool = False) -> dict:
+    """Write table.md/csv/json, the plots and report.html into ``folder``; print the table.
+
+    Rows are aggregated over the seed axis unless ``per_seed`` (see :mod:`toolkit.bench.seeds`).
+    """
+    rows = build_rows(results, baselines=baselines, per_seed=per_seed)
     header = header_lines(results)
     written = write_tables(rows, folder, header)
     by_id = {r.config_id: r for r in results}

@@ -17,11 +17,21 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterator
 
+from toolkit.bench.workers import protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
 
 
-def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None) -> dict:
-    """Run one configuration; return its files (relative path -> bytes) or the reason it failed."""
+SCRATCH = ".scratch"  # in the sweep folder: runs in progress; a resume removes what a killed driver left there
+
+
+def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None, scratch: str | None = None) -> dict:
+    """Run one configuration; return its files (relative path -> bytes) or the reason it failed.
+
+    ``scratch`` (the sweep folder's scratch folder) holds the run while it is in
+    progress, so a driver killed with ``kill -9`` leaves its leftovers where
+    ``--resume`` finds them; where that folder is not reachable (a Ray node
+    without the driver's disk) the system's temporary folder is used.
+    """
     from toolkit.environment import quiet_backends
 
     quiet_backends()
@@ -29,7 +39,14 @@ def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None) 
     from toolkit.experiment.spec import parse_spec
 
     spec = parse_spec(raw, base_dir=Path(base_dir))
-    with tempfile.TemporaryDirectory(prefix="toolkit-config-") as tmp:
+    where = None
+    if scratch:
+        try:
+            os.makedirs(scratch, exist_ok=True)
+            where = scratch
+        except OSError:
+            pass
+    with tempfile.TemporaryDirectory(prefix="toolkit-config-", dir=where) as tmp:
         try:
             outcome = run(spec, results_dir=tmp, cache_dir=cache_dir, fold_seed=fold_seed)
         except ToolkitError as exc:
@@ -43,20 +60,30 @@ def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None) 
 
 
 def place(files: dict[str, bytes], folder: Path) -> Path:
-    """Write a configuration's files under ``folder`` atomically (temp folder + rename)."""
+    """Write a configuration's files under ``folder`` atomically (temp folder + rename).
+
+    File names come from the worker; one that would land outside ``folder`` is refused.
+    An interrupted or failed write removes the temporary folder.
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    for rel, data in files.items():
-        target = tmp / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    try:
+        for rel, data in files.items():
+            target = tmp / rel
+            if Path(rel).is_absolute() or ".." in Path(rel).parts:
+                raise ToolkitError(f"A configuration returned a file outside its folder: {rel!r}.")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return folder
 
 
-Task = tuple[str, dict, str, int, str | None]  # (config_id, raw spec, base_dir, fold_seed, cache_dir)
+Task = tuple[str, dict, str, int, str | None, str | None]  # (config_id, raw spec, base_dir, fold_seed, cache_dir, scratch)
 
 
 def threads_per_worker(workers: int) -> int:
@@ -82,6 +109,11 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _init_local_worker(threads: int) -> None:
+    protect_worker()  # first: a Ctrl-C during TensorFlow's import must not reach the worker
+    _init_worker(threads)
+
+
 def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     """Yield (config_id, outcome) as configurations finish."""
     if workers <= 1:
@@ -89,11 +121,16 @@ def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
             yield config_id, run_config(*args)
         return
     ctx = get_context("spawn")  # fork after TensorFlow starts its threads is unsafe
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(threads_per_worker(workers),)) as pool:
-        futures = {pool.submit(run_config, *args): config_id for config_id, *args in tasks}
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_local_worker,
+                               initargs=(threads_per_worker(workers),))
+    try:
+        futures = {pool.submit(run_guarded, run_config, *args): config_id for config_id, *args in tasks}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    except BaseException:  # Ctrl-C, SIGTERM, or the caller closing this generator: stop now, not after the queue
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
@@ -109,10 +146,15 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     threads = threads_per_worker(workers)
     remote = ray.remote(num_cpus=1)(_ray_task)
     pending = {remote.remote(threads, *args): config_id for config_id, *args in tasks}
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            yield pending.pop(ref), ray.get(ref)
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                yield pending.pop(ref), ray.get(ref)
+    except BaseException:  # interrupted: queued and running tasks are cancelled, not left to finish
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
 
 
 def _ray_task(threads: int, *args) -> dict:

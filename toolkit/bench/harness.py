@@ -2,46 +2,75 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
 
 import yaml
 
-from toolkit.bench.executors import EXECUTORS, place
+from toolkit.bench.executors import EXECUTORS, SCRATCH, place
 from toolkit.bench.ledger import Ledger
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
+from toolkit.experiment.run_folder import check_folder_name, reserve_folder
 from toolkit.progress import NullProgress, Progress
 
 
 def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> Path:
-    """A new ``results/<sweep>/<timestamp>/``, or the one to resume."""
-    parent = Path(results_dir) / sweep.name
+    """A new ``results/<sweep>/<timestamp>/`` (reserved atomically), or the one to resume.
+
+    ``--resume`` alone picks the latest sweep folder with no table yet or with failed configurations.
+    """
+    parent = Path(results_dir) / check_folder_name(sweep.name, "sweep name")
     if isinstance(resume, str):
         folder = Path(resume)
         if not (folder / "sweep.yaml").is_file():
             raise ToolkitError(f"--resume {resume!r} is not a sweep folder (no sweep.yaml in it).")
         return folder
     if resume:
-        unfinished = sorted(p for p in parent.glob("*") if (p / "sweep.yaml").is_file() and not (p / "table.json").is_file())
+        unfinished = sorted(p for p in parent.glob("*") if (p / "sweep.yaml").is_file() and not _complete(p))
         if not unfinished:
             raise ToolkitError(f"--resume: no unfinished sweep named {sweep.name!r} under {parent}. "
                                "Run without --resume to start one.")
         return unfinished[-1]
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder, k = parent / stamp, 1
-    while folder.exists():
-        k += 1
-        folder = parent / f"{stamp}-{k}"
-    return folder
+    return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"))[1]
 
 
-def check_available(sweep: Sweep) -> None:
-    """Skip, with the reason, configurations whose models or files are missing (e.g. DistilBERT weights)."""
+def _complete(folder: Path) -> bool:
+    """A sweep folder with its table written and no failed configuration left to retry."""
+    if not (folder / "table.json").is_file():
+        return False
+    return all(r.status != "failed" for r in Ledger(folder / "ledger.jsonl").read().values())
+
+
+def config_hash(config, fold_seed: int) -> str:
+    """sha256 of what a configuration runs: its resolved spec (every default filled in) and the fold seed."""
+    doc = config.spec.resolved() if config.spec is not None else config.raw
+    return hashlib.sha256(json.dumps([doc, fold_seed], sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _prepare_folder(folder: Path, sweep: Sweep) -> None:
+    """Write (or, on resume, update) sweep.yaml; remove what a killed run left half-written."""
+    write_atomic(folder / "sweep.yaml", yaml.safe_dump(
+        {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
+         "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
+        sort_keys=False, allow_unicode=True))
+    for partial in (folder / "configs").glob(".*.partial"):  # a configuration that was being placed when killed
+        shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(folder / SCRATCH, ignore_errors=True)  # runs in progress when the driver was killed
+
+
+def unavailable(sweep: Sweep) -> dict[str, str]:
+    """Configuration id -> why it cannot run here (a model or file it needs is missing, e.g. encoder weights).
+
+    Each distinct featurizer is checked once; the configurations themselves are left as they are.
+    """
     checked: dict[str, str] = {}
+    missing: dict[str, str] = {}
     for config in sweep.configs:
         if config.spec is None:
             continue
@@ -54,61 +83,80 @@ def check_available(sweep: Sweep) -> None:
                 except ToolkitError as exc:
                     checked[key] = str(exc)
             if checked[key]:
-                config.reason = checked[key]
-                config.spec = None
+                missing[config.config_id] = checked[key]
                 break
+    return missing
 
 
 def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int = 1, executor: str = "local",
               resume: bool | str = False, cache_dir: str | None = None,
               progress: Progress | None = None) -> tuple[Path, list[ConfigResult]]:
-    """Run every runnable configuration not already in the ledger; return them all, in sweep order."""
+    """Run every runnable configuration not already done with the same spec; return them all, in sweep order.
+
+    On resume, a configuration is reused only if the ledger records it as done with
+    the same :func:`config_hash`; failed ones and ones whose spec changed run again.
+    """
     progress = progress or NullProgress()
     folder = sweep_folder(results_dir, sweep, resume)
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "sweep.yaml").is_file():
-        (folder / "sweep.yaml").write_text(yaml.safe_dump(
-            {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
-             "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
-            sort_keys=False, allow_unicode=True))
-    configs_dir = folder / "configs"
-    for partial in configs_dir.glob(".*.partial"):  # a configuration that was being placed when killed
-        shutil.rmtree(partial, ignore_errors=True)
-
+    _prepare_folder(folder, sweep)
     ledger = Ledger(folder / "ledger.jsonl")
-    finished = ledger.read()
-    check_available(sweep)
+    hashes = {c.config_id: config_hash(c, sweep.fold_seed) for c in sweep.configs}
+    finished = {k: r for k, r in ledger.read().items() if r.status == "done" and r.spec_sha256 == hashes.get(k)}
+    missing = unavailable(sweep)
     results: dict[str, ConfigResult] = {}
     tasks = []
     for c in sweep.configs:
         if c.config_id in finished:
             results[c.config_id] = finished[c.config_id]
-        elif c.spec is None:
-            results[c.config_id] = ConfigResult(c.config_id, c.label, "skipped", c.reason, None, c.is_baseline, c.axes)
+        elif c.spec is None or c.config_id in missing:
+            reason = c.reason or missing[c.config_id]
+            results[c.config_id] = ConfigResult(c.config_id, c.label, "skipped", reason, None, c.is_baseline, c.axes,
+                                                hashes[c.config_id])
             ledger.append(results[c.config_id])
         else:
             tasks.append((c.config_id, c.raw, str(c.spec.source.parent if c.spec.source else sweep.base_dir),
-                          sweep.fold_seed, cache_dir))
+                          sweep.fold_seed, cache_dir, str(folder / SCRATCH)))
     progress.log(f"sweep {sweep.name}: {len(sweep.configs)} configurations, {len(finished)} already finished, "
                  f"{len(tasks)} to run, {sum(r.status == 'skipped' for r in results.values())} skipped -> {folder}")
     progress.start("configurations", len(tasks))
     by_id = {c.config_id: c for c in sweep.configs}
-    for config_id, outcome in EXECUTORS[executor](tasks, workers):
-        c = by_id[config_id]
-        if outcome["status"] == "done":
-            run_folder = place(outcome["files"], configs_dir / config_id)
-            result = ConfigResult(config_id, c.label, "done", "", run_folder, c.is_baseline, c.axes)
-        else:
-            result = ConfigResult(config_id, c.label, outcome["status"], outcome["reason"], None, c.is_baseline, c.axes)
-            if "traceback" in outcome:
-                (folder / f"{config_id}.error.txt").write_text(outcome["traceback"])
-        ledger.append(result)
-        results[config_id] = result
-        progress.advance("configurations")
-        progress.log(f"{config_id}: {result.status}"
-                     + (f", roc_auc {result.metrics['metrics']['roc_auc']['mean']:.3f}" if result.status == "done" else
-                        f" ({result.reason.splitlines()[0][:120]})"))
-    ordered = [results[c.config_id] for c in sweep.configs]
-    baseline_of = {c.config_id: c.baseline_id for c in sweep.configs}
-    (folder / "baselines.json").write_text(json.dumps(baseline_of, indent=2))
-    return folder, ordered
+    outcomes = EXECUTORS[executor](tasks, workers)
+    try:  # closing the generator on an interrupt stops the workers at once
+        for config_id, outcome in outcomes:
+            results[config_id] = _record(folder, ledger, by_id[config_id], outcome, hashes[config_id])
+            progress.advance("configurations")
+            progress.log(_outcome_line(results[config_id]))
+    finally:
+        outcomes.close()
+    write_atomic(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2))
+    return folder, [results[c.config_id] for c in sweep.configs]
+
+
+def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) -> ConfigResult:
+    """Place a finished configuration's files, then write its ledger line."""
+    if outcome["status"] == "done":
+        run_folder = place(outcome["files"], folder / "configs" / c.config_id)
+        result = ConfigResult(c.config_id, c.label, "done", "", run_folder, c.is_baseline, c.axes, spec_sha256)
+    else:
+        result = ConfigResult(c.config_id, c.label, outcome["status"], outcome["reason"], None, c.is_baseline, c.axes,
+                              spec_sha256)
+        if "traceback" in outcome:
+            (folder / f"{c.config_id}.error.txt").write_text(outcome["traceback"])
+    ledger.append(result)
+    return result
+
+
+def _outcome_line(result: ConfigResult) -> str:
+    if result.status == "done":
+        return f"{result.config_id}: done, roc_auc {result.metrics['metrics']['roc_auc']['mean']:.3f}"
+    return f"{result.config_id}: {result.status} ({result.reason.splitlines()[0][:120] if result.reason else ''})"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a small text file through a temporary file and a rename: readers see the old or the new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -2,7 +2,10 @@
 
 A line is written (and fsynced) only after the configuration's folder is in
 place, so after a crash the ledger never names a half-finished configuration;
-a torn last line (power loss mid-write) is ignored on reading.
+a torn last line (power loss mid-write) is ignored on reading. Run folders are
+recorded relative to the sweep folder (the ledger's own folder), so a sweep
+folder that was moved or copied elsewhere still reads; older ledgers' absolute
+paths are read as they are.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from toolkit.bench.records import ConfigResult
 class Ledger:
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.base = self.path.parent
 
     def read(self) -> dict[str, ConfigResult]:
         """Finished configurations by id (the last line wins)."""
         done: dict[str, ConfigResult] = {}
         if not self.path.is_file():
             return done
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
-                result = ConfigResult.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError):
+                result = ConfigResult.from_dict(json.loads(line), base=self.base)
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # a torn or foreign line
             if result.status != "done" or (result.folder and (Path(result.folder) / "metrics.json").is_file()):
                 done[result.config_id] = result
@@ -34,6 +38,6 @@ class Ledger:
 
     def append(self, result: ConfigResult) -> None:
         with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(result.to_dict()) + "\n")
+            fh.write(json.dumps(result.to_dict(relative_to=self.base)) + "\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -19,18 +19,31 @@ class ConfigResult:
     folder: Path | None = None  # the run folder (metrics.json, predictions.csv, spec.yaml) when done
     is_baseline: bool = False
     axes: dict = field(default_factory=dict)  # the grid values of this configuration
+    spec_sha256: str = ""  # the configuration's spec as run (see harness.config_hash); resume reruns on a change
 
     @property
     def metrics(self) -> dict:
         """The run's metrics.json (only when done)."""
         return json.loads((Path(self.folder) / "metrics.json").read_text())
 
-    def to_dict(self) -> dict:
+    def to_dict(self, relative_to: Path | None = None) -> dict:
+        """A JSON-ready dict; ``folder`` relative to ``relative_to`` when it lies under it."""
+        folder = self.folder
+        if folder is not None and relative_to is not None and Path(folder).is_relative_to(relative_to):
+            folder = Path(folder).relative_to(relative_to)
         return {"config_id": self.config_id, "label": self.label, "status": self.status, "reason": self.reason,
-                "folder": str(self.folder) if self.folder else None, "is_baseline": self.is_baseline,
-                "axes": self.axes}
+                "folder": str(folder) if folder else None, "is_baseline": self.is_baseline,
+                "axes": self.axes, "spec_sha256": self.spec_sha256}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ConfigResult":
-        return cls(d["config_id"], d["label"], d["status"], d.get("reason", ""),
-                   Path(d["folder"]) if d.get("folder") else None, d.get("is_baseline", False), d.get("axes", {}))
+    def from_dict(cls, d: dict, base: Path | None = None) -> "ConfigResult":
+        """The inverse of :meth:`to_dict`; a relative ``folder`` resolves against ``base``."""
+        folder = Path(d["folder"]) if d.get("folder") else None
+        if folder is not None and base is not None and not folder.is_absolute():
+            if ".." in folder.parts:
+                raise ValueError(f"a run folder outside the sweep folder: {folder}")
+            folder = base / folder
+        if d["status"] not in ("done", "skipped", "failed") or not isinstance(d["config_id"], str):
+            raise ValueError(f"not a ledger line: {d!r:.80}")
+        return cls(d["config_id"], str(d["label"]), d["status"], str(d.get("reason", "")), folder,
+                   bool(d.get("is_baseline", False)), d.get("axes") or {}, str(d.get("spec_sha256", "")))

@@ -14,6 +14,11 @@ Example::
       training: [{class_weight: none}, {class_weight: balanced}]   # merged into the base's training
     baseline: {featurizers: [{type: tfidf}, {type: behavior}], head: {type: logreg}}
 
+``grid`` may also be a list of such mappings: their configurations are joined in
+order, so axes can be paired instead of crossed (logreg and MLP on two-block
+featurizer sets, the hybrid head on sets with a sequence block). ``exclude`` lists
+partial axis mappings; a configuration matching every key of one is dropped.
+
 Every configuration uses the same folds (drawn with the base spec's seed), so
 comparisons between configurations are paired; the ``seed`` axis changes the
 training seed only. Each configuration is compared with the baseline of the
@@ -31,10 +36,49 @@ from typing import Any
 import yaml
 
 from toolkit.errors import ToolkitError
-from toolkit.experiment.spec import Spec, apply_override, load_spec, parse_spec, read_yaml_mapping
+from toolkit.experiment.spec import NAME, Spec, apply_override, load_spec, parse_spec
+from toolkit.yaml_io import read_yaml_mapping
+from toolkit.params import parse, unknown_key
 
 AXES = ("featurizers", "head", "seed", "training")
-SWEEP_KEYS = ("name", "description", "base", "set", "grid", "baseline")
+
+
+@dataclass(kw_only=True)
+class SweepFields:
+    """The keys of a sweep file (see the module docstring)."""
+
+    name: str
+    description: str = ""
+    base: str
+    set: dict = field(default_factory=dict)
+    grid: dict | list
+    baseline: dict | None = None
+    exclude: list[dict] = field(default_factory=list)
+
+    param_paths = True
+    param_constraints = {"name": NAME}
+
+    def validate(self, where: str) -> None:
+        grids = self.grid if isinstance(self.grid, list) else [self.grid]
+        if not grids:
+            raise ToolkitError(f"'grid' must map axes ({', '.join(AXES)}) to lists of values. Got {self.grid!r}.")
+        for i, grid in enumerate(grids):
+            at = "grid" if isinstance(self.grid, dict) else f"grid[{i}]"
+            if not isinstance(grid, dict) or not grid:
+                raise ToolkitError(f"'{at}' must map axes ({', '.join(AXES)}) to lists of values. Got {grid!r}.")
+            for axis, values in grid.items():
+                if axis not in AXES:
+                    raise ToolkitError(f"unknown grid axis {axis!r} in {at}. Axes: {', '.join(AXES)}.")
+                if not isinstance(values, list) or not values:
+                    raise ToolkitError(f"{at}.{axis} must be a non-empty list of values. Got {values!r}.")
+        for what, mappings in (("baseline", [self.baseline or {}]), ("exclude", self.exclude)):
+            for mapping in mappings:
+                bad = [k for k in mapping if k not in AXES]
+                if bad:
+                    raise unknown_key(what, bad[0], AXES)
+
+    def grids(self) -> list[dict]:
+        return self.grid if isinstance(self.grid, list) else [self.grid]
 
 
 @dataclass
@@ -73,19 +117,17 @@ def load_sweep(path: str | Path) -> Sweep:
     if "base" not in raw and "grid" not in raw:
         spec = load_spec(path)
         return _single(spec, path)
-    unknown = [k for k in raw if k not in SWEEP_KEYS]
-    if unknown:
-        raise ToolkitError(f"{path}: unknown sweep key {unknown[0]!r}. Allowed: {', '.join(SWEEP_KEYS)}.")
-    for key in ("name", "base", "grid"):
-        if key not in raw:
-            raise ToolkitError(f"{path}: a sweep needs {key!r}. Keys: {', '.join(SWEEP_KEYS)}.")
-    base_path = (path.parent / str(raw["base"])).resolve()
+    try:
+        fields = parse(SweepFields, raw, where="sweep")
+    except ToolkitError as exc:
+        raise ToolkitError(f"{path}: {exc}") from None
+    base_path = (path.parent / fields.base).resolve()
     base_raw = _read_yaml(base_path)
-    for key, value in (raw.get("set") or {}).items():
+    for key, value in fields.set.items():
         apply_override(base_raw, f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}")
     base = parse_spec(copy.deepcopy(base_raw), base_dir=base_path.parent, source=base_path)
-    sweep = Sweep(str(raw["name"]), path, base_raw, base_path.parent, base.seed, description=str(raw.get("description", "")))
-    sweep.configs = expand(sweep, _grid(raw["grid"], path), raw.get("baseline"), path)
+    sweep = Sweep(fields.name, path, base_raw, base_path.parent, base.seed, description=fields.description)
+    sweep.configs = expand(sweep, fields.grids(), fields.baseline, fields.exclude)
     return sweep
 
 
@@ -110,17 +152,6 @@ def combine(paths: list[str | Path]) -> Sweep:
 
 def _read_yaml(path: Path) -> dict:
     return read_yaml_mapping(path, "a YAML sweep or spec", "name:, base:, grid:, ...")
-
-
-def _grid(grid: Any, path: Path) -> dict[str, list]:
-    if not isinstance(grid, dict) or not grid:
-        raise ToolkitError(f"{path}: 'grid' must map axes ({', '.join(AXES)}) to lists of values. Got {grid!r}.")
-    for axis, values in grid.items():
-        if axis not in AXES:
-            raise ToolkitError(f"{path}: unknown grid axis {axis!r}. Axes: {', '.join(AXES)}.")
-        if not isinstance(values, list) or not values:
-            raise ToolkitError(f"{path}: grid.{axis} must be a non-empty list of values. Got {values!r}.")
-    return grid
 
 
 def apply_axes(base_raw: dict, axes: dict) -> dict:
@@ -164,14 +195,9 @@ def _type(block: Any) -> str:
     return str(block.get("type", "?")) if isinstance(block, dict) else str(block)
 
 
-def expand(sweep: Sweep, grid: dict[str, list], baseline: Any, path: Path) -> list[Config]:
-    axes_names = list(grid)
-    combos = [dict(zip(axes_names, values)) for values in itertools.product(*(grid[a] for a in axes_names))]
-    if baseline is not None and not isinstance(baseline, dict):
-        raise ToolkitError(f"{path}: 'baseline' must be a mapping of axis values, e.g. {{head: {{type: logreg}}}}.")
-    bad = [k for k in (baseline or {}) if k not in AXES]
-    if bad:
-        raise ToolkitError(f"{path}: baseline: unknown axis {bad[0]!r}. Axes: {', '.join(AXES)}.")
+def expand(sweep: Sweep, grids: list[dict[str, list]], baseline: dict | None,
+           exclude: list[dict] = ()) -> list[Config]:
+    """The configurations of every grid in order (duplicates once), less the excluded; then the baselines."""
     configs: list[Config] = []
     seen: dict[str, Config] = {}
 
@@ -192,9 +218,13 @@ def expand(sweep: Sweep, grid: dict[str, list], baseline: Any, path: Path) -> li
         configs.append(config)
         return config
 
-    for axes in combos:
-        add(axes)
-    seeds = grid.get("seed", [None])
+    for grid in grids:
+        names = list(grid)
+        for values in itertools.product(*(grid[a] for a in names)):
+            axes = dict(zip(names, values))
+            if not any(all(axes.get(k) == v for k, v in rule.items()) for rule in exclude):
+                add(axes)
+    seeds = sorted({s for grid in grids for s in grid.get("seed", [])}) or [None]
     for seed in seeds:
         axes = dict(baseline or {})
         if seed is not None:

@@ -20,7 +20,8 @@ from rich.text import Text
 
 from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.metrics import paired_delta, summarize
+from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
+from toolkit.evaluation.metrics import paired_delta_draws
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
 DELTA_METRICS = ("roc_auc", "pr_auc")
@@ -29,9 +30,13 @@ COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "param
 ROW_KEYS = (
     "config_id", "label", "kind", "status", "reason", "is_baseline",
     *(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")),
-    *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant")),
+    *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
     "delta_note", *COST_KEYS, "pareto", "cache",
+    "seeds", *(f"{m}_seed_sd" for m in SHOWN_METRICS), "first_seen_roc_auc", "exposure_roc_auc",
 )
+#: numbers averaged over the seeds of a configuration in the seed-aggregated rows
+_AVERAGED = (*(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")), *COST_KEYS,
+             "first_seen_roc_auc", "exposure_roc_auc")
 ORACLE_LABEL = "oracle (true probabilities)"
 
 
@@ -49,8 +54,15 @@ def load_scores(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return wide.index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T
 
 
+def load_folds(folder) -> np.ndarray:
+    """Each user's test fold per repeat from ``predictions.csv``, users sorted by id: shape (R, n)."""
+    preds = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
+    return preds.pivot(index="user_id", columns="repeat", values="fold").sort_index().to_numpy().T
+
+
 def _empty_row(result: ConfigResult) -> dict:
     row = dict.fromkeys(ROW_KEYS)
+    row["seeds"] = 1
     row.update(config_id=result.config_id, label=result.label, kind="config", status=result.status,
                reason=result.reason, is_baseline=result.is_baseline, pareto=False)
     return row
@@ -92,16 +104,21 @@ def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int
     """Fill the delta columns from paired scores, or say in ``delta_note`` why they stay empty."""
     (ids, y, s), (base_ids, base_y, base_s) = scores, base
     if not np.array_equal(ids, base_ids):
-        row["delta_note"] = "users differ from the baseline's"
+        row["delta_note"] = "users differ from the baseline's: no paired Δ"
     elif not np.array_equal(y, base_y):
-        row["delta_note"] = "labels differ from the baseline's"
+        row["delta_note"] = "labels differ from the baseline's: no paired Δ (the label or the data changed)"
     elif s.shape != base_s.shape:
         row["delta_note"] = f"{s.shape[0]} repeats, baseline has {base_s.shape[0]}"
     else:
         for m in DELTA_METRICS:
-            d = paired_delta(y, s, base_s, metric=m, n_boot=n_boot, confidence=confidence, seed=seed)
-            row.update({f"delta_{m}": d["mean"], f"delta_{m}_ci_low": d["ci_low"],
-                        f"delta_{m}_ci_high": d["ci_high"], f"delta_{m}_significant": d["excludes_zero"]})
+            point, draws = paired_delta_draws(y, s, base_s, metric=m, n_boot=n_boot, seed=seed)
+            fill_delta(row, m, point, draws, confidence)
+
+
+def _folds_differ(result: ConfigResult, base: ConfigResult) -> bool:
+    """Same users and repeats, but assigned to other test folds (other users or repeats: ``_delta`` says so)."""
+    a, b = load_folds(result.folder), load_folds(base.folder)
+    return a.shape == b.shape and not np.array_equal(a, b)
 
 
 def mark_pareto(rows: list[dict]) -> list[dict]:
@@ -125,27 +142,17 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def _oracle_row(done: list[ConfigResult], ref_scores, *, n_boot: int, seed: int) -> dict | None:
-    """The ROC-AUC and PR-AUC of the true probabilities, when every done run used one synthetic file."""
-    sources = {r.metrics["data"].get("source") for r in done}
-    if len(sources) != 1 or None in sources:
+def _oracle_row(ref: ConfigResult) -> dict | None:
+    """The ROC-AUC and PR-AUC of the true probabilities, as the reference run recorded them (synthetic data)."""
+    oracle = ref.metrics.get("oracle")
+    if not oracle:
         return None
-    source = Path(sources.pop())
-    truth_path = source.with_name(source.stem + ".truth.csv")
-    if not truth_path.is_file():
-        return None
-    truth = pd.read_csv(truth_path, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
-    ids, y, _ = ref_scores
-    p = truth["p_retained"].reindex(ids).to_numpy(dtype=float)
-    if np.isnan(p).any():
-        return None
-    conf = done[0].metrics.get("confidence", 0.95)
-    m = summarize(y, p[None, :], (p >= 0.5)[None, :], n_boot=n_boot, confidence=conf, seed=seed)
     row = dict.fromkeys(ROW_KEYS)
     row.update(config_id="oracle", label=ORACLE_LABEL, kind="oracle", status="done", reason="", is_baseline=False,
                pareto=False)
     for k in ("roc_auc", "pr_auc"):  # recall and precision at p >= 0.5 would not match the threshold rule
-        row.update({k: m[k]["mean"], f"{k}_ci_low": m[k]["ci_low"], f"{k}_ci_high": m[k]["ci_high"]})
+        m = oracle[k]
+        row.update({k: m["mean"], f"{k}_ci_low": m["ci_low"], f"{k}_ci_high": m["ci_high"]})
     return row
 
 
@@ -164,50 +171,106 @@ def _cache_cell(metrics: dict) -> str | None:
 
 
 def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] | None = None,
-               n_boot: int = 1000, seed: int = 0) -> list[dict]:
-    """One row per configuration in the given order, then an oracle row where the data allow one.
+               n_boot: int = 1000, seed: int = 0, per_seed: bool = False) -> list[dict]:
+    """One row per configuration (aggregated over seeds unless ``per_seed``), then an oracle row.
 
     Args:
         results: The configurations, in table order.
         baselines: Optional ``{config_id: baseline config_id or None}`` for sweeps
             with one baseline per group (e.g. per seed). Configurations it does
             not name use the first result with ``is_baseline``.
-        n_boot: Bootstrap draws of the paired deltas and the oracle's intervals.
+        n_boot: Bootstrap draws of the paired deltas.
         seed: Seed of those bootstraps.
+        per_seed: One row per seed instead of one per configuration (:mod:`toolkit.bench.seeds`).
 
     Returns:
         Dicts with the keys of :data:`ROW_KEYS`; deltas are this row minus its
-        baseline, on the same users.
+        baseline, on the same users and folds; stars are Holm-corrected over the rows.
     """
     done = [r for r in results if r.status == "done"]
     by_id = {r.config_id: r for r in results}
     scores = {r.config_id: load_scores(r.folder) for r in done}
     default = next((r for r in results if r.is_baseline), None)
-    rows = []
-    for result in results:
-        row = _empty_row(result)
-        rows.append(row)
-        if result.status != "done":
-            continue
-        metrics = result.metrics
-        for m in SHOWN_METRICS:
-            v = metrics["metrics"][m]
-            row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
-        base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
-        if base_id is None:
-            row["delta_note"] = note
-        else:
-            _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
-                   confidence=metrics.get("confidence", 0.95), seed=seed)
-        row.update(_cost(metrics["cost"]))
-        row["cache"] = _cache_cell(metrics)
+    rows = [_config_row(r, by_id, baselines, default, scores, n_boot=n_boot, seed=seed) for r in results]
+    confidence = done[0].metrics.get("confidence", 0.95) if done else 0.95
+    if not per_seed:
+        rows = _aggregate(rows, results, scores, n_boot=n_boot, seed=seed, confidence=confidence)
+    holm_stars([r for r in rows if r["status"] == "done"], confidence)
+    rows = [{k: r.get(k) for k in ROW_KEYS} for r in rows]
     mark_pareto(rows)
     if done:
         ref = default if default is not None and default.status == "done" else done[0]
-        oracle = _oracle_row(done, scores[ref.config_id], n_boot=n_boot, seed=seed)
+        oracle = _oracle_row(ref)
         if oracle is not None:
             rows.append(oracle)
     return rows
+
+
+def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: dict, *, n_boot: int,
+                seed: int) -> dict:
+    row = _empty_row(result)
+    if result.status != "done":
+        return row
+    metrics = result.metrics
+    for m in SHOWN_METRICS:
+        v = metrics["metrics"][m]
+        row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
+    for name in ("first_seen", "exposure"):
+        b = metrics.get("baselines", {}).get(name)
+        row[f"{name}_roc_auc"] = b["roc_auc"]["mean"] if b else None
+    base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
+    if base_id is not None and _folds_differ(result, by_id[base_id]):
+        base_id, note = None, ("folds differ from the baseline's: no paired Δ (a paired comparison needs the "
+                               "same test folds; run both with the same seed, or in one sweep)")
+    row["_base"] = base_id
+    if base_id is None:
+        row["delta_note"] = note
+    else:
+        _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
+               confidence=metrics.get("confidence", 0.95), seed=seed)
+        if base_id == result.config_id:  # the baseline against itself is no test: keep it out of Holm's count
+            row.update({f"delta_{m}_p": None for m in DELTA_METRICS})
+    row.update(_cost(metrics["cost"]))
+    row["cache"] = _cache_cell(metrics)
+    return row
+
+
+def _aggregate(rows: list[dict], results: list[ConfigResult], scores: dict, *, n_boot: int, seed: int,
+               confidence: float) -> list[dict]:
+    """Replace the done rows of each seed group by one row (in the place of its first seed)."""
+    groups: dict[str, list[int]] = {}
+    for i, result in enumerate(results):
+        key = group_key(result)
+        if key is not None and result.status == "done":
+            groups.setdefault(key, []).append(i)
+    out, placed = [], set()
+    for i, row in enumerate(rows):
+        key = group_key(results[i]) if results[i].status == "done" else None
+        if key is None or len(groups.get(key, [])) < 2:
+            out.append(row)
+        elif key not in placed:
+            placed.add(key)
+            members = [rows[j] for j in groups[key]]
+            agg = aggregate_row(members, _AVERAGED)
+            _aggregate_delta(agg, members, scores, n_boot=n_boot, seed=seed, confidence=confidence)
+            out.append(agg)
+    return out
+
+
+def _aggregate_delta(agg: dict, members: list[dict], scores: dict, *, n_boot: int, seed: int,
+                     confidence: float) -> None:
+    pairs = [(m["config_id"], m.get("_base")) for m in members]
+    for m in DELTA_METRICS:
+        for k in ("", "_ci_low", "_ci_high", "_p", "_significant"):
+            agg[f"delta_{m}{k}"] = None
+    if any(base is None for _, base in pairs) or all(c == b for c, b in pairs):
+        return  # the baseline itself, or a seed without a baseline (its note says why)
+    for m in DELTA_METRICS:
+        found = seed_draws(pairs, scores, metric=m, n_boot=n_boot, seed=seed)
+        if found is None:
+            agg["delta_note"] = "users, labels or repeats differ from the baseline's at some seed"
+            return
+        fill_delta(agg, m, *found, confidence)
 
 
 def _distinct(values: list[tuple[str, str]]) -> str:
@@ -235,8 +298,10 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
         f"Positive rate: {rate}.",
         f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and precision use it.",
         f"Evaluation: {evaluation}.",
-        f"Δ = configuration - baseline ({baseline or 'none marked'}), paired bootstrap on the same users; "
-        "* = interval excludes 0.",
+        f"Δ = configuration - baseline ({baseline or 'none marked'}), paired bootstrap on the same users and "
+        "folds (over users x seeds in rows aggregated over seeds; ± = across-seed standard deviation); "
+        "* = Holm-corrected over the rows of the table: adjusted bootstrap p-value below "
+        f"{1 - done[0][1].get('confidence', 0.95):.2g}.",
         "Cost: featurize + train seconds per fold + predict seconds per 1,000 users; ◆ = Pareto front "
         "(ROC-AUC vs cost).",
         "Size: head params are trained; frozen params are a pretrained encoder's; model MB is all a pipeline "
@@ -258,7 +323,8 @@ def _num(x, fmt: str = ".3f") -> str:
 def _interval(row: dict, key: str) -> str:
     if row.get(key) is None:
         return ""
-    return f"{_num(row[key])} [{_num(row[key + '_ci_low'], '.2f')}, {_num(row[key + '_ci_high'], '.2f')}]"
+    spread = f" ±{_num(row[key + '_seed_sd'])}" if row.get(key + "_seed_sd") is not None else ""
+    return f"{_num(row[key])} [{_num(row[key + '_ci_low'], '.2f')}, {_num(row[key + '_ci_high'], '.2f')}]{spread}"
 
 
 def _delta_cell(row: dict, metric: str) -> str:
@@ -284,6 +350,8 @@ COLUMNS = {
     "precision": lambda r: _interval(r, "precision"),
     "Δ ROC-AUC": lambda r: _delta_cell(r, "roc_auc"),
     "Δ PR-AUC": lambda r: _delta_cell(r, "pr_auc"),
+    "first-seen AUC": lambda r: _num(r.get("first_seen_roc_auc")),
+    "exposure AUC": lambda r: _num(r.get("exposure_roc_auc")),
     "cost s": lambda r: _num(r["total_cost_s"], ".2f"),
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
     "train s": lambda r: _num(r["train_s"], ".2f"),
@@ -299,8 +367,8 @@ COLUMNS = {
     "note": row_note,
     "status": lambda r: "" if r["status"] == "done" else r["status"],
 }
-COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "head params",
-           "frozen params", "model MB", "front", "cache", "status")
+COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "first-seen AUC",
+           "exposure AUC", "cost s", "head params", "frozen params", "model MB", "front", "cache", "status")
 
 
 def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:

@@ -12,43 +12,164 @@ Two forms, chosen in the spec::
       observe_days: 1            # features from each user's first N calendar days
       retained_if: {returns_after_days: 1, horizon_days: 14}
 
-Days are calendar days; day 0 is the date of the user's first post. A user whose
-label window ends after the data ends (``data_end``, by default the date of the
-last post in the file) cannot be labelled and is excluded as censored.
+Days are calendar days on ``data.timezone``'s clock. Day 0 (``day0``) is the
+date of the user's first post in the file (``first_post``, the default) or the
+day the account was created (``account_created``, decoded from object-id user
+ids; the earlier of that and the first post, should the clocks disagree); the
+cohort is then the users whose day 0 falls in ``cohort.first_seen``. Under
+``observe_until`` every user is observed for the same number of days (their
+first ``observe_until - cohort end + 1``), so no feature says how long a user
+was observed. A user whose label window ends after the data ends (``data_end``,
+by default the date of the last post in the file) is censored; so is one whose
+label window the crawl did not cover (``coverage``, :mod:`toolkit.data.coverage`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Literal
 
+from toolkit.data.coverage import CoverageRule
 from toolkit.errors import ToolkitError
+from toolkit.params import Interval, parse
 
 _FORMS = (
     "label:\n  cohort: {first_seen: [START, END]}\n  observe_until: DATE  |  observe_days: N\n"
     "  retained_if: {active_between: [START, END]}  |  {returns_after_days: N, horizon_days: M}\n"
-    "  data_end: DATE   # optional"
+    "  data_end: DATE   # optional\n  day0: first_post | account_created   # optional\n"
+    "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8} | null   # optional"
 )
+_DAYS = Interval(1, 3660)  # ten years: any longer window is a typo
 
 
-@dataclass(frozen=True)
-class LabelSpec:
-    cohort_start: dt.date
-    cohort_end: dt.date
-    observe_until: dt.date | None = None
-    observe_days: int | None = None
+def _ordered(pair: list, where: str) -> None:
+    if pair[1] < pair[0]:
+        raise ToolkitError(f"{where} must not end before it starts. Got [{pair[0]}, {pair[1]}] instead.")
+
+
+@dataclass(kw_only=True)
+class Cohort:
+    """``cohort: {first_seen: [START, END]}``: users whose first post falls in these days."""
+
+    first_seen: tuple[dt.date, dt.date]
+    param_paths = True
+
+    def validate(self, where: str) -> None:
+        _ordered(self.first_seen, f"{where}.first_seen")
+
+
+@dataclass(kw_only=True)
+class RetainedIf:
+    """``{active_between: [START, END]}`` or ``{returns_after_days: N, horizon_days: M}``."""
+
     active_between: tuple[dt.date, dt.date] | None = None
     returns_after_days: int | None = None
     horizon_days: int | None = None
+    # A post in the label window counts only this long after the user's last observed post,
+    # so a post 28 minutes after midnight is not a "return on day 1".
+    min_gap_hours: float = 0.0
+    param_paths = True
+    param_constraints = {"returns_after_days": _DAYS, "horizon_days": _DAYS, "min_gap_hours": Interval(0, 24 * 3660)}
+
+    def validate(self, where: str) -> None:
+        came_back = (self.returns_after_days, self.horizon_days)
+        given = {k: v for k, v in vars(self).items() if v is not None and k != "min_gap_hours"}
+        if self.active_between is not None:
+            if any(v is not None for v in came_back):
+                raise ToolkitError(f"{where} takes either active_between or returns_after_days + horizon_days, not both.")
+            _ordered(self.active_between, f"{where}.active_between")
+        elif None in came_back:
+            raise ToolkitError(f"{where} must be {{active_between: [START, END]}} or "
+                               f"{{returns_after_days: N, horizon_days: M}}. Got {given!r} instead.")
+        elif self.horizon_days < self.returns_after_days:
+            raise ToolkitError(f"{where}.horizon_days ({self.horizon_days}) must be >= returns_after_days "
+                               f"({self.returns_after_days}).")
+
+
+@dataclass(kw_only=True)
+class LabelSpec:
+    """The spec's ``label:`` block (see the module docstring for both forms)."""
+
+    cohort: Cohort
+    retained_if: RetainedIf
+    observe_until: dt.date | None = None
+    observe_days: int | None = None
     data_end: dt.date | None = None
+    day0: Literal["first_post", "account_created"] = "first_post"
+    coverage: CoverageRule | None = field(default_factory=CoverageRule)
+    param_paths = True
+    param_constraints = {"observe_days": _DAYS}
+
+    @property
+    def cohort_start(self) -> dt.date:
+        return self.cohort.first_seen[0]
+
+    @property
+    def cohort_end(self) -> dt.date:
+        return self.cohort.first_seen[1]
+
+    @property
+    def active_between(self) -> tuple[dt.date, dt.date] | None:
+        return self.retained_if.active_between
+
+    @property
+    def returns_after_days(self) -> int | None:
+        return self.retained_if.returns_after_days
+
+    @property
+    def horizon_days(self) -> int | None:
+        return self.retained_if.horizon_days
 
     @property
     def sequence_days(self) -> int:
-        """Length of the daily activity sequence: the longest observation window."""
+        """Days every user is observed: ``observe_days``, or under ``observe_until`` the days from the
+        cohort's last day to it, so no feature says how long a user was observed (each user's own first
+        days; posts between those and ``observe_until`` are not used)."""
         if self.observe_days is not None:
             return self.observe_days
-        return (self.observe_until - self.cohort_start).days + 1
+        return (self.observe_until - self.cohort_end).days + 1
+
+    @property
+    def last_observed(self) -> dt.date:
+        """The last day any cohort user's features may come from."""
+        return self.observe_until or (self.cohort_end + dt.timedelta(days=self.observe_days - 1))
+
+    def validate(self, where: str) -> None:
+        if (self.observe_until is None) == (self.observe_days is None):
+            raise ToolkitError(f"{where} must have exactly one of 'observe_until' (a date) or 'observe_days' (an int).")
+        if self.observe_until is not None and self.observe_until < self.cohort_end:
+            raise ToolkitError(
+                f"{where}.observe_until ({self.observe_until}) is before the end of the cohort ({self.cohort_end}): "
+                "users first seen after it would have no posts to learn from. Set it on or after the cohort's last day."
+            )
+        if self.active_between is not None:
+            start = self.active_between[0]
+            if start <= self.last_observed:
+                raise ToolkitError(
+                    f"{where}.retained_if.active_between starts on {start}, inside the observation window (which "
+                    f"runs to {self.last_observed}): the label would be computed from posts the features also see. "
+                    f"Start it after {self.last_observed}.")
+            return
+        if self.observe_days is None:
+            raise ToolkitError(f"{where}.retained_if.returns_after_days is counted from each user's first post, so "
+                               "it needs observe_days (a per-user window) instead of observe_until.")
+        if self.returns_after_days < self.observe_days:
+            raise ToolkitError(
+                f"{where}.retained_if.returns_after_days ({self.returns_after_days}) must be >= observe_days "
+                f"({self.observe_days}): otherwise posts inside the observation window would count as a return.")
+
+    def to_dict(self) -> dict:
+        """The block as YAML would write it, every default filled in."""
+        out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]},
+               "retained_if": {k: ([str(d) for d in v] if k == "active_between" else v)
+                               for k, v in vars(self.retained_if).items() if v is not None},
+               "day0": self.day0, "coverage": vars(self.coverage).copy() if self.coverage else None}
+        for key in ("observe_until", "observe_days", "data_end"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = str(value) if isinstance(value, dt.date) else value
+        return out
 
     def describe(self) -> str:
         observe = (
@@ -57,98 +178,18 @@ class LabelSpec:
         if self.active_between:
             rule = f"active between {self.active_between[0]} and {self.active_between[1]}"
         else:
-            rule = f"posted again {self.returns_after_days}-{self.horizon_days} days after the first post"
+            start = "the first post" if self.day0 == "first_post" else "the account's creation"
+            rule = f"posted again {self.returns_after_days}-{self.horizon_days} days after {start}"
+        if self.retained_if.min_gap_hours:
+            rule += f", at least {self.retained_if.min_gap_hours:g} h after the last observed post"
         return (
             f"cohort first seen {self.cohort_start}..{self.cohort_end}; features from {observe}; "
             f"retained if {rule}"
         )
 
 
-def _date(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ToolkitError(f"{where} must be a date written YYYY-MM-DD. Got {value!r} instead.")
-
-
-def _date_pair(value: Any, where: str) -> tuple[dt.date, dt.date]:
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ToolkitError(f"{where} must be a list of two dates [START, END]. Got {value!r} instead.")
-    start, end = _date(value[0], f"{where}[0]"), _date(value[1], f"{where}[1]")
-    if end < start:
-        raise ToolkitError(f"{where} must not end before it starts. Got [{start}, {end}] instead.")
-    return start, end
-
-
-def _days(value: Any, where: str, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ToolkitError(f"{where} must be an int >= {minimum}. Got {value!r} instead.")
-    return value
-
-
-def _keys(block: Any, where: str, allowed: set[str]) -> dict:
+def parse_label(block, where: str = "label") -> LabelSpec:
+    """Check a ``label`` block and return it as a :class:`LabelSpec`."""
     if not isinstance(block, dict):
         raise ToolkitError(f"{where} must be a mapping. Got {block!r} instead. Expected:\n{_FORMS}")
-    unknown = sorted(set(block) - allowed)
-    if unknown:
-        raise ToolkitError(f"{where}: unknown key {unknown[0]!r}. Allowed: {', '.join(sorted(allowed))}.")
-    return block
-
-
-def parse_label(block: Any, where: str = "label") -> LabelSpec:
-    """Check a ``label`` block and return it as a :class:`LabelSpec`."""
-    block = _keys(block, where, {"cohort", "observe_until", "observe_days", "retained_if", "data_end"})
-    for key in ("cohort", "retained_if"):
-        if key not in block:
-            raise ToolkitError(f"{where}.{key} is required. Expected:\n{_FORMS}")
-    cohort = _keys(block["cohort"], f"{where}.cohort", {"first_seen"})
-    if "first_seen" not in cohort:
-        raise ToolkitError(f"{where}.cohort.first_seen is required: a list of two dates [START, END].")
-    start, end = _date_pair(cohort["first_seen"], f"{where}.cohort.first_seen")
-
-    if ("observe_until" in block) == ("observe_days" in block):
-        raise ToolkitError(f"{where} must have exactly one of 'observe_until' (a date) or 'observe_days' (an int).")
-    observe_until = _date(block["observe_until"], f"{where}.observe_until") if "observe_until" in block else None
-    observe_days = _days(block["observe_days"], f"{where}.observe_days", 1) if "observe_days" in block else None
-    if observe_until is not None and observe_until < end:
-        raise ToolkitError(
-            f"{where}.observe_until ({observe_until}) is before the end of the cohort ({end}): users first seen "
-            "after it would have no posts to learn from. Set it on or after the cohort's last day."
-        )
-
-    rule = _keys(block["retained_if"], f"{where}.retained_if", {"active_between", "returns_after_days", "horizon_days"})
-    data_end = _date(block["data_end"], f"{where}.data_end") if "data_end" in block else None
-    if "active_between" in rule:
-        if len(rule) != 1:
-            raise ToolkitError(f"{where}.retained_if takes either active_between or returns_after_days + horizon_days, not both.")
-        a, b = _date_pair(rule["active_between"], f"{where}.retained_if.active_between")
-        last_observed = observe_until or (end + dt.timedelta(days=observe_days - 1))
-        if a <= last_observed:
-            raise ToolkitError(
-                f"{where}.retained_if.active_between starts on {a}, inside the observation window (which runs to "
-                f"{last_observed}): the label would be computed from posts the features also see. Start it after {last_observed}."
-            )
-        return LabelSpec(start, end, observe_until, observe_days, active_between=(a, b), data_end=data_end)
-
-    if set(rule) != {"returns_after_days", "horizon_days"}:
-        raise ToolkitError(f"{where}.retained_if must be {{active_between: [START, END]}} or "
-                           f"{{returns_after_days: N, horizon_days: M}}. Got {rule!r} instead.")
-    if observe_days is None:
-        raise ToolkitError(f"{where}.retained_if.returns_after_days is counted from each user's first post, so it needs "
-                           f"observe_days (a per-user window) instead of observe_until.")
-    after = _days(rule["returns_after_days"], f"{where}.retained_if.returns_after_days", 1)
-    horizon = _days(rule["horizon_days"], f"{where}.retained_if.horizon_days", 1)
-    if after < observe_days:
-        raise ToolkitError(
-            f"{where}.retained_if.returns_after_days ({after}) must be >= observe_days ({observe_days}): otherwise posts "
-            "inside the observation window would count as a return."
-        )
-    if horizon < after:
-        raise ToolkitError(f"{where}.retained_if.horizon_days ({horizon}) must be >= returns_after_days ({after}).")
-    return LabelSpec(start, end, None, observe_days, returns_after_days=after, horizon_days=horizon, data_end=data_end)
+    return parse(LabelSpec, block, where=where)

@@ -21,6 +21,7 @@ from toolkit.data.counts import parse_count, parse_counts
 from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS, LOWER_BOUND_COLUMNS, REQUIRED_COLUMNS
 from toolkit.data.times import parse_time, parse_times
 from toolkit.errors import ToolkitError
+from toolkit.progress import counter_for
 
 ON_BAD_ROWS = ("error", "skip")
 TEXT_COLUMNS = ("user_name", "title", "content", "hashtags", "ip_location")
@@ -70,7 +71,8 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _mapping(columns: dict[str, str] | None) -> dict[str, str]:
+def column_mapping(columns: dict[str, str] | None) -> dict[str, str]:
+    """Canonical column -> the file's column: the defaults with ``data.columns`` merged over them."""
     mapping = dict(DEFAULT_COLUMNS)
     for canonical, file_column in (columns or {}).items():
         if canonical not in DEFAULT_COLUMNS:
@@ -87,7 +89,8 @@ def _mapping(columns: dict[str, str] | None) -> dict[str, str]:
 
 
 def load_posts(
-    path: str | Path, *, columns: dict[str, str] | None = None, on_bad_rows: str = "error"
+    path: str | Path, *, columns: dict[str, str] | None = None, on_bad_rows: str = "error",
+    timezone: str | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Read a posts CSV in the public crawl's format (or a mapped variant).
 
@@ -106,11 +109,15 @@ def load_posts(
             required column or one named in ``columns``; or (with ``"error"``)
             a row is bad: the message names the file, the line where the
             record starts, the column and the value.
+
+    With ``timezone`` (the spec's ``data.timezone``), naive times are read as
+    that clock's and zoned or epoch times are converted to it
+    (:func:`toolkit.data.clock.to_clock`); without, zoned times stay in UTC.
     """
     path = Path(path)
     if on_bad_rows not in ON_BAD_ROWS:
         raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {on_bad_rows!r} instead.")
-    mapping = _mapping(columns)
+    mapping = column_mapping(columns)
     header, rows, lines, numbers, bad = _read_records(path)
     position: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -168,6 +175,10 @@ def load_posts(
         out[canonical], out[LOWER_BOUND_COLUMNS[canonical]] = values, flags
     times, time_bad = parse_times(get(mapping["create_time"]).reset_index(drop=True))
     mark(time_bad, "unparseable create_time", "create_time", parse_time)
+    if timezone is not None:
+        from toolkit.data.clock import to_clock
+
+        times = to_clock(times, get(mapping["create_time"]), timezone)
     out["create_time"] = times.to_numpy()
     out["post_type"] = get(mapping["post_type"]).str.strip().str.lower() if has["post_type"] else [""] * n
     _handle_bad(path, bad, on_bad_rows, report)
@@ -186,6 +197,9 @@ def load_posts(
     return posts[order], report
 
 
+MAX_FIELD_BYTES = 16 << 20
+
+
 def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], list[int], list[tuple]]:
     """Split the file into records, noting the physical line where each starts.
 
@@ -196,7 +210,11 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
         counting malformed ones); and the malformed records as
         ``(line, reason, column, value, detail)``.
     """
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    text = _read_text(path)
+    # A bar only for big files (about 1 KB a post): rows counted as they are read, with their rate.
+    progress = counter_for("load rows", None) if len(text) > 5_000_000 else None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous = csv.field_size_limit(MAX_FIELD_BYTES)  # the module's default, 128 KiB, is less than some posts
     last_line = 0
     rows, lines, numbers, bad = [], [], [], []
     try:
@@ -220,12 +238,41 @@ def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], li
                 rows.append(record)
                 lines.append(start)
                 numbers.append(len(rows) + len(bad))
+                if progress is not None and len(rows) % 20_000 == 0:
+                    progress(20_000)
+        _check_quotes_closed(path, text, (lines or [last_line])[-1])
     except csv.Error as exc:
-        raise ToolkitError(
-            f"Data file {path}, line {last_line + 1}: not a valid CSV ({exc}); expected each quoted "
-            "field to be closed by a matching quote."
-        ) from None
+        raise ToolkitError(_csv_error(path, last_line + 1, exc)) from None
+    finally:
+        csv.field_size_limit(previous)
     return header, rows, lines, numbers, bad
+
+
+def _check_quotes_closed(path: Path, text: str, last_start: int) -> None:
+    """The lenient reader takes a quote left open at the end of the file as closed; refuse that.
+
+    Closed quotes come in pairs, so only a file with an odd number of them is
+    read again, strictly, to tell an open quote from a stray one (``5" screen``).
+    """
+    if text.count('"') % 2 == 0:
+        return
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
+            pass
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise ToolkitError(f"Data file {path}, line {last_start}: not a valid CSV (a quoted field opened in the "
+                               "last record is never closed); expected each quoted field to be closed by a matching "
+                               "quote.") from None
+
+
+def _csv_error(path: Path, line: int, exc: csv.Error) -> str:
+    """One line that says what the csv module found, without guessing a cause it did not see."""
+    if "field larger than field limit" in str(exc):
+        return (f"Data file {path}, line {line}: a field is longer than {MAX_FIELD_BYTES // (1 << 20)} MiB, the "
+                "largest the loader reads; if no post is that long, a quote opened on that line is never closed.")
+    return (f"Data file {path}, line {line}: not a valid CSV ({exc}); expected each quoted "
+            "field to be closed by a matching quote.")
 
 
 def _handle_bad(path: Path, bad: list, on_bad_rows: str, report: LoadReport) -> None:

@@ -57,7 +57,12 @@ BEHAVIOR_COLUMNS = (
     "zh_share",
     "text_chars",
     "n_hashtags",
+    "account_age_days",  # days from the account's creation (object-id user ids) to the first post; NaN if unknown
 )
 
+#: per-user exposure: days from day 0 to the end of the spec's observation window, and posts in them.
+#: Not features: the confound baseline reads them (toolkit.evaluation.baselines).
+EXPOSURE_COLUMNS = ("exposure_days", "exposure_posts")
+
 #: every column of the users table handed to featurizers
-USER_COLUMNS = ("user_id", "first_seen", "text", *BEHAVIOR_COLUMNS, "activity")
+USER_COLUMNS = ("user_id", "first_seen", "text", *BEHAVIOR_COLUMNS, *EXPOSURE_COLUMNS, "activity")

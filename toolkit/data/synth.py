@@ -32,16 +32,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.data.counts import parse_counts
 from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
+from toolkit.progress import counter_for
 
 #: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
 GEN_OBSERVE_DAYS = 7
 #: a retained user posts again on some day in GEN_OBSERVE_DAYS..GEN_HORIZON_DAYS
 GEN_HORIZON_DAYS = 28
 #: bump when the output for a given (users, seed, rate) changes; it is in cache names
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: weight of each standardized family score in the logit
 FAMILY_WEIGHT = 0.9
 #: sd of the per-user logit noise the file carries no trace of
@@ -190,6 +192,7 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     taken: set[str] = set()
     user_ids = _hex_ids(rng, n, taken)
     first_seen = _first_seen(rng, n)
+    user_ids, created = _object_ids(np.random.default_rng([seed, 1]), user_ids, first_seen)
     themes = np.array(list(THEME_SHARE))[rng.choice(len(THEME_SHARE), size=n, p=list(THEME_SHARE.values()))]
     p_chinese = rng.choice([0.0, 0.5, 0.9], size=n, p=[0.55, 0.3, 0.15])
     popularity = rng.normal(0.0, 1.3, size=n)
@@ -217,9 +220,12 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     temporal_raw = np.log(np.array([len(d) for d in days])) + regularity
     z = {k: _standardize(v) for k, v in
          (("engagement_score", engagement), ("text_score", text_raw), ("temporal_score", temporal_raw))}
-    score = FAMILY_WEIGHT * sum(z.values()) + rng.normal(0.0, NOISE_SD, size=n)
+    signal = FAMILY_WEIGHT * sum(z.values())
+    score = signal + rng.normal(0.0, NOISE_SD, size=n)
     intercept = _solve_intercept(score, positive_rate)
     p_retained = 1 / (1 + np.exp(-(intercept + score)))
+    # What the file can show at best: the same logit without the noise term (the noise-free ceiling).
+    p_noise_free = 1 / (1 + np.exp(-(intercept + signal)))
     retained = rng.random(n) < p_retained
 
     kept = np.flatnonzero(retained)
@@ -252,10 +258,31 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     # The crawl lists posts in no per-user order; shuffle so users interleave.
     posts = posts.iloc[rng.permutation(len(posts))].reset_index(drop=True).astype(object)
     truth = pd.DataFrame({
-        "user_id": user_ids, "p_retained": p_retained, "retained": retained,
+        "user_id": user_ids, "p_retained": p_retained, "p_noise_free": p_noise_free, "retained": retained,
+        "account_created": pd.DatetimeIndex(created),
         "first_seen": pd.DatetimeIndex(first_seen.astype("datetime64[ns]")), "theme": themes, **z,
     })
     return posts, truth
+
+
+def _object_ids(rng: np.random.Generator, ids: list[str], first_seen: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Make the ids object ids whose first 8 hex digits are a creation time like the public crawl's.
+
+    Most accounts (88%) were created in the migration wave, Jan 13-19 2025 (UTC), and never
+    after the day of their first post, so users first seen in February mostly have accounts weeks
+    old; the rest are older accounts from 2019-2024. Creation times are UTC; the posts' naive
+    times are read on UTC+8 (the default ``data.timezone``), so a wave account is created at
+    least 8 hours before its first post's calendar day starts there. A separate generator
+    draws them, so the rest of the data does not depend on them.
+    """
+    n = len(ids)
+    day = first_seen.astype("datetime64[s]").astype(np.int64)
+    wave = np.datetime64("2025-01-13", "s").astype(np.int64) + rng.integers(0, 7 * 86400, n)
+    latest = day - 8 * 3600 - rng.integers(0, 16 * 3600, n)
+    old = rng.integers(np.datetime64("2019-01-01", "s").astype(np.int64),
+                       np.datetime64("2024-12-31", "s").astype(np.int64), n)
+    created = np.where(rng.random(n) < 0.88, np.minimum(wave, latest), old)
+    return [f"{int(c):08x}{i[8:]}" for c, i in zip(created, ids)], created.astype("datetime64[s]")
 
 
 def _posts_for(rng, user, day, home_hour, hour_sd, popularity, themes, p_chinese) -> dict:
@@ -298,7 +325,12 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
         with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
             writer.writerow(frame.columns)
-            writer.writerows(frame.itertuples(index=False, name=None))
+            progress = counter_for("write rows", len(frame))
+            step = 50_000
+            for start in range(0, len(frame), step):  # in slices, so a bar can show rows and their rate
+                writer.writerows(frame.iloc[start:start + step].itertuples(index=False, name=None))
+                if progress is not None:
+                    progress(min(step, len(frame) - start))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -315,7 +347,10 @@ def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: floa
     Returns:
         The posts CSV's path.
     """
+    progress = counter_for("generate", users)
     posts, truth = generate(users, seed, positive_rate)
+    if progress is not None:
+        progress(users)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"))
@@ -329,6 +364,19 @@ def truth_path(path: str | Path) -> Path:
     """The truth file that goes with a synthetic posts CSV."""
     path = Path(path)
     return path.with_name(f"{path.stem}.truth.csv")
+
+
+def read_truth(path: str | Path, user_ids, column: str = "p_retained") -> np.ndarray | None:
+    """Each user's true retention probability (``column``: or ``p_noise_free``) from the truth file beside
+    a synthetic CSV (None if absent)."""
+    truth = truth_path(path)
+    if not truth.is_file():
+        return None
+    table = pd.read_csv(truth, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
+    if column not in table.columns:
+        return None
+    p = table[column].reindex(list(user_ids)).to_numpy(dtype=float)
+    return None if np.isnan(p).any() else p
 
 
 def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_dir: str | Path | None = None) -> Path:
@@ -350,3 +398,14 @@ def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_di
     if not (path.is_file() and truth_path(path).is_file()):
         write_synthetic(path, users, seed, positive_rate)
     return path
+
+
+# The names ensure_synthetic gives its files, and the temporary files _write_atomic leaves if killed.
+_CACHED_FILE = re.compile(r"(\.)?synthetic-v\d+-u\d+-s\d+-r[0-9.e+-]+(?:\.truth)?\.csv(?(1)\.[A-Za-z0-9_]+\.tmp|)")
+
+
+def clear_synthetic(folder: str | Path) -> Removal:
+    """Delete the generated data files in ``folder`` (by their exact names); report anything else left."""
+    removal = remove_matching_files(Path(folder), _CACHED_FILE)
+    remove_dir_if_empty(Path(folder))
+    return removal

@@ -30,6 +30,9 @@ _ISO_RE = re.compile(
 )
 
 
+MIN_TIME, MAX_TIME = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
+
 def _from_epoch(number: float, original: Any) -> pd.Timestamp:
     """Read an epoch number by its digit count: 12-13 digits are ms, 9-10 are s."""
     if number.is_integer():
@@ -51,9 +54,20 @@ def parse_time(text: Any) -> pd.Timestamp:
         A naive :class:`pandas.Timestamp`.
 
     Raises:
-        ValueError: the value is empty or in none of the accepted forms; the
-            message lists them.
+        ValueError: the value is empty, in none of the accepted forms (the
+            message lists them), or outside the dates pandas can hold.
     """
+    stamp = _parse_time(text)
+    # pandas keeps post times in nanoseconds: 1677-09-21 to 2262-04-11. A date
+    # outside that (a typo such as 9999) is a bad value, not a crash later on.
+    if not MIN_TIME <= stamp <= MAX_TIME:
+        raise ValueError(f"Expected {EXPECTED}. Got {text!r} instead: outside the supported dates "
+                         f"{MIN_TIME:%Y-%m-%d} to {MAX_TIME:%Y-%m-%d}.")
+    return stamp
+
+
+def _parse_time(text: Any) -> pd.Timestamp:
+    """parse_time without the range check."""
     if isinstance(text, (bool, np.bool_)):
         raise ValueError(f"Expected {EXPECTED}. Got the boolean {text!r} instead.")
     if isinstance(text, (int, float, np.integer, np.floating)):
@@ -84,7 +98,7 @@ def parse_time(text: Any) -> pd.Timestamp:
             if stamp.tzinfo is not None:
                 stamp = stamp.tz_convert("UTC").tz_localize(None)
             return stamp
-    except (ValueError, OverflowError) as exc:
+    except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime is a ValueError
         raise ValueError(f"Expected {EXPECTED}. Got {text!r} instead ({exc}).") from None
     raise ValueError(f"Expected {EXPECTED}. Got {text!r} instead.")
 
@@ -139,8 +153,9 @@ def parse_times(values: Iterable[Any]) -> tuple[pd.Series, np.ndarray]:
         # Only strings go to the fast path; stray numbers fall through to parse_time.
         fast = pd.to_datetime(uniques.iloc[where].where(uniques.iloc[where].map(type) == str),
                               format=fmt, errors="coerce")
-        hit = fast.notna().to_numpy()
-        parsed.iloc[where[hit]] = fast[hit].to_numpy()
+        # pandas returns microseconds for dates past 2262; those go to parse_time, which explains them.
+        hit = (fast.notna() & (fast >= MIN_TIME) & (fast <= MAX_TIME)).to_numpy()
+        parsed.iloc[where[hit]] = fast[hit].astype("datetime64[ns]").to_numpy()
         remaining[where[hit]] = False
     if remaining.any():
         # Whitespace, epochs, ISO and the values that are simply bad end up here.
@@ -150,3 +165,26 @@ def parse_times(values: Iterable[Any]) -> tuple[pd.Series, np.ndarray]:
     values = np.append(parsed.to_numpy(), np.datetime64("NaT", "ns"))[codes]
     result = pd.Series(values, index=series.index, dtype="datetime64[ns]")
     return result, result.isna().to_numpy()
+
+
+
+_ZONED_RE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def is_absolute_time(values: pd.Series) -> np.ndarray:
+    """True where a cell names an instant by itself: an epoch number, or ISO 8601 with ``Z`` or an offset.
+
+    Those are the cells :func:`parse_time` converts to UTC; the others are naive
+    times kept as written, whose clock only the spec can say (``data.timezone``).
+    """
+    def absolute(value) -> bool:
+        if isinstance(value, (bool, np.bool_)) or value is None:
+            return False
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            return math.isfinite(float(value))
+        if not isinstance(value, str):
+            return False
+        text = value.strip()
+        return bool(_EPOCH_RE.match(text) or (_ISO_RE.match(text) and _ZONED_RE.search(text)))
+
+    return np.fromiter((absolute(v) for v in pd.Series(values, dtype=object)), dtype=bool, count=len(values))

@@ -7,11 +7,15 @@ posts inside the label window, which never overlaps it (checked in
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import datetime as dt
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
+from toolkit.data.coverage import reference_volume, windows_covered
+from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
 from toolkit.errors import ToolkitError
@@ -27,27 +31,51 @@ class DataReport:
     """What the label did to the users in the file."""
 
     users: int  # distinct users in the file
-    in_cohort: int  # first seen inside the cohort's dates
+    in_cohort: int  # day 0 inside the cohort's dates
     censored: int  # in the cohort, but the label window ends after the data does
     positives: int  # retained, among the labelled users
     positive_rate: float  # positives / labelled users
     data_end: str  # last date the label may look at
     label: str  # the label rule in words
+    censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it
+    coverage: str = "off"  # the coverage rule in words
+    coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
+    warnings: list[str] = field(default_factory=list)
+    windows: dict = field(default_factory=dict)  # cohort / observation / label windows as [first, last] dates
+    volume: pd.Series | None = field(default=None, repr=False)  # posts per calendar day over the whole file
 
     @property
     def labelled(self) -> int:
-        return self.in_cohort - self.censored
+        return self.in_cohort - self.censored - self.censored_by_coverage
+
+    def counts_text(self) -> str:
+        return (f"{self.users} users in the file, {self.in_cohort} in the cohort, {self.censored} censored by "
+                f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "volume"}
 
 
-def build_users(posts: pd.DataFrame, label: LabelSpec) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
+@dataclass
+class Windows:
+    """Per cohort user (indexed by user_id): day 0 and the ends of each window, as day Timestamps."""
+
+    day0: pd.Series
+    obs_end: pd.Series  # last day features come from
+    exposure_end: pd.Series  # last day of the spec's own observation window (before equalising)
+    lab_start: pd.Series
+    lab_end: pd.Series
+
+
+def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
+                ) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
     """Build the users table, their labels and the data report.
 
     Args:
         posts: canonical posts frame from :func:`toolkit.data.posts.load_posts`.
         label: the parsed label block.
+        timezone: the clock of the post times (``data.timezone``); account creation
+            times decoded from object ids are converted to it.
 
     Returns:
         ``(users, y, report)``: the users table with ``USER_COLUMNS`` (sorted by
@@ -56,54 +84,163 @@ def build_users(posts: pd.DataFrame, label: LabelSpec) -> tuple[pd.DataFrame, np
     """
     posts = posts.assign(date=posts["create_time"].dt.normalize())
     first_seen = posts.groupby("user_id")["create_time"].min()
-    first_date = first_seen.dt.normalize()
-    data_end = pd.Timestamp(label.data_end) if label.data_end else posts["date"].max()
-
-    in_cohort = (first_date >= pd.Timestamp(label.cohort_start)) & (first_date <= pd.Timestamp(label.cohort_end))
-    cohort = first_date[in_cohort]
-    if label.active_between:
-        lab_start = pd.Series(pd.Timestamp(label.active_between[0]), index=cohort.index)
-        lab_end = pd.Series(pd.Timestamp(label.active_between[1]), index=cohort.index)
-    else:
-        lab_start = cohort + pd.Timedelta(days=label.returns_after_days)
-        lab_end = cohort + pd.Timedelta(days=label.horizon_days)
-    censored = lab_end > data_end
-    kept = cohort.index[~censored.to_numpy()]
+    created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
+    day0 = _day0(first_seen, created, label)
+    start, end = pd.Timestamp(label.cohort_start), pd.Timestamp(label.cohort_end)
+    cohort = day0[(day0 >= start) & (day0 <= end)]
+    report = _report(posts, label, first_seen.size, len(cohort))
+    win = _windows(cohort, label)
+    data_end = pd.Timestamp(report.data_end)
+    censored = (win.lab_end > data_end).to_numpy()
+    uncovered = ~censored & _uncovered(report.volume, win, label)
+    report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
+    kept = cohort.index[~censored & ~uncovered]
     if len(kept) == 0:
         raise ToolkitError(
-            f"No user is left to learn from: {first_seen.size} users in the file, {int(in_cohort.sum())} first seen "
-            f"in the cohort {label.cohort_start}..{label.cohort_end}, {int(censored.sum())} of them censored (label "
-            f"window ending after the data ends on {data_end.date()}). Check label.cohort and label.retained_if "
-            "against the dates in the data."
-        )
-
-    if label.observe_until is not None:
-        obs_end = pd.Series(pd.Timestamp(label.observe_until), index=kept)
-    else:
-        obs_end = cohort[kept] + pd.Timedelta(days=label.observe_days - 1)
-
+            f"No user is left to learn from: {report.counts_text()} (cohort {label.cohort_start}..{label.cohort_end}). "
+            "Check label.cohort and label.retained_if against the dates in the data, and label.coverage against "
+            "the crawl's volume per day (`python -m toolkit validate` shows it).")
+    win = Windows(*(w[kept] for w in vars(win).values()))
     own = posts[posts["user_id"].isin(kept)]
-    user_first = own["user_id"].map(first_date)
-    in_window = own["date"] <= own["user_id"].map(obs_end)
-    in_label = (own["date"] >= own["user_id"].map(lab_start)) & (own["date"] <= own["user_id"].map(lab_end))
-    retained = own.loc[in_label, "user_id"].unique()
-
-    window = own[in_window].assign(day=(own["date"] - user_first)[in_window].dt.days)
-    users = _user_features(window, kept, label.sequence_days, (obs_end - cohort[kept]).dt.days)
-    users["first_seen"] = first_seen.reindex(users["user_id"]).to_numpy()
+    own = own.assign(day=(own["date"] - own["user_id"].map(win.day0)).dt.days)
+    in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
+    users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
+    _add_user_columns(users, own, first_seen, created, win)
     users = users[list(USER_COLUMNS)]
-    y = users["user_id"].isin(retained).to_numpy().astype(np.int8)
-
-    report = DataReport(
-        users=int(first_seen.size),
-        in_cohort=int(in_cohort.sum()),
-        censored=int(censored.sum()),
-        positives=int(y.sum()),
-        positive_rate=float(y.mean()),
-        data_end=str(data_end.date()),
-        label=label.describe(),
-    )
+    y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
+    report.positives, report.positive_rate = int(y.sum()), float(y.mean())
     return users, y, report
+
+
+def _created(user_ids: pd.Index, timezone: str, *, required: bool) -> pd.Series:
+    """Account creation times on the data's clock (NaT for ids that are not object ids)."""
+    ids = pd.Series(user_ids, index=user_ids)
+    if required:
+        bad = ids[~is_object_id(ids)]
+        if len(bad):
+            raise ToolkitError(
+                f"label.day0: account_created decodes the creation time from object-id user ids (24 hex digits, "
+                f"the first 8 the creation time in Unix seconds), but {len(bad)} of {len(ids)} user ids are not "
+                f"object ids, e.g. {', '.join(map(repr, bad.iloc[:3]))}. Use label.day0: first_post for this data.")
+    utc = account_created(ids)
+    return pd.Series(utc_to_clock(utc, timezone).to_numpy(), index=user_ids)
+
+
+def _day0(first_seen: pd.Series, created: pd.Series, label: LabelSpec) -> pd.Series:
+    """Day 0 per user: the first post's date, or the account's creation date (never after the first post)."""
+    first_date = first_seen.dt.normalize()
+    if label.day0 == "first_post":
+        return first_date
+    return pd.concat([first_date, created.dt.normalize()], axis=1).min(axis=1)
+
+
+def _windows(day0: pd.Series, label: LabelSpec) -> Windows:
+    if label.observe_until is not None:
+        exposure_end = pd.Series(pd.Timestamp(label.observe_until), index=day0.index)
+    else:
+        exposure_end = day0 + pd.Timedelta(days=label.observe_days - 1)
+    obs_end = day0 + pd.Timedelta(days=label.sequence_days - 1)
+    if label.active_between:
+        lab_start = pd.Series(pd.Timestamp(label.active_between[0]), index=day0.index)
+        lab_end = pd.Series(pd.Timestamp(label.active_between[1]), index=day0.index)
+    else:
+        lab_start = day0 + pd.Timedelta(days=label.returns_after_days)
+        lab_end = day0 + pd.Timedelta(days=label.horizon_days)
+    return Windows(day0, obs_end, exposure_end, lab_start, lab_end)
+
+
+def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int) -> DataReport:
+    """The counts known before labelling, the crawl's daily volume, and warnings about the data's end."""
+    last_post = posts["date"].max()
+    data_end = pd.Timestamp(label.data_end) if label.data_end else last_post
+    warnings = []
+    if data_end > last_post:
+        warnings.append(f"label.data_end ({data_end.date()}) is after the last post in the file "
+                        f"({last_post.date()}): users whose label window ends in between are labelled as if "
+                        "the crawl had seen them, and count as not retained if it had not.")
+    windows = label_windows(label)
+    volume = daily_volume(posts["create_time"])
+    rule = label.coverage
+    return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
+                      data_end=str(data_end.date()), label=label.describe(),
+                      coverage=rule.describe() if rule else "off (label.coverage: null, or synthetic data)", warnings=warnings, windows=windows, volume=volume,
+                      coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
+
+
+def label_windows(label: LabelSpec) -> dict:
+    """The cohort, observation and label windows over all users, as ``[first, last]`` ISO dates."""
+    if label.active_between:
+        lab = [str(d) for d in label.active_between]
+    else:
+        lab = [str(label.cohort_start + dt.timedelta(days=label.returns_after_days)),
+               str(label.cohort_end + dt.timedelta(days=label.horizon_days))]
+    return {"cohort": [str(label.cohort_start), str(label.cohort_end)],
+            "observation": [str(label.cohort_start), str(label.last_observed)], "label": lab}
+
+
+def _uncovered(volume: pd.Series, win: Windows, label: LabelSpec) -> np.ndarray:
+    if label.coverage is None:
+        return np.zeros(len(win.day0), dtype=bool)
+    return ~windows_covered(volume, win.lab_start, win.lab_end, label.coverage)
+
+
+def _retained(own: pd.DataFrame, win: Windows, min_gap_hours: float) -> np.ndarray:
+    """Users with a post inside their label window (and, with a gap, far enough after their last observed one)."""
+    user = own["user_id"]
+    in_label = (own["date"] >= user.map(win.lab_start)) & (own["date"] <= user.map(win.lab_end))
+    if min_gap_hours > 0:
+        observed = own[own["date"] <= user.map(win.obs_end)]
+        last_seen = observed.groupby("user_id")["create_time"].max()
+        earliest = user.map(last_seen) + pd.Timedelta(hours=min_gap_hours)
+        in_label &= earliest.isna() | (own["create_time"] >= earliest)
+    return own.loc[in_label, "user_id"].unique()
+
+
+def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Series, created: pd.Series,
+                      win: Windows) -> None:
+    """First post time, account age at it, and exposure (days and posts in the spec's observation window)."""
+    ids = users["user_id"]
+    users["first_seen"] = first_seen.reindex(ids).to_numpy()
+    age = (first_seen - created).dt.total_seconds() / 86400.0
+    users["account_age_days"] = age.reindex(ids).to_numpy(dtype=float)
+    users["exposure_days"] = ((win.exposure_end - win.day0).dt.days + 1).reindex(ids).to_numpy(dtype=float)
+    exposed = own[(own["date"] <= own["user_id"].map(win.exposure_end)).to_numpy()]
+    users["exposure_posts"] = exposed.groupby("user_id").size().reindex(ids, fill_value=0).to_numpy(dtype=float)
+
+
+def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build the users table of every user in ``posts`` without labelling anyone (scoring new users).
+
+    Day 0 and the observation window are the label's, exactly as :func:`build_users`
+    applies them, so a user seen in training gets the same row here. Cohort dates,
+    coverage and the label window are not applied: new posts come from a later
+    period, and nothing is known yet about who stays.
+
+    Returns:
+        ``(users, skipped)``: the users table (``USER_COLUMNS``, sorted by user_id)
+        and a frame of ``user_id, reason`` for users with no post inside the window.
+    """
+    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    first_seen = posts.groupby("user_id")["create_time"].min()
+    created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
+    win = _windows(_day0(first_seen, created, label), label)
+    own = posts.assign(day=(posts["date"] - posts["user_id"].map(win.day0)).dt.days)
+    in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
+    seen = set(own.loc[in_window, "user_id"])
+    late = ~first_seen.index.isin(list(seen))
+    skipped = pd.DataFrame({
+        "user_id": first_seen.index[late],
+        "reason": [f"no post in the observation window (first post {f.date()}, window ended {e.date()})"
+                   for f, e in zip(first_seen[late], win.obs_end[late])],
+    })
+    kept = first_seen.index[~late]
+    win = Windows(*(w[kept] for w in vars(win).values()))
+    own = own[own["user_id"].isin(kept)]
+    in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
+    users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
+    _add_user_columns(users, own, first_seen, created, win)
+    return users[list(USER_COLUMNS)], skipped
 
 
 def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_day: pd.Series) -> pd.DataFrame:

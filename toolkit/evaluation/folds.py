@@ -24,7 +24,7 @@ def make_folds(y: np.ndarray, evaluation, seed: int) -> list[Fold]:
     y = np.asarray(y)
     if evaluation.split:
         splitter = StratifiedShuffleSplit(
-            n_splits=1, test_size=evaluation.split.get("test_fraction", 0.2), random_state=seed
+            n_splits=1, test_size=evaluation.test_fraction, random_state=seed
         )
         return [Fold(0, 0, tr, te) for tr, te in splitter.split(np.zeros(len(y)), y)]
     k, repeats = evaluation.folds, evaluation.repeats
@@ -32,14 +32,18 @@ def make_folds(y: np.ndarray, evaluation, seed: int) -> list[Fold]:
     return [Fold(i // k, i % k, tr, te) for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y)), y))]
 
 
-def check_positives(y: np.ndarray, evaluation) -> None:
-    """Stop before any training when a test fold would hold too few positives (or negatives)."""
+def check_positives(y: np.ndarray, evaluation, *, counts: str = "") -> None:
+    """Stop before any training when a test fold would hold too few positives (or negatives).
+
+    ``counts`` (the data report's users in the file, in the cohort and censored)
+    goes into the message, so the user sees where the users went.
+    """
     y = np.asarray(y)
     n, pos = len(y), int(y.sum())
     neg = n - pos
     need = evaluation.min_positives_per_fold
     if evaluation.split:
-        frac = evaluation.split.get("test_fraction", 0.2)
+        frac = evaluation.test_fraction
         per_fold, how = int(np.floor(pos * frac)), f"a test split of {frac:g}"
         fewer = "a larger evaluation.split.test_fraction"
     else:
@@ -49,7 +53,7 @@ def check_positives(y: np.ndarray, evaluation) -> None:
     if per_fold < need:
         raise ToolkitError(
             f"Too few positives to evaluate: the label gives {pos} retained users among {n} labelled users "
-            f"(positive rate {pos / max(n, 1):.2%}); with {how} a test fold would hold as few as {per_fold} "
+            f"(positive rate {pos / max(n, 1):.2%}){'; ' + counts if counts else ''}; with {how} a test fold would hold as few as {per_fold} "
             f"positives, fewer than evaluation.min_positives_per_fold = {need}. To change this: use {fewer}, "
             "a wider label window (label.retained_if), a larger cohort (label.cohort), more data, "
             "or a lower evaluation.min_positives_per_fold if you accept noisier estimates."

@@ -379,3 +379,53 @@ def paired_delta(y, scores_a, scores_b, *, metric: str = "roc_auc", n_boot: int 
     low, high = _percentile_ci(np.concatenate([delta(w) for w in _bootstrap_blocks(y, n_boot, seed)]), confidence)
     return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
             "excludes_zero": bool(low > 0.0 or high < 0.0)}
+
+
+def paired_delta_draws(y, scores_a, scores_b, *, metric: str = "roc_auc", n_boot: int = 1000,
+                       seed: int = 0) -> tuple[float, np.ndarray]:
+    """The point difference (a - b) of a score metric and its ``n_boot`` paired-bootstrap draws.
+
+    The draws are those :func:`paired_delta` takes its interval from (same ``seed``, same users
+    resampled), so callers can combine them: average over training seeds, or turn them into a
+    p-value (:func:`bootstrap_p_value`).
+    """
+    if metric not in SCORE_METRICS:
+        raise ToolkitError(f"paired_delta_draws compares score metrics {SCORE_METRICS}. Got {metric!r} instead.")
+    y = _check_labels(y)
+    a = _check_repeats(np.asarray(scores_a, dtype=float), len(y), name="scores_a")
+    b = _check_repeats(np.asarray(scores_b, dtype=float), len(y), name="scores_b")
+    if a.shape != b.shape:
+        raise ToolkitError(f"scores_a and scores_b must have the same shape. Got {a.shape} and {b.shape}.")
+
+    def delta(weights):
+        return (_mean_over_repeats(y, a, None, weights, (metric,))[metric]
+                - _mean_over_repeats(y, b, None, weights, (metric,))[metric])
+
+    point = float(delta(_unit_weights(y))[0])
+    return point, np.concatenate([delta(w) for w in _bootstrap_blocks(y, n_boot, seed)])
+
+
+def bootstrap_p_value(draws: np.ndarray) -> float:
+    """Two-sided p-value of "the difference is 0" from bootstrap draws of it.
+
+    Twice the smaller share of draws on either side of 0, with the +1 correction
+    (so it is never exactly 0); nan when a draw is nan.
+    """
+    draws = np.asarray(draws, dtype=float)
+    if not len(draws) or np.isnan(draws).any():
+        return float("nan")
+    low, high = (draws <= 0).sum(), (draws >= 0).sum()
+    return float(min(1.0, 2 * (min(low, high) + 1) / (len(draws) + 1)))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (nan entries stay nan and are not counted)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out

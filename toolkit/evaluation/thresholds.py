@@ -26,7 +26,11 @@ THRESHOLD_RULES = {
     "max_f1": "the validation score that maximizes F1 of (scores >= threshold)",
     "youden": "the validation score that maximizes Youden's J = TPR - FPR",
     "recall@R": "the highest validation score whose validation recall is at least R, "
-                "for R in (0, 1], e.g. 'recall@0.8'",
+                "for R in (0, 1], e.g. 'recall@0.8' (precision at recall R; also written "
+                "{precision_at_recall: R})",
+    "precision@P": "the lowest validation score whose validation precision is at least P, "
+                   "for P in (0, 1], e.g. 'precision@0.3' (the most recall at precision P; also "
+                   "written {recall_at_precision: P})",
     "<number>": "a fixed threshold in the open interval (0, 1), e.g. 0.5, used as is",
 }
 """The accepted threshold rules, each with what it picks. Ties between equally
@@ -34,9 +38,23 @@ good thresholds go to the highest one (fewest users flagged)."""
 
 FALLBACK_THRESHOLD = 0.5
 
-_RECALL_RULE = re.compile(r"recall@(.+)")
-_EXPECTED = ("one of 'max_f1', 'youden', 'recall@R' with R in (0, 1] (e.g. 'recall@0.8'), "
-             "or a number in the open interval (0, 1)")
+_TARGET_RULE = re.compile(r"(recall|precision)@(.+)")
+_MAPPING_FORMS = {"precision_at_recall": "recall", "recall_at_precision": "precision"}
+_EXPECTED = ("one of 'max_f1', 'youden', 'recall@R' (or {precision_at_recall: R}), 'precision@P' "
+             "(or {recall_at_precision: P}) with R, P in (0, 1], or a number in the open interval (0, 1)")
+
+
+def normalize_rule(rule):
+    """``{recall_at_precision: P}`` -> ``"precision@P"``, ``{precision_at_recall: R}`` -> ``"recall@R"``.
+
+    The mapping forms read better in YAML; the string forms are what results
+    record. Anything else is returned unchanged.
+    """
+    if isinstance(rule, dict) and len(rule) == 1:
+        (key, value), = rule.items()
+        if key in _MAPPING_FORMS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"{_MAPPING_FORMS[key]}@{value}"
+    return rule
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ def validate_threshold_rule(rule) -> str | None:
         None when the rule is valid, else a message saying what was expected and
         what was given.
     """
+    rule = normalize_rule(rule)
     if isinstance(rule, bool) or not isinstance(rule, (str, int, float, np.floating, np.integer)):
         return f"The threshold rule must be {_EXPECTED}. Got {rule!r} of type {type(rule).__name__} instead."
     if not isinstance(rule, str):
@@ -66,16 +85,16 @@ def validate_threshold_rule(rule) -> str | None:
         return f"A fixed threshold must be in the open interval (0, 1). Got {rule!r} instead."
     if rule in ("max_f1", "youden"):
         return None
-    match = _RECALL_RULE.fullmatch(rule)
+    match = _TARGET_RULE.fullmatch(rule)
     if match:
         try:
-            target = float(match.group(1))
+            target = float(match.group(2))
         except ValueError:
             target = float("nan")
         if 0.0 < target <= 1.0:
             return None
-        return f"The recall target in {rule!r} must be a number in (0, 1]. Got {match.group(1)!r} instead."
-    guess = difflib.get_close_matches(rule, ["max_f1", "youden", "recall@0.8"], n=1)
+        return f"The {match.group(1)} target in {rule!r} must be a number in (0, 1]. Got {match.group(2)!r} instead."
+    guess = difflib.get_close_matches(rule, ["max_f1", "youden", "recall@0.8", "precision@0.3"], n=1)
     hint = f" Did you mean {guess[0]!r}?" if guess else ""
     return f"The threshold rule must be {_EXPECTED}. Got {rule!r} instead.{hint}"
 
@@ -109,6 +128,7 @@ def choose_threshold_info(y_val, scores_val, rule) -> ThresholdChoice:
     problem = validate_threshold_rule(rule)
     if problem:
         raise ToolkitError(problem)
+    rule = normalize_rule(rule)
     if not isinstance(rule, str):
         return ThresholdChoice(float(rule), str(rule), False)
 
@@ -132,9 +152,17 @@ def choose_threshold_info(y_val, scores_val, rule) -> ThresholdChoice:
     elif rule == "youden":
         best = int(np.argmax(tp / n_pos - fp / n_neg))
     else:
-        target = float(_RECALL_RULE.fullmatch(rule).group(1))
-        # Recall only grows as the threshold falls, and reaches 1 at the lowest score.
-        best = int(np.argmax(tp / n_pos >= target))
+        kind, target = _TARGET_RULE.fullmatch(rule).groups()
+        if kind == "recall":
+            # Recall only grows as the threshold falls, and reaches 1 at the lowest score.
+            best = int(np.argmax(tp / n_pos >= float(target)))
+        else:
+            # Precision is not monotone in the threshold: take the lowest threshold (the most
+            # recall) among those that reach the target; none reaching it is a fallback.
+            reached = np.flatnonzero(tp / (tp + fp) >= float(target))
+            if len(reached) == 0:
+                return ThresholdChoice(FALLBACK_THRESHOLD, rule, True)
+            best = int(reached[-1])
     return ThresholdChoice(float(thresholds[best]), rule, False)
 
 

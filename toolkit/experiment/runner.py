@@ -1,15 +1,15 @@
-"""Run one experiment: data -> users and labels -> cross-validated scores -> metrics, cost, saved model.
+"""Run one experiment: prepare -> cross-validate -> final model -> record.
 
 Every featurizer is fitted inside each training fold only; the head's threshold
 is chosen on the validation part of the training fold, never on test rows; all
-metrics come from the out-of-fold scores.
+metrics come from the out-of-fold scores (with ``evaluation.split``, from the
+test part's scores).
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
-import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +17,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.features.cache import CachedBlocks, FeatureCache, default_cache_root, users_fingerprint
-from toolkit.cost import Cost, folder_bytes, peak_rss_mb, reset_peak_rss
+from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb, reset_peak_rss
+from toolkit.data.coverage_chart import text_chart, write_png
 from toolkit.data.posts import LoadReport, load_posts
-from toolkit.data.users import DataReport, build_users
+from toolkit.data.users import DataReport, build_users, label_windows
 from toolkit.environment import describe, make_deterministic
-from toolkit.evaluation.folds import carve_validation, check_positives, make_folds
+from toolkit.evaluation.baselines import baselines, calendar_warning
+from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
+from toolkit.evaluation.folds import Fold, carve_validation, check_positives, make_folds
 from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
+from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
+from toolkit.experiment.run_folder import ResultsFolder
+from toolkit.errors import ToolkitError
+from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
 from toolkit.progress import NullProgress, Progress
-from toolkit.experiment.run_folder import ResultsFolder
-from toolkit.experiment.spec import Spec
 
 
 @dataclass
@@ -40,7 +44,33 @@ class Prepared:
     report: DataReport
     load: LoadReport
     source: str
-    truth: pd.DataFrame | None = None  # synthetic data only: each user's true retention probability
+    truth: np.ndarray | None = None  # synthetic data only: each user's true retention probability
+    ceiling: np.ndarray | None = None  # synthetic data only: the same without the noise the file cannot show
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-fold scores and what producing them cost."""
+
+    folds: list[Fold]
+    scores: np.ndarray  # (repeats, users); nan where a user was not scored (outside a split's test part)
+    preds: np.ndarray  # (repeats, users) 0/1 at each fold's threshold
+    per_fold: list[dict] = field(default_factory=list)
+    featurize_s: dict[str, float] = field(default_factory=dict)  # summed over folds
+    train_s: float = 0.0  # summed over folds
+    cache_hits: int = 0
+
+    @property
+    def scored(self) -> np.ndarray:
+        """Users with a score in every repeat (all of them under cv; the test part under a split)."""
+        return ~np.isnan(self.scores).any(axis=0)
+
+
+@dataclass
+class FinalModel:
+    cost: Cost
+    threshold: float
+    cache_hits: int
 
 
 @dataclass
@@ -51,71 +81,68 @@ class Outcome:
 
 
 def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
-    if "path" in spec.data:
-        return Path(spec.data["path"])
+    """The posts CSV a spec reads: its ``data.path``, or its synthetic data (generated on first use)."""
+    if spec.data.path is not None:
+        return Path(spec.data.path)
     from toolkit.data.synth import ensure_synthetic
+    from toolkit.features.cache import default_cache_root
 
-    syn = spec.data["synthetic"]
+    syn = spec.data.synthetic
     return ensure_synthetic(syn.users, syn.seed, syn.positive_rate, cache_dir=default_cache_root(cache_dir) / "synthetic")
 
 
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     """Load the posts, build users and labels, and check there are enough positives per fold."""
     path = data_path(spec, cache_dir)
-    posts, load = load_posts(path, columns=spec.data["columns"], on_bad_rows=spec.data["on_bad_rows"])
-    users, y, report = build_users(posts, spec.label)
-    check_positives(y, spec.evaluation)
+    posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
+                             timezone=spec.data.timezone)
+    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone)
+    check_positives(y, spec.evaluation, counts=report.counts_text())
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
-    truth = None
-    truth_path = path.with_name(path.stem + ".truth.csv")
-    if "synthetic" in spec.data and truth_path.is_file():
-        truth = pd.read_csv(truth_path, dtype={"user_id": str}).set_index("user_id").reindex(users["user_id"])
-    return Prepared(users, y, report, load, str(path), truth)
+    prepared = Prepared(users, y, report, load, str(path))
+    if spec.data.synthetic is not None:
+        from toolkit.data.synth import read_truth
+
+        prepared.truth = read_truth(path, users["user_id"])
+        prepared.ceiling = read_truth(path, users["user_id"], "p_noise_free")
+    return prepared
 
 
-def featurize(featurizers, names, users: pd.DataFrame, train: np.ndarray, others: list[np.ndarray],
-              cache: FeatureCache | None = None, data_key: str = "", need_fitted: bool = False,
-              progress: Progress | None = None):
-    """Fit each featurizer on the training rows; transform them and every other row set.
+def effective_label(spec: Spec):
+    """The spec's label, with the coverage rule off for synthetic data unless the spec sets it.
 
-    With a cache, blocks computed before (same users, featurizer, parameters, code
-    and rows) are read back with the seconds they took to compute. With
-    ``need_fitted`` the fitted featurizers are cached too and replace the given ones.
-
-    Returns (train blocks, blocks for each set in ``others``, seconds per featurizer, cache hits).
+    The generator records every post it makes, so a quiet day in a small synthetic file is chance,
+    not a crawler that stopped; censoring on it would only shrink the data. A ``label.coverage``
+    written in the spec applies to synthetic data too.
     """
-    train_users = users.iloc[train]
-    train_blocks, other_blocks, seconds, hits = [], [[] for _ in others], {}, 0
-    for i, (name, feat) in enumerate(zip(names, featurizers)):
-        key = cache.key(data=data_key, featurizer=feat, train_rows=train, other_rows=others) if cache else None
-        entry = cache.load(key) if key else None
-        if entry is not None and (entry.fitted is not None or not need_fitted):
-            hits += 1
-            if need_fitted:
-                featurizers[i] = pickle.loads(entry.fitted)
-        else:
-            feat.warm_up()  # model loading is not featurizing
-            start = time.perf_counter()
-            train_block = feat.fit(train_users).transform(train_users)
-            rest = [feat.transform(users.iloc[rows]) for rows in others]
-            entry = CachedBlocks(train_block, rest, time.perf_counter() - start)
-            if key:
-                cache.store(key, train_block=train_block, other_blocks=rest, seconds=entry.seconds,
-                            meta={"flops_per_user": feat.flops_per_user()},
-                            fitted=pickle.dumps(feat) if need_fitted else None)
-        kind = feat.output_kind()
-        train_blocks.append(Block(name, kind, entry.train_block))
-        for out, block in zip(other_blocks, entry.other_blocks):
-            out.append(Block(name, kind, block))
-        seconds[name] = entry.seconds
-        if progress is not None:
-            progress.advance("featurize")
-    return train_blocks, other_blocks, seconds, hits
+    if spec.data.synthetic is None or "coverage" in (spec.raw.get("label") or {}):
+        return spec.label
+    return dataclasses.replace(spec.label, coverage=None)
+
+
+def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
+    """The crawl's volume per day with the spec's windows, drawn from the posts alone (no label needed).
+
+    Shown when a spec is refused for its label counts, so the user sees the holes that emptied the
+    cohort; empty when the posts themselves cannot be read (that error is the one to show).
+    """
+    from toolkit.data.crawl import daily_volume
+
+    try:
+        posts, _ = load_posts(data_path(spec, cache_dir), columns=spec.data.columns,
+                              on_bad_rows=spec.data.on_bad_rows, timezone=spec.data.timezone)
+    except ToolkitError:
+        return []
+    return text_chart(daily_volume(posts["create_time"]), label_windows(spec.label))
 
 
 def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
-    """Carve a validation part, train the head, and pick the threshold on that part."""
+    """Carve a validation part, train the head, and pick the threshold on that part.
+
+    Returns ``(head, threshold, seconds, fell_back)``; ``fell_back`` when the validation part held
+    fewer than ``evaluation.min_validation_positives`` positives (see :mod:`toolkit.evaluation.fallback`).
+    """
     fit_pos, val_pos = carve_validation(y, spec.training.validation_fraction, spec.seed)
     head = spec.build_head()
     start = time.perf_counter()
@@ -128,8 +155,139 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
         on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
-    threshold = choose_threshold(y[val_pos], head.predict([b.rows(val_pos) for b in blocks]), spec.evaluation.threshold)
-    return head, threshold, seconds
+    ev = spec.evaluation
+    if needs_fallback(y[val_pos], ev.threshold, ev.min_validation_positives):
+        return head, prevalence_threshold(y, head.predict(blocks)), seconds, True
+    threshold = choose_threshold(y[val_pos], head.predict([b.rows(val_pos) for b in blocks]), ev.threshold)
+    return head, threshold, seconds, False
+
+
+def cross_validate(spec: Spec, prepared: Prepared, store: FeatureStore, *, fold_seed: int,
+                   progress: Progress) -> CrossValidation:
+    """Featurize, train and score every fold; the folds are drawn with ``fold_seed``."""
+    y = prepared.y
+    folds = make_folds(y, spec.evaluation, fold_seed)
+    store.folds = len(folds)
+    repeats = spec.evaluation.repeats
+    cv = CrossValidation(folds, np.full((repeats, len(y)), np.nan), np.zeros((repeats, len(y)), dtype=np.int8),
+                         featurize_s=dict.fromkeys(spec.block_names(), 0.0))
+    progress.start("folds", len(folds))
+    for fold in folds:
+        progress.start("featurize", len(spec.featurizers))
+        feats = featurize(spec, prepared.users, fold.train, [fold.test], store, progress=progress)
+        progress.start("epochs", spec.training.epochs)
+        head, threshold, seconds, fell_back = fit_head(spec, feats.train, y[fold.train], on_epoch=progress.epoch)
+        _score_fold(cv, fold, feats, head, threshold, y)
+        cv.per_fold[-1]["threshold_fallback"] = fell_back
+        cv.train_s += seconds
+        cv.cache_hits += feats.cache_hits
+        for name, s in feats.seconds.items():
+            cv.featurize_s[name] += s
+        progress.advance("folds")
+        last = cv.per_fold[-1]
+        progress.log(f"fold {fold.repeat}.{fold.fold}: roc_auc {last['roc_auc']:.3f}, pr_auc {last['pr_auc']:.3f}")
+    return cv
+
+
+def _score_fold(cv: CrossValidation, fold: Fold, feats: Featurized, head, threshold: float, y: np.ndarray) -> None:
+    s = head.predict(feats.others[0])
+    cv.scores[fold.repeat, fold.test] = s
+    cv.preds[fold.repeat, fold.test] = s >= threshold
+    yt = y[fold.test]
+    cv.per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
+                        "positives": int(yt.sum()), "threshold": float(threshold),
+                        "epochs": int(getattr(head, "epochs_run_", 1)),
+                        **point_metrics(yt, s, (s >= threshold).astype(int))})
+
+
+def final_model(spec: Spec, prepared: Prepared, store: FeatureStore, folder: Path | None) -> FinalModel:
+    """Train on all labelled users, save the model, and measure inference, size, params and FLOPs."""
+    users, y = prepared.users, prepared.y
+    all_rows = np.arange(len(y))
+    feats = featurize(spec, users, all_rows, [], store, need_fitted=True)
+    head, threshold, _, _ = fit_head(spec, feats.train, y)
+
+    sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
+    names = spec.block_names()
+
+    def predict_sample():
+        head.predict([Block(n, f.output_kind(), f.transform(sample)) for n, f in zip(names, feats.featurizers)])
+
+    # Warm: model loading and graph tracing for this batch shape happen here, not inside the timer.
+    predict_sample()
+    start = time.perf_counter()
+    predict_sample()
+    infer_ms = (time.perf_counter() - start) * 1000.0
+
+    frozen, weights = encoder_footprint(feats.featurizers)
+    cost = Cost(infer_ms_per_1k=infer_ms, params=head.count_params(), frozen_params=frozen, weights_bytes=weights,
+                flops_per_user=float(sum(f.flops_per_user() for f in feats.featurizers) + head.flops_per_user()))
+    if folder is not None:
+        _save_model(folder, spec, names, feats.featurizers, head, threshold)
+        cost.model_bytes = folder_bytes(folder)
+    cost.peak_rss_mb = peak_rss_mb()
+    return FinalModel(cost, threshold, feats.cache_hits)
+
+
+def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, threshold: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, f in zip(names, featurizers):
+        f.save(folder / f"featurizer_{n}.pkl")
+    head.save(folder / type(head).filename)
+    (folder / "model.json").write_text(json.dumps({
+        "featurizers": names, "head": spec.head[0], "head_file": type(head).filename,
+        "threshold": float(threshold)}, indent=2))
+
+
+def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalModel, store: FeatureStore) -> dict:
+    """The run's ``metrics.json``: data counts, metrics with intervals, baselines, thresholds, cost, environment."""
+    ev, report, load = spec.evaluation, prepared.report, prepared.load
+    scored = cv.scored
+    y = prepared.y[scored]
+    metrics = summarize(y, cv.scores[:, scored], cv.preds[:, scored], n_boot=ev.bootstrap,
+                        confidence=ev.confidence, seed=spec.seed)
+    final.cost.featurize_s = {n: s / len(cv.folds) for n, s in cv.featurize_s.items()}
+    final.cost.train_s = cv.train_s / len(cv.folds)
+    result = {
+        "name": spec.name,
+        "spec_sha256": spec.sha256(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "data": {**report.to_dict(), "labelled": report.labelled, "source": prepared.source,
+                 "rows_read": load.rows_read, "rows_skipped": load.rows_skipped},
+        "evaluation": ev.describe(),
+        "confidence": ev.confidence,
+        "metrics": metrics,
+        "fold_roc_auc": fold_mean(cv.per_fold, "roc_auc"),
+        "baselines": baselines(prepared.users, prepared.y, cv.folds, cv.scores, scored, ev, spec.seed),
+        "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in cv.per_fold])),
+                      "final_model": float(final.threshold),
+                      "fallbacks": int(sum(f.get("threshold_fallback", False) for f in cv.per_fold)),
+                      "min_validation_positives": ev.min_validation_positives},
+        "folds": cv.per_fold,
+        "cost": final.cost.to_dict(),
+        "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final.cache_hits,
+                  "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
+        "environment": describe(spec.seed),
+    }
+    result["warnings"] = list(report.warnings) + [w for w in [calendar_warning(result["baselines"])] if w]
+    if store.row_stats:  # stateless featurizers: rows embedded once per run, or read back by content
+        result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
+    for key, truth in (("oracle", prepared.truth), ("ceiling", prepared.ceiling)):
+        if truth is not None:
+            oracle = summarize(y, truth[scored][None, :], cv.preds[:1, scored], n_boot=ev.bootstrap,
+                               confidence=ev.confidence, seed=spec.seed)
+            result[key] = {k: oracle[k] for k in ("roc_auc", "pr_auc")}
+    return result
+
+
+def fold_mean(per_fold: list[dict], metric: str) -> dict:
+    """A metric's mean and spread over the folds' own values, beside the pooled out-of-fold one."""
+    values = np.array([f[metric] for f in per_fold], dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"mean": float("nan"), "sd": float("nan"), "folds": 0}
+    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "folds": int(len(values))}
 
 
 def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress | None = None,
@@ -146,122 +304,35 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     reset_peak_rss()
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
-    users, y, report = prepared.users, prepared.y, prepared.report
-    cache = FeatureCache(default_cache_root(cache_dir)) if use_cache else None
-    data_key = users_fingerprint(users) if cache else ""
-    progress.log(f"data: {prepared.load.summary()}")
-    progress.log(f"label: {report.label}")
-    progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored, "
-                 f"{report.positives} positive ({report.positive_rate:.2%})")
-
+    store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
+    _log_data(progress, prepared)
     with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        folds = make_folds(y, spec.evaluation, spec.seed if fold_seed is None else fold_seed)
-        names = spec.block_names()
-        repeats = spec.evaluation.repeats
-        scores = np.full((repeats, len(y)), np.nan)
-        preds = np.zeros((repeats, len(y)), dtype=np.int8)
-        feat_s = {n: 0.0 for n in names}
-        train_s, per_fold, cache_hits = 0.0, [], 0
-        progress.start("folds", len(folds))
-        for fold in folds:
-            progress.start("featurize", len(names))
-            tr_blocks, (te_blocks,), seconds, hits = featurize(spec.build_featurizers(), names, users, fold.train,
-                                                               [fold.test], cache, data_key, progress=progress)
-            cache_hits += hits
-            for n in names:
-                feat_s[n] += seconds[n]
-            progress.start("epochs", spec.training.epochs)
-            head, threshold, seconds = fit_head(spec, tr_blocks, y[fold.train], on_epoch=progress.epoch)
-            train_s += seconds
-            s = head.predict(te_blocks)
-            scores[fold.repeat, fold.test] = s
-            preds[fold.repeat, fold.test] = s >= threshold
-            yt = y[fold.test]
-            per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
-                             "positives": int(yt.sum()), "threshold": float(threshold),
-                             "epochs": int(getattr(head, "epochs_run_", 1)),
-                             **point_metrics(yt, s, (s >= threshold).astype(int))})
-            progress.advance("folds")
-            progress.log(f"fold {fold.repeat}.{fold.fold}: roc_auc {per_fold[-1]['roc_auc']:.3f}, "
-                         f"pr_auc {per_fold[-1]['pr_auc']:.3f}")
-
-        ev = spec.evaluation
-        metrics = summarize(y, scores, preds, n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
+        cv = cross_validate(spec, prepared, store, fold_seed=spec.seed if fold_seed is None else fold_seed,
+                            progress=progress)
         progress.start("final model", 1)
-        cost, final_threshold, final_hits = _final_model(spec, names, users, y, out.path / "model" if save else None,
-                                                         cache, data_key)
-        cost.featurize_s = {n: feat_s[n] / len(folds) for n in names}
-        cost.train_s = train_s / len(folds)
+        final = final_model(spec, prepared, store, out.path / "model" if save else None)
         progress.advance("final model")
-
-        result = {
-            "name": spec.name,
-            "spec_sha256": spec_hash(spec),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "data": {**report.to_dict(), "labelled": report.labelled, "source": prepared.source,
-                     "rows_read": prepared.load.rows_read, "rows_skipped": prepared.load.rows_skipped},
-            "evaluation": _evaluation_text(spec),
-            "confidence": ev.confidence,
-            "metrics": metrics,
-            "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in per_fold])),
-                          "final_model": float(final_threshold)},
-            "folds": per_fold,
-            "cost": cost.to_dict(),
-            "cache": {"enabled": cache is not None, "hits": cache_hits + final_hits,
-                      "lookups": (len(folds) + 1) * len(names) if cache is not None else 0},
-            "environment": describe(spec.seed),
-        }
-        if prepared.truth is not None:
-            oracle = summarize(y, prepared.truth["p_retained"].to_numpy()[None, :], preds[:1],
-                               n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
-            result["oracle"] = {k: oracle[k] for k in ("roc_auc", "pr_auc")}
+        result = record(spec, prepared, cv, final, store)
         if save:
+            scored = cv.scored
             out.write_json("metrics.json", result)
             out.write_yaml("spec.yaml", spec.resolved())
-            out.write_predictions(users["user_id"].to_numpy(), y, scores, preds, folds)
+            out.write_predictions(prepared.users["user_id"].to_numpy()[scored], prepared.y[scored],
+                                  cv.scores[:, scored], cv.preds[:, scored], cv.folds, scored)
             out.write_text("run.log", "\n".join(progress.lines) + "\n")
+            r = prepared.report
+            write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
     return Outcome(result, out.final if save else None, progress.lines)
 
 
-def _final_model(spec: Spec, names, users, y, folder: Path | None, cache, data_key) -> tuple[Cost, float, int]:
-    """Train on all labelled users, save the model, and measure inference, size, params and FLOPs."""
-    featurizers = spec.build_featurizers()
-    all_rows = np.arange(len(y))
-    blocks, _, _, hits = featurize(featurizers, names, users, all_rows, [], cache, data_key, need_fitted=True)
-    head, threshold, _ = fit_head(spec, blocks, y)
-
-    sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
-    def predict_sample():
-        head.predict([Block(n, f.output_kind(), f.transform(sample)) for n, f in zip(names, featurizers)])
-
-    # Warm: model loading and graph tracing for this batch shape happen here, not inside the timer.
-    predict_sample()
-    start = time.perf_counter()
-    predict_sample()
-    infer_ms = (time.perf_counter() - start) * 1000.0
-
-    cost = Cost(infer_ms_per_1k=infer_ms, params=head.count_params(),
-                flops_per_user=float(sum(f.flops_per_user() for f in featurizers) + head.flops_per_user()))
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for n, f in zip(names, featurizers):
-            f.save(folder / f"featurizer_{n}.pkl")
-        head.save(folder / type(head).filename)
-        (folder / "model.json").write_text(json.dumps({
-            "featurizers": names, "head": spec.head[0], "head_file": type(head).filename,
-            "threshold": float(threshold)}, indent=2))
-        cost.model_bytes = folder_bytes(folder)
-    cost.peak_rss_mb = peak_rss_mb()
-    return cost, threshold, hits
-
-
-def _evaluation_text(spec: Spec) -> str:
-    ev = spec.evaluation
-    if ev.split:
-        return f"stratified split, test fraction {ev.split.get('test_fraction', 0.2)}"
-    return f"repeated stratified {ev.folds}-fold x {ev.repeats}"
-
-
-def spec_hash(spec: Spec) -> str:
-    text = json.dumps(spec.resolved(), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _log_data(progress: Progress, prepared: Prepared) -> None:
+    report = prepared.report
+    progress.log(f"data: {prepared.load.summary()}")
+    progress.log(f"label: {report.label}")
+    progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by "
+                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.positives} positive "
+                 f"({report.positive_rate:.2%})")
+    for line in text_chart(report.volume, report.windows):
+        progress.log(line)
+    for warning in report.warnings:
+        progress.log(f"warning: {warning}")

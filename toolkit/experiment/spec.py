@@ -1,72 +1,56 @@
 """The YAML experiment spec: loading, ``--set`` overrides, and validation before any work.
 
-Every block maps onto a constructor: ``featurizers`` entries onto featurizer
-plugins, ``head`` onto a head plugin, ``training`` onto
+Every block maps onto a declared schema (:mod:`toolkit.params`): ``data`` onto
+:class:`~toolkit.data.config.DataConfig`, ``label`` onto
+:class:`~toolkit.data.label.LabelSpec`, ``training`` onto
 :class:`~toolkit.training.TrainingConfig`, ``evaluation`` onto
-:class:`EvaluationConfig`. Unknown keys are errors. Relative ``data.path`` values
-resolve against the spec file's folder.
+:class:`~toolkit.evaluation.config.EvaluationConfig`, each ``featurizers`` entry
+and ``head`` onto a plugin's constructor. Unknown keys, types, ranges and the
+rules between fields are all checked here, before any data is read. Relative
+``data.path`` values resolve against the spec file's folder.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import asdict, dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from toolkit.data.label import LabelSpec, parse_label
+from toolkit.data.config import DataConfig, SyntheticConfig  # noqa: F401  (SyntheticConfig: re-exported)
+from toolkit.data.label import LabelSpec
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.thresholds import validate_threshold_rule
-from toolkit.params import Interval, check_params
+from toolkit.evaluation.config import EvaluationConfig
+from toolkit.params import Interval, Pattern, check_params, declared_params, parse
 from toolkit.registry import FEATURIZERS, HEADS
-from toolkit.training import TrainingConfig
+from toolkit.training import TrainingConfig, smote_problem
+from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
 
-TOP_KEYS = ("name", "description", "data", "label", "featurizers", "head", "training", "evaluation", "seed")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, '_', '-' or '.', usable as a folder name")
+SEED = Interval(0, 2**32 - 1)
 
 
 @dataclass(kw_only=True)
-class SyntheticConfig:
-    """``data: {synthetic: {...}}``: data the toolkit generates (see ``toolkit data synth``)."""
+class SpecFields:
+    """The top level of a spec file: each field is a key, each annotation its schema."""
 
-    users: int = 3000
+    name: str
+    description: str = ""
+    data: DataConfig
+    label: LabelSpec
+    featurizers: list
+    head: dict | str
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     seed: int = 0
-    positive_rate: float = 0.1
 
-    param_constraints = {"users": Interval(10, None), "positive_rate": Interval(0, 1, closed_low=False, closed_high=False)}
+    param_paths = True
+    param_constraints = {"name": NAME, "seed": SEED}
 
 
-@dataclass(kw_only=True)
-class EvaluationConfig:
-    """The spec's ``evaluation:`` block.
-
-    Example:
-        evaluation: {cv: {folds: 5, repeats: 2}, threshold: max_f1, min_positives_per_fold: 5}
-    """
-
-    cv: dict | None = None  # {folds: K, repeats: R}: repeated stratified K-fold (the default, 5 x 1)
-    split: dict | None = None  # {test_fraction: F}: one stratified train/test split instead of cv
-    threshold: str | float = "max_f1"  # rule to pick the decision threshold on validation data
-    min_positives_per_fold: int = 5  # stop before training if a test fold would hold fewer
-    bootstrap: int = 1000  # resamples for the confidence intervals
-    confidence: float = 0.95
-
-    param_constraints = {
-        "min_positives_per_fold": Interval(1, None),
-        "bootstrap": Interval(100, None),
-        "confidence": Interval(0.5, 1, closed_high=False),
-    }
-
-    @property
-    def folds(self) -> int:
-        return (self.cv or {}).get("folds", 5)
-
-    @property
-    def repeats(self) -> int:
-        return 1 if self.split else (self.cv or {}).get("repeats", 1)
+TOP_KEYS = tuple(SpecFields.__dataclass_fields__)
 
 
 @dataclass
@@ -74,7 +58,7 @@ class Spec:
     """A validated experiment spec."""
 
     name: str
-    data: dict  # {path, columns, on_bad_rows} or {synthetic: SyntheticConfig}
+    data: DataConfig
     label: LabelSpec
     featurizers: list[tuple[str, dict]]  # (registry key, resolved params)
     head: tuple[str, dict]
@@ -105,9 +89,14 @@ class Spec:
         out["featurizers"] = [{"type": k, **p} for k, p in self.featurizers]
         out["head"] = {"type": self.head[0], **self.head[1]}
         out["training"] = self.training.to_dict()
-        out["evaluation"] = {k: v for k, v in asdict(self.evaluation).items() if v is not None}
+        out["evaluation"] = self.evaluation.to_dict()
         out["seed"] = self.seed
         return out
+
+    def sha256(self) -> str:
+        """A hash of the resolved spec: equal specs, equal hashes."""
+        text = json.dumps(self.resolved(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
@@ -119,30 +108,12 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     return parse_spec(raw, base_dir=path.parent, source=path)
 
 
-def read_yaml_mapping(path: Path, expected: str, keys: str) -> dict:
-    """A YAML file's top-level mapping, or a ToolkitError saying what is wrong with the file."""
-    if not path.is_file():
-        raise ToolkitError(f"File {str(path)!r} not found. Expected {expected}.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ToolkitError(f"{path} is not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ToolkitError(f"{path} is not UTF-8 text: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ToolkitError(f"{path} must hold a YAML mapping ({keys}). Got {type(raw).__name__} instead.")
-    return raw
-
-
 def apply_override(raw: dict, item: str) -> None:
     """Apply one ``key.path=value`` (the value is parsed as YAML; list items by index)."""
     if "=" not in item:
         raise ToolkitError(f"--set expects key.path=value, e.g. training.epochs=5. Got {item!r} instead.")
     key, _, text = item.partition("=")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
+    value = parse_yaml_value(text, f"--set {key.strip()}")
     if key.strip() == "data.path" and isinstance(value, str):
         # A path typed on the command line means the current folder, not the spec's.
         value = str(Path(value).expanduser().resolve())
@@ -167,110 +138,47 @@ def apply_override(raw: dict, item: str) -> None:
 
 def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = None) -> Spec:
     """Validate a spec mapping completely; raise ToolkitError at the first problem."""
-    unknown = [k for k in raw if k not in TOP_KEYS]
-    if unknown:
-        raise ToolkitError(f"Unknown top-level key {unknown[0]!r} in the spec. Allowed: {', '.join(TOP_KEYS)}.")
-    for key in ("name", "data", "label", "featurizers", "head"):
-        if key not in raw:
-            raise ToolkitError(f"The spec needs a {key!r} key. Top-level keys: {', '.join(TOP_KEYS)}.")
-    name = raw["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ToolkitError(f"'name' must be letters, digits, '_', '-' or '.', usable as a folder name. Got {name!r} instead.")
-    seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ToolkitError(f"'seed' must be a non-negative int. Got {seed!r} instead.")
-
+    fields = parse(SpecFields, raw, where="")
+    fields.data.resolve(base_dir)
     raw = copy.deepcopy(raw)
-    data = _parse_data(raw["data"], base_dir)
-    if "path" in data:
-        raw["data"]["path"] = data["path"]
-    label = parse_label(raw["label"])
-    featurizers = _parse_featurizers(raw["featurizers"])
-    head = _parse_plugin(raw["head"], HEADS, "head")
-    training = TrainingConfig(**check_params(TrainingConfig, _mapping(raw.get("training", {}), "training"), where="training"))
-    evaluation = _parse_evaluation(_mapping(raw.get("evaluation", {}), "evaluation"))
-
-    spec = Spec(name, data, label, featurizers, head, training, evaluation, seed,
-                str(raw.get("description", "")), source, raw)
+    if fields.data.path is not None:
+        raw["data"]["path"] = fields.data.path
+    featurizers = _parse_featurizers(fields.featurizers, fields.seed)
+    head = _parse_plugin(fields.head, HEADS, "head")
+    spec = Spec(fields.name, fields.data, fields.label, featurizers, head, fields.training, fields.evaluation,
+                fields.seed, fields.description, source, raw)
     blocks = list(zip(spec.block_names(), (f.output_kind() for f in spec.build_featurizers())))
     reason = spec.build_head().check_blocks(blocks)
     if reason:
         raise ToolkitError(f"head {head[0]!r} cannot take these featurizers: {reason}")
+    reason = smote_problem(blocks) if spec.training.resample == "smote" else None
+    if reason:
+        raise ToolkitError(reason)
     return spec
 
 
-def _mapping(value: Any, where: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ToolkitError(f"'{where}' must be a mapping. Got {value!r} instead.")
-    return value
+def _parse_plugin(block: Any, registry, where: str, seed: int | None = None) -> tuple[str, dict]:
+    """``{type: NAME, **params}`` -> (NAME, params with defaults), checked by the plugin's own rules.
 
-
-def _parse_data(block: Any, base_dir: Path) -> dict:
-    block = _mapping(block, "data")
-    allowed = {"path", "synthetic", "columns", "on_bad_rows"}
-    unknown = [k for k in block if k not in allowed]
-    if unknown:
-        raise ToolkitError(f"data: unknown key {unknown[0]!r}. Allowed: {', '.join(sorted(allowed))}.")
-    if ("path" in block) == ("synthetic" in block):
-        raise ToolkitError("data must have exactly one of 'path' (a posts CSV) or 'synthetic' ({users: N, seed: S}).")
-    out: dict[str, Any] = {"on_bad_rows": block.get("on_bad_rows", "error"), "columns": block.get("columns") or {}}
-    if out["on_bad_rows"] not in ("error", "skip"):
-        raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {out['on_bad_rows']!r} instead.")
-    columns = out["columns"]
-    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
-        raise ToolkitError(f"data.columns must map toolkit column names to the file's column names. Got {columns!r} instead.")
-    from toolkit.data.schema import DEFAULT_COLUMNS
-
-    bad = [k for k in columns if k not in DEFAULT_COLUMNS]
-    if bad:
-        raise ToolkitError(f"data.columns: unknown column {bad[0]!r}. Known: {', '.join(DEFAULT_COLUMNS)}.")
-    if "path" in block:
-        if not isinstance(block["path"], str) or not block["path"]:
-            raise ToolkitError(f"data.path must be a file path. Got {block['path']!r} instead.")
-        path = Path(block["path"]).expanduser()
-        out["path"] = str(path if path.is_absolute() else (base_dir / path).resolve())
-    else:
-        out["synthetic"] = SyntheticConfig(**check_params(SyntheticConfig, _mapping(block["synthetic"], "data.synthetic"), where="data.synthetic"))
-    return out
-
-
-def _parse_plugin(block: Any, registry, where: str) -> tuple[str, dict]:
+    A plugin that declares a ``seed`` parameter takes the spec's ``seed`` unless its block sets one,
+    so a seed axis in a sweep reaches every seeded component (fastText's training included).
+    """
     if isinstance(block, str):
         block = {"type": block}
+    if seed is not None and isinstance(block, dict) and "type" in block and "seed" not in block \
+            and "seed" in declared_params(registry.get(block["type"])):
+        block = {**block, "seed": seed}
     if not isinstance(block, dict) or "type" not in block:
-        raise ToolkitError(f"{where} must be a mapping with a 'type' key, e.g. {{type: {registry.names()[0]}}}. Got {block!r} instead.")
+        raise ToolkitError(f"{where} must be a mapping with a 'type' key, e.g. {{type: {registry.names()[0]}}}. "
+                           f"Got {block!r} instead.")
     params = {k: v for k, v in block.items() if k != "type"}
     cls = registry.get(block["type"])
-    return block["type"], check_params(cls, params, where=where)
+    params = check_params(cls, params, where=where)
+    cls(**params).validate(where)
+    return block["type"], params
 
 
-def _parse_featurizers(block: Any) -> list[tuple[str, dict]]:
+def _parse_featurizers(block: Any, seed: int | None = None) -> list[tuple[str, dict]]:
     if not isinstance(block, list) or not block:
         raise ToolkitError(f"'featurizers' must be a non-empty list of {{type: NAME, ...}} blocks. Got {block!r} instead.")
-    return [_parse_plugin(item, FEATURIZERS, f"featurizers[{i}]") for i, item in enumerate(block)]
-
-
-def _parse_evaluation(block: dict) -> EvaluationConfig:
-    params = check_params(EvaluationConfig, block, where="evaluation")
-    if params["cv"] is not None and params["split"] is not None:
-        raise ToolkitError("evaluation takes either 'cv' or 'split', not both.")
-    if params["cv"] is not None:
-        cv = params["cv"]
-        extra = [k for k in cv if k not in ("folds", "repeats")]
-        if extra:
-            raise ToolkitError(f"evaluation.cv: unknown key {extra[0]!r}. Allowed: folds, repeats.")
-        for key, low in (("folds", 2), ("repeats", 1)):
-            value = cv.get(key, 5 if key == "folds" else 1)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ToolkitError(f"evaluation.cv.{key} must be an int >= {low}. Got {value!r} instead.")
-    if params["split"] is not None:
-        frac = params["split"].get("test_fraction", 0.2)
-        extra = [k for k in params["split"] if k != "test_fraction"]
-        if extra or not isinstance(frac, (int, float)) or not 0.05 <= frac <= 0.5:
-            raise ToolkitError(f"evaluation.split must be {{test_fraction: F}} with F in [0.05, 0.5]. Got {params['split']!r} instead.")
-    problem = validate_threshold_rule(params["threshold"])
-    if problem:
-        raise ToolkitError(f"evaluation.threshold: {problem}")
-    return EvaluationConfig(**params)
+    return [_parse_plugin(item, FEATURIZERS, f"featurizers[{i}]", seed) for i, item in enumerate(block)]

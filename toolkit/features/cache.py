@@ -7,7 +7,12 @@ never recomputes features.
 
 Layout: ``<root>/features/<key[:2]>/<key>/`` holds ``train.npy`` (``.npz`` for a
 sparse block), ``other-0.npy`` ... and ``manifest.json`` with each payload's
-size and sha256. An entry is built in a temporary folder beside its final place
+size and sha256, the entry's own key, and an HMAC over all of it under a
+per-user secret kept outside the cache (:mod:`toolkit.features.cache_key`).
+Nothing is parsed before that HMAC verifies and the recorded key is the one
+asked for, so a forged entry, or a genuine one copied under another key, is
+discarded and rebuilt, and the fitted featurizer's pickle is only ever handed
+back from an entry this user's key signed. An entry is built in a temporary folder beside its final place
 (manifest last) and renamed into place whole, so a reader sees a complete entry
 or none. When two processes store one key, the first rename wins and the other
 drops its copy: both hold the same blocks.
@@ -33,8 +38,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-FORMAT = 1  # part of every key: bump it when the layout changes and old entries simply miss
+from toolkit.cleanup import Removal
+from toolkit.features.cache_clear import clear_entries
+from toolkit.features.cache_key import load_or_create_key, sign, verify
+
+FORMAT = 2  # part of every key: bump it when the layout changes and old entries simply miss
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few hundred bytes; read no more before it verifies
 
 
 def default_cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -110,9 +120,22 @@ class _Corrupt(Exception):
 class FeatureCache:
     """Feature blocks on disk under ``<root>/features``; ``root=None`` disables the cache."""
 
-    def __init__(self, root: Path | None):
+    def __init__(self, root: Path | None, *, secret: bytes | None = None):
+        """``secret`` signs and verifies entries; default: the user's key file (made on first use)."""
         self.root = None if root is None else Path(root) / "features"
         self.stats = CacheStats()
+        self._secret = secret
+
+    def _signing_key(self) -> bytes | None:
+        """The key, loaded once; if the key file cannot be made, the cache is switched off with a warning."""
+        if self._secret is None and self.root is not None:
+            try:
+                self._secret = load_or_create_key()
+            except OSError as exc:
+                warnings.warn(f"feature cache disabled: cannot read or create its key file ({exc})",
+                              RuntimeWarning, stacklevel=3)
+                self.root = None
+        return self._secret
 
     def key(self, *, data: str, featurizer, train_rows: np.ndarray, other_rows: list[np.ndarray]) -> str:
         """The entry's key. ``data`` fingerprints the users table (see :func:`users_fingerprint`)."""
@@ -129,12 +152,13 @@ class FeatureCache:
 
     def load(self, key: str) -> CachedBlocks | None:
         """The entry for ``key``, or None; a corrupt entry is warned about, deleted and missed."""
+        secret = self._signing_key()
         folder = self._folder(key)
         if folder is None or not folder.is_dir():
             self.stats.misses += 1
             return None
         try:
-            found = _read_entry(folder)
+            found = _read_entry(folder, key, secret)
         except (_Corrupt, OSError, ValueError, KeyError, TypeError) as exc:
             why = str(exc) if isinstance(exc, _Corrupt) else f"{type(exc).__name__}: {exc}"
             warnings.warn(f"feature cache entry {key[:12]} is corrupt ({why}); discarding and rebuilding",
@@ -157,6 +181,7 @@ class FeatureCache:
             meta: JSON-serializable facts to return with the blocks (flops per user, vocabulary size).
             fitted: the pickled fitted featurizer, when a caller needs it back (a final model to save).
         """
+        secret = self._signing_key()
         folder = self._folder(key)
         if folder is None:
             return
@@ -164,12 +189,12 @@ class FeatureCache:
         try:
             tmp.mkdir(parents=True)
             named = [("train", train_block)] + [(f"other-{i}", b) for i, b in enumerate(other_blocks)]
-            body = {"format": FORMAT, "seconds": float(seconds), "meta": meta,
+            body = {"format": FORMAT, "key": key, "seconds": float(seconds), "meta": meta,
                     "blocks": [_write_block(tmp, name, block) for name, block in named]}
             if fitted is not None:
                 body["fitted"] = {"file": "fitted.pkl", **_write_file(tmp / "fitted.pkl", lambda fh: fh.write(fitted))}
             body = json.loads(json.dumps(body))  # digest what a reader will parse (tuples become lists)
-            manifest = {**body, "sha256": _digest(body)}
+            manifest = {**body, "hmac": sign(secret, _canonical(body))}
             _write_file(tmp / MANIFEST, lambda fh: fh.write(json.dumps(manifest).encode()))
             try:
                 # No fsync of the folder: a rename lost to a crash costs a recompute, never a wrong read.
@@ -183,18 +208,18 @@ class FeatureCache:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def clear(self) -> tuple[int, int]:
-        """Delete every entry (and leftovers of interrupted writes); returns (entries, bytes freed)."""
-        if self.root is None or not self.root.is_dir():
-            return 0, 0
-        entries = sum(1 for p in self.root.glob("*/*") if p.is_dir() and not p.name.startswith("."))
-        freed = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-        shutil.rmtree(self.root, ignore_errors=True)
-        return entries, freed
+    def clear(self) -> Removal:
+        """Delete every entry this cache wrote, and leftovers of interrupted writes; nothing else.
+
+        Returns what was removed (``removed`` counts entries), left alone and could not be removed.
+        """
+        if self.root is None:
+            return Removal()
+        return clear_entries(self.root)
 
 
-def _digest(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+def _canonical(body: dict) -> bytes:
+    return json.dumps(body, sort_keys=True).encode()
 
 
 def _write_file(path: Path, write) -> dict:
@@ -218,15 +243,24 @@ def _write_block(folder: Path, name: str, block) -> dict:
             **_write_file(folder / file, write)}
 
 
-def _read_entry(folder: Path) -> CachedBlocks:
+def _read_entry(folder: Path, key: str, secret: bytes) -> CachedBlocks:
+    """The entry's blocks, after its manifest's HMAC and key, then every payload's size and sha256, check out."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_bytes())
+        with open(folder / MANIFEST, "rb") as fh:
+            data = fh.read(MAX_MANIFEST_BYTES + 1)
     except FileNotFoundError:
         raise _Corrupt("manifest missing") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise _Corrupt(f"manifest larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        manifest = json.loads(data)
     except ValueError as exc:
         raise _Corrupt(f"manifest unreadable: {exc}") from None
-    if manifest.pop("sha256", None) != _digest(manifest):
-        raise _Corrupt("manifest checksum mismatch")
+    if not isinstance(manifest, dict) or not verify(secret, _canonical({k: v for k, v in manifest.items() if k != "hmac"}),
+                                                       manifest.get("hmac")):
+        raise _Corrupt("manifest signature mismatch: altered, or signed with another cache key")
+    if manifest["key"] != key:
+        raise _Corrupt(f"entry belongs to key {str(manifest['key'])[:12]}, not this one")
     blocks = [_read_block(folder, entry) for entry in manifest["blocks"]]
     fitted = _read_payload(folder, manifest["fitted"]) if "fitted" in manifest else None
     return CachedBlocks(blocks[0], blocks[1:], manifest["seconds"], manifest["meta"], hit=True, fitted=fitted)
@@ -234,7 +268,8 @@ def _read_entry(folder: Path) -> CachedBlocks:
 
 def _read_payload(folder: Path, entry: dict) -> bytes:
     try:
-        payload = (folder / entry["file"]).read_bytes()  # read once: checked, then parsed from memory
+        with open(folder / entry["file"], "rb") as fh:  # read once: checked, then parsed from memory
+            payload = fh.read(entry["bytes"] + 1)
     except FileNotFoundError:
         raise _Corrupt(f"{entry['file']} missing") from None
     if len(payload) != entry["bytes"]:

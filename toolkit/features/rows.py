@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import re
 import time
 import uuid
 import warnings
@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.features.cache import code_version
 
 FORMAT = 1  # part of every identity: bump it when the layout changes, and old shards are never read
@@ -49,12 +50,15 @@ class RowStats:
     from_cache: int
     # distinct texts run through the featurizer (users sharing a text share one computation)
     texts_embedded: int
-    # seconds spent in the featurizer's transform; reading and writing the cache not included
+    # seconds spent in the featurizer's transform now; reading and writing the cache not included
     seconds: float
+    # what computing every row took: ``seconds`` plus, for rows read back, the seconds recorded when
+    # they were computed (so cost columns hold on a cache hit, as for feature blocks)
+    compute_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"computed": self.computed, "from_cache": self.from_cache, "texts_embedded": self.texts_embedded,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "compute_seconds": self.compute_seconds}
 
 
 def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = None,
@@ -80,20 +84,23 @@ def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = 
     if texts is None:
         start = time.perf_counter()
         rows = np.asarray(featurizer.transform(users), dtype=np.float32)
-        return rows, RowStats(len(users), 0, len(users), time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        return rows, RowStats(len(users), 0, len(users), seconds, seconds)
     digests = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
     store = RowStore(Path(cache_root), featurizer) if cache_root is not None else None
-    known = store.read() if store is not None else {}
+    known, known_seconds = store.read() if store is not None else ({}, {})
     missing = list(dict.fromkeys(d for d in digests if d not in known))  # distinct, in first-seen order
     start = time.perf_counter()
     computed = _compute(featurizer, users, digests, missing)
     seconds = time.perf_counter() - start
     if store is not None and computed:
-        store.write(computed)
+        store.write(computed, seconds / len(computed))
     vectors = {**known, **computed}
     rows = np.stack([vectors[d] for d in digests]) if digests else _empty(featurizer)
     n_computed = sum(1 for d in digests if d in computed)
-    return rows.astype(np.float32, copy=False), RowStats(n_computed, len(digests) - n_computed, len(missing), seconds)
+    earlier = sum(known_seconds.get(d, 0.0) for d in dict.fromkeys(digests) if d not in computed)
+    return rows.astype(np.float32, copy=False), RowStats(n_computed, len(digests) - n_computed, len(missing), seconds,
+                                                         seconds + earlier)
 
 
 def _compute(featurizer, users: pd.DataFrame, digests: list[bytes], missing: list[bytes]) -> dict[bytes, np.ndarray]:
@@ -128,24 +135,27 @@ class RowStore:
         key = hashlib.sha256(json.dumps(self.identity, sort_keys=True, default=str).encode()).hexdigest()
         self.folder = Path(root) / "rows" / key[:32]
 
-    def read(self) -> dict[bytes, np.ndarray]:
-        """Every cached ``{text digest: row}`` of this identity; unreadable shards are dropped."""
+    def read(self) -> tuple[dict[bytes, np.ndarray], dict[bytes, float]]:
+        """Every cached ``{text digest: row}`` of this identity and the seconds each took; unreadable shards dropped."""
         known: dict[bytes, np.ndarray] = {}
+        seconds: dict[bytes, float] = {}
         if not self.folder.is_dir():
-            return known
+            return known, seconds
         for shard in sorted(self.folder.glob("*.npz")):
             try:
-                digests, rows = _read_shard(shard)
+                digests, rows, per_row = _read_shard(shard)
             except FileNotFoundError:  # removed meanwhile by `cache clear`
                 continue
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
                 warnings.warn(f"row cache shard {shard.name} is unreadable ({exc}); discarding it", stacklevel=3)
                 shard.unlink(missing_ok=True)
                 continue
-            known.update(zip((bytes(d) for d in digests), rows))
-        return known
+            keys = [bytes(d) for d in digests]
+            known.update(zip(keys, rows))
+            seconds.update(zip(keys, per_row.tolist()))
+        return known, seconds
 
-    def write(self, computed: dict[bytes, np.ndarray]) -> None:
+    def write(self, computed: dict[bytes, np.ndarray], seconds_per_row: float = 0.0) -> None:
         """Add one shard; a disk error is warned about and the run goes on without storing."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -155,19 +165,21 @@ class RowStore:
             name = uuid.uuid4().hex
             tmp = self.folder / f".{name}.tmp"
             with open(tmp, "wb") as fh:
-                np.savez(fh, digests=digests, rows=rows)
+                np.savez(fh, digests=digests, rows=rows, seconds=np.full(len(rows), seconds_per_row))
             os.replace(tmp, self.folder / f"{name}.npz")
         except OSError as exc:
             warnings.warn(f"could not store rows in {self.folder} ({exc}); going on without caching them",
                           stacklevel=3)
 
 
-def _read_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
         digests, rows = data["digests"], data["rows"]
-    if digests.ndim != 2 or digests.shape[1] != 32 or rows.ndim != 2 or rows.shape[0] != digests.shape[0]:
-        raise ValueError(f"shapes {digests.shape} and {rows.shape} do not match")
-    return digests, rows
+        seconds = data["seconds"] if "seconds" in data.files else np.zeros(len(rows))
+    if digests.ndim != 2 or digests.shape[1] != 32 or rows.ndim != 2 or rows.shape[0] != digests.shape[0] \
+            or seconds.shape != (rows.shape[0],):
+        raise ValueError(f"shapes {digests.shape}, {rows.shape} and {seconds.shape} do not match")
+    return digests, rows, seconds
 
 
 def _write_once(path: Path, content: bytes) -> None:
@@ -178,10 +190,21 @@ def _write_once(path: Path, content: bytes) -> None:
     os.replace(tmp, path)
 
 
-def clear_rows(root: str | Path) -> tuple[int, int]:
-    """Delete every cached row under ``<root>/rows``; returns (shards, bytes) removed."""
+_ROW_FOLDER = re.compile(r"[0-9a-f]{32}")
+_ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|\.[0-9a-f]{32}\.tmp")
+
+
+def clear_rows(root: str | Path) -> Removal:
+    """Delete the row cache's own files under ``<root>/rows`` (by their exact names); report the rest."""
     folder = Path(root) / "rows"
-    shards = list(folder.rglob("*.npz")) if folder.is_dir() else []
-    freed = sum(p.stat().st_size for p in shards)
-    shutil.rmtree(folder, ignore_errors=True)
-    return len(shards), freed
+    removal = Removal()
+    if not folder.is_dir():
+        return removal
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink() and _ROW_FOLDER.fullmatch(entry.name):
+            removal.merge(remove_matching_files(entry, _ROW_FILE))
+            remove_dir_if_empty(entry)
+        else:
+            removal.kept.append(str(entry))
+    remove_dir_if_empty(folder)
+    return removal

@@ -79,11 +79,10 @@ class DistilBertFeaturizer(Featurizer):
         self.device = device
         self.quantize = quantize
 
-    def validate(self) -> str | None:
+    def validate(self, where: str) -> None:
         if self.quantize == "int8" and not str(self.device).startswith("cpu"):
-            return (f"quantize: int8 runs on the CPU only (PyTorch dynamic quantization); "
-                    f"got device {self.device!r}. Use device: cpu or quantize: none.")
-        return None
+            raise ToolkitError(f"{where}: quantize: int8 runs on the CPU only (PyTorch dynamic quantization); "
+                               f"got device {self.device!r}. Use device: cpu or quantize: none.")
 
     def check_available(self) -> None:
         self.warm_up()
@@ -96,9 +95,7 @@ class DistilBertFeaturizer(Featurizer):
         if cached is not None:  # every fold builds a new featurizer; load the weights once per process
             self._tokenizer, self._encoder, self._device, self._params = cached
             return
-        problem = self.validate()
-        if problem:
-            raise ToolkitError(problem)
+        self.validate("distilbert")
         if self.pooling not in ("mean", "cls"):
             raise ToolkitError(
                 f"The 'pooling' parameter of DistilBertFeaturizer must be one of 'mean', 'cls'. Got {self.pooling!r} instead."

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
+from toolkit.featurizers.fasttext_file import check_fasttext_bin
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, user_texts
+from toolkit.featurizers.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -24,8 +26,10 @@ class FastTextFeaturizer(Featurizer):
     Without ``path``, ``fit`` trains unsupervised word vectors (with subword
     n-grams) on the training users' text only, tokenized by
     :func:`toolkit.featurizers.tokenize.tokenize`, one user per line. Training
-    runs on one thread, so a seed gives the same vectors every run (fastText
-    maps seed 0 to 1, so those two give the same model). A user's vector is the
+    runs on one thread, so a seed gives the same vectors every run. fastText
+    itself treats seeds 0 and 1 alike, so ``seed + 1`` is what it receives and
+    every seed gives its own model. Unless the block sets ``seed``, the spec's
+    ``seed`` is used. A user's vector is the
     mean of the unit-length word vectors of their tokens; a user without tokens
     gets zeros.
 
@@ -51,7 +55,7 @@ class FastTextFeaturizer(Featurizer):
             different vectors from run to run (and to abort with "Encountered NaN").
             Saved models are compressed, since most rows stay zero.
         path: A pre-trained fastText ``.bin`` file; ``fit`` then trains nothing.
-        seed: Seed of fastText's random generator.
+        seed: Seed of fastText's random generator (default: the spec's ``seed``).
     """
 
     kind = "dense"
@@ -94,8 +98,11 @@ class FastTextFeaturizer(Featurizer):
         self.seed = seed
 
     def check_available(self) -> None:
+        """A pre-trained ``path`` must exist and be a complete fastText .bin (checked without loading it)."""
         if self.path is not None and not os.path.isfile(self.path):
             _load_bin(self.path)  # raises the ToolkitError that names the path
+        if self.path is not None:
+            check_fasttext_bin(self.path)
 
     def warm_up(self) -> None:
         """Load jieba's dictionary and any pre-trained model before timing starts."""
@@ -104,7 +111,7 @@ class FastTextFeaturizer(Featurizer):
             self._pretrained = _load_bin(self.path)
 
     def fit(self, users: pd.DataFrame) -> "FastTextFeaturizer":
-        docs = [tokenize(t) for t in user_texts(users)]
+        docs = tokenize_texts(user_texts(users))
         if self.path is not None:
             self.warm_up()
             self.model_ = self._pretrained
@@ -144,7 +151,7 @@ class FastTextFeaturizer(Featurizer):
                 bucket=self.bucket,
                 thread=1,  # one thread: Hogwild updates on several would make results vary run to run
                 verbose=0,
-                seed=self.seed,
+                seed=self.seed + 1,  # fastText maps 0 to 1: shift so seeds 0 and 1 differ
             )
             try:
                 return _train_with_retries(options)
@@ -172,8 +179,7 @@ class FastTextFeaturizer(Featurizer):
         model = self._fitted_model()
         texts = user_texts(users)
         out = np.zeros((len(texts), self.dim_), dtype=np.float32)
-        for i, text in enumerate(texts):
-            tokens = tokenize(text)
+        for i, tokens in enumerate(tokenize_texts(texts)):
             if tokens:
                 out[i] = model.get_sentence_vector(" ".join(tokens))
         return out
@@ -215,6 +221,7 @@ def _load_bin(path: str) -> Any:
 
     if not os.path.isfile(path):
         raise ToolkitError(f"The fastText model file {path!r} does not exist (the 'path' parameter of fasttext).")
+    check_fasttext_bin(path)  # a truncated file can otherwise load with garbage vectors
     try:
         return fasttext.load_model(path)
     except ValueError as exc:  # "... has wrong file format!"

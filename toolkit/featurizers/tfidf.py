@@ -10,12 +10,13 @@ import pandas as pd
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import BlockKind, as_float32
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, tokenize, user_texts
+from toolkit.featurizers.tokenize import load_jieba, user_texts
+from toolkit.featurizers.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
 
-def _pre_tokenized(tokens: list[str]) -> list[str]:
+def _pre_tokenized(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The vectorizer's tokenizer: documents arrive already tokenized (a module function, so it pickles)."""
     return tokens
 
@@ -83,21 +84,27 @@ class TfidfFeaturizer(Featurizer):
     def output_kind(self) -> BlockKind:
         return "sparse" if self.svd_components is None else "dense"
 
-    def _tokens(self, users: pd.DataFrame) -> list[list[str]]:
-        return [tokenize(t, stop_words=self.stop_words) for t in user_texts(users)]
+    def _tokens(self, users: pd.DataFrame) -> list[tuple[str, ...]]:
+        # Memoized per run: the folds, fit and transform, and the final model tokenize each text once.
+        return tokenize_texts(user_texts(users), stop_words=self.stop_words)
 
-    def _check(self, n_users: int) -> tuple[int, int]:
+    def validate(self, where: str) -> None:
+        """Rules between parameters, checked with the spec before any data is read."""
         low, high = (int(v) for v in self.ngram_range)
         if not 1 <= low <= high:
             raise ToolkitError(
-                "The 'ngram_range' parameter of TfidfFeaturizer must be [low, high] with 1 <= low <= high. "
-                f"Got {list(self.ngram_range)!r} instead."
+                f"{where}: the 'ngram_range' parameter of TfidfFeaturizer must be [low, high] with "
+                f"1 <= low <= high. Got {list(self.ngram_range)!r} instead."
             )
         if isinstance(self.min_df, float) and self.min_df > 1:
             raise ToolkitError(
-                "The 'min_df' parameter of TfidfFeaturizer must be an int (a number of users) or a float "
+                f"{where}: the 'min_df' parameter of TfidfFeaturizer must be an int (a number of users) or a float "
                 f"in the range [0, 1] (a share of users). Got {self.min_df!r} instead."
             )
+
+    def _check(self, n_users: int) -> tuple[int, int]:
+        self.validate("tfidf")
+        low, high = (int(v) for v in self.ngram_range)
         if n_users == 0:
             raise ToolkitError("TfidfFeaturizer needs at least one training user to learn a vocabulary. Got 0.")
         if isinstance(self.min_df, int) and self.min_df > n_users:

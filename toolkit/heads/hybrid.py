@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from toolkit.heads.keras_head import KerasHead, dense_stack
+from toolkit.heads.keras_head import KerasHead, dense_stack, sparse_input
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -62,7 +62,7 @@ class HybridHead(KerasHead):
                 inp = keras.Input(shape=tuple(b.data.shape[1:]), name=f"in_{b.name}")
                 branch = keras.layers.LSTM(self.lstm_units, name=f"{b.name}_lstm")(inp)
             else:
-                inp = keras.Input(shape=(b.width,), name=f"in_{b.name}")
+                inp = sparse_input(keras, b)  # a sparse block's branch multiplies only its non-zeros
                 branch = keras.layers.Dense(self.branch_units, activation="relu", name=f"{b.name}_dense")(inp)
                 if self.batch_norm:
                     branch = keras.layers.BatchNormalization(name=f"{b.name}_bn")(branch)

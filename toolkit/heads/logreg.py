@@ -52,8 +52,7 @@ class LogRegHead(Head):
     def fit(self, blocks, y, *, validation, training, seed, on_epoch=None):
         from sklearn.linear_model import LogisticRegression
 
-        rows = training.resample_indices(np.asarray(y).astype(int), seed)
-        x, y = stack(blocks)[rows], np.asarray(y)[rows]
+        (x,), y = training.resample_arrays([stack(blocks)], np.asarray(y).astype(int), seed)
         self.model_ = LogisticRegression(
             C=self.C,
             max_iter=self.max_iter,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from toolkit.features.blocks import kinds_text
-from toolkit.heads.keras_head import KerasHead, dense_stack
+from toolkit.heads.concat_dense import concat_dense_class
+from toolkit.heads.keras_head import KerasHead, dense_stack, sparse_input
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -14,7 +15,8 @@ from toolkit.registry import register_head
 class MLPHead(KerasHead):
     """Dense 128 ReLU, BatchNorm, Dropout 0.2; Dense 64 ReLU, BatchNorm, Dropout 0.2; sigmoid.
 
-    Takes dense and sparse blocks (concatenated); a sequence block needs ``lstm``
+    Takes dense and sparse blocks (side by side; a sparse block is never densified,
+    see ``ConcatDense``); a sequence block needs ``lstm``
     or ``hybrid``.
 
     Example spec block:
@@ -43,8 +45,14 @@ class MLPHead(KerasHead):
         return None
 
     def build(self, keras, blocks):
-        inputs = [keras.Input(shape=(b.width,), name=f"in_{b.name}") for b in blocks]
-        x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
-        x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="")
+        inputs = [sparse_input(keras, b) for b in blocks]
+        if any(b.kind == "sparse" for b in blocks) and self.units:
+            # The first layer multiplies each block by its slice of one kernel, so a
+            # sparse block is never densified (same weights as Dense over the concatenation).
+            first = concat_dense_class()(self.units[0], activation="relu", name="dense_0")
+            x = dense_stack(keras, inputs, self.units, self.dropout, self.batch_norm, prefix="", first=first)
+        else:
+            x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
+            x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="")
         out = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
         return keras.Model(inputs, out, name="mlp")

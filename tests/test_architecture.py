@@ -1,0 +1,101 @@
+"""The package's shape: imports run from higher layers to lower ones only, and functions stay short.
+
+Layers, bottom-up (README, "Layout"): core -> data -> features -> heads -> evaluation ->
+experiment -> bench -> analysis -> cli. A module may import from its own layer and the
+ones below it, never from one above, at module level or inside a function.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "toolkit"
+
+LAYERS = ["core", "data", "features", "heads", "evaluation", "experiment", "bench", "analysis", "cli"]
+FOLDER_LAYER = {"data": "data", "features": "features", "featurizers": "features", "heads": "heads",
+                "evaluation": "evaluation", "experiment": "experiment", "bench": "bench", "analysis": "analysis"}
+TOP_LAYER = {"cli": "cli", "console": "cli", "__main__": "cli"}
+MAX_FUNCTION_LINES = 60
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "core"
+    if parts[1] in FOLDER_LAYER:
+        return FOLDER_LAYER[parts[1]]
+    return TOP_LAYER.get(parts[1], "core")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def imported(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str]]:
+    """(line, module) of every toolkit import in the file, wherever it is."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "toolkit"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            if name.split(".")[0] == "toolkit":
+                out.append((node.lineno, name))
+    return out
+
+
+def test_layers_are_known():
+    assert set(FOLDER_LAYER.values()) | set(TOP_LAYER.values()) | {"core"} == set(LAYERS)
+
+
+def test_no_import_runs_up_the_layers():
+    wrong = []
+    for module, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        mine = LAYERS.index(layer_of(module))
+        for line, target in imported(tree, module, path.name == "__init__.py"):
+            theirs = LAYERS.index(layer_of(target))
+            if theirs > mine:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({layer_of(module)}) imports "
+                             f"{target} ({layer_of(target)})")
+    assert not wrong, "imports from a higher layer:\n" + "\n".join(wrong)
+
+
+def test_the_checker_sees_an_upward_import():
+    tree = ast.parse("def f():\n    from toolkit.bench.sweep import load_sweep\n")
+    assert imported(tree, "toolkit.data.users", False) == [(2, "toolkit.bench.sweep")]
+    assert layer_of("toolkit.bench.sweep") == "bench" and layer_of("toolkit.params") == "core"
+
+
+def long_functions(tree: ast.AST) -> list[tuple[str, int]]:
+    return [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+
+
+def test_no_function_is_over_60_lines():
+    found = [f"{path.relative_to(PACKAGE.parent)}: {name} has {n} lines"
+             for path in modules().values()
+             for name, n in long_functions(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("body, expected", [(61, 1), (59, 0)])
+def test_the_length_check_counts_lines(body, expected):
+    source = "def f():\n" + "    x = 1\n" * body
+    assert len(long_functions(ast.parse(source))) == expected

@@ -1,0 +1,129 @@
+"""Signals: Ctrl-C and SIGTERM stop ``bench --workers 2`` promptly and leave nothing half-written;
+``kill -9`` of the driver takes its workers with it; SIGTERM on ``run`` is a Ctrl-C.
+
+Each test starts the real command line in its own session, waits until work is
+under way, signals it, and then checks the exit, the output and the disk.
+Linux only: process trees are read from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hostile import REPO, tree
+from specs import BASE
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")]
+GRID = {"head": [{"type": "logreg", "C": c} for c in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)]}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start(tmp_path: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "toolkit", *args], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def start_bench(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(BASE))
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"name": "mini", "base": "base.yaml", "grid": GRID}))
+    proc = start(tmp_path, "bench", "sweep.yaml", "--workers", "2", "--quiet", "--results-dir", "r", "--cache-dir", "c")
+    running = lambda: list(tmp_path.glob("r/mini/*/.scratch/toolkit-config-*"))  # noqa: E731
+    wait_until(lambda: running() or proc.poll() is not None, 300, "a configuration to start")
+    assert proc.poll() is None, proc.communicate()
+    workers = descendants(proc.pid)
+    assert len(workers) >= 2, workers
+    return proc, workers
+
+
+def assert_clean_stop(tmp_path: Path, proc: subprocess.Popen, workers: set[int], seconds: float) -> None:
+    start_wait = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    took = time.monotonic() - start_wait
+    assert proc.returncode == 1, err
+    assert "interrupted" in err and "Traceback" not in out + err, err
+    assert took < seconds, f"took {took:.0f} s to stop"
+    wait_until(lambda: not any(alive(p) for p in workers), 30, "the workers to exit")
+    leftovers = [p for p in tree(tmp_path) if p.endswith(".partial") or "toolkit-config-" in p]
+    assert leftovers == [], leftovers
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_bench_workers_promptly(tmp_path, sig):
+    proc, workers = start_bench(tmp_path)
+    os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)  # Ctrl-C hits the whole group
+    assert_clean_stop(tmp_path, proc, workers, seconds=30)
+    sweep = next((tmp_path / "r" / "mini").iterdir())
+    done = [line for line in (sweep / "ledger.jsonl").read_text().splitlines()] if (sweep / "ledger.jsonl").exists() else []
+    assert len(done) < len(GRID["head"]), "the sweep ran to the end instead of stopping"
+
+
+def test_kill_9_of_the_driver_takes_the_workers_with_it(tmp_path):
+    proc, workers = start_bench(tmp_path)
+    proc.kill()
+    proc.communicate(timeout=60)
+    wait_until(lambda: not any(alive(p) for p in workers), 30, "orphaned workers to exit")
+    sweep = next((tmp_path / "r" / "mini").iterdir())
+    finished = {p.split("/")[1] for p in tree(sweep) if p.startswith("configs/") and "/." not in p}
+    stray = [p for p in tree(sweep) if not (p.startswith((".scratch", "configs")) or p in ("sweep.yaml", "ledger.jsonl"))]
+    assert stray == [], stray
+    # what the kill left (runs in progress in .scratch, a half-placed .partial) is exactly what --resume removes
+    from toolkit.bench.harness import _prepare_folder
+    from toolkit.bench.sweep import load_sweep
+
+    _prepare_folder(sweep, load_sweep(tmp_path / "sweep.yaml"))
+    assert not [p for p in tree(sweep) if ".scratch" in p or p.endswith(".partial")]
+    assert {p.split("/")[1] for p in tree(sweep) if p.startswith("configs/")} == finished
+
+
+def test_sigterm_on_run_is_a_ctrl_c(tmp_path):
+    spec = dict(BASE, head={"type": "mlp", "units": [8]}, training={"epochs": 200, "batch_size": 16})
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    (tmp_path / "results" / "t" / "20250101-000000").mkdir(parents=True)  # an earlier run
+    proc = start(tmp_path, "run", "spec.yaml", "--results-dir", "results", "--cache-dir", "c", "--quiet")
+    wait_until(lambda: list((tmp_path / "results" / "t").glob(".*.partial")) or proc.poll() is not None, 300,
+               "the run to start writing")
+    proc.send_signal(signal.SIGTERM)
+    assert_clean_stop(tmp_path, proc, set(), seconds=30)
+    assert tree(tmp_path / "results") == ["t", "t/20250101-000000"]

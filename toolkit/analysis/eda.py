@@ -1,0 +1,165 @@
+"""Exploratory analysis of a posts file: ``python -m toolkit eda SPEC_OR_CSV``.
+
+With a spec, its data, label and evaluation are used; with a bare CSV in the
+public format, the label is the default per-user rule (cohort: every first-seen
+date in the file; features from each user's first 7 days; retained if they
+post again 7-28 days after their first post) and the evaluation is 5 folds with
+5 positives each; the report says which. Writes
+``results/eda/<name>/<timestamp>/`` (report.md, report.html, PNGs, eda.json)
+atomically, like a run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.analysis import eda_figures as figs
+from toolkit.analysis import eda_stats as stats
+from toolkit.analysis.eda_report import render
+from toolkit.analysis.report_html import markdown_to_html
+from toolkit.analysis.topics import nmf_topics, topic_retention
+from toolkit.data.clock import DEFAULT_TIMEZONE
+from toolkit.data.crawl import account_created, daily_volume
+from toolkit.errors import ToolkitError
+
+# A bare CSV gets this label over its whole date range. It does not censor by crawl coverage:
+# the report is there to show the crawl's volume first (a spec's label.coverage applies when a
+# spec is given, and its censored counts are reported).
+DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}, "coverage": None}
+
+
+@dataclass
+class EdaInput:
+    name: str
+    posts: pd.DataFrame
+    label: object  # LabelSpec
+    label_source: str  # "the spec" or the default rule
+    needed_positives: int  # what the evaluation asks for
+    seed: int
+    timezone: str = DEFAULT_TIMEZONE  # the clock of the post times (data.timezone)
+
+
+def load_input(path: str | Path) -> EdaInput:
+    from toolkit.data.label import parse_label
+    from toolkit.data.posts import load_posts
+
+    path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        from toolkit.experiment.runner import data_path, effective_label
+        from toolkit.experiment.spec import load_spec
+
+        spec = load_spec(path)
+        posts, _ = load_posts(data_path(spec), columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
+                              timezone=spec.data.timezone)
+        need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
+        return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone)
+    if path.suffix.lower() != ".csv":
+        raise ToolkitError(f"eda takes a spec (.yaml) or a posts CSV (.csv). Got {str(path)!r} instead.")
+    posts, _ = load_posts(path)
+    first, last = posts["create_time"].min().date(), posts["create_time"].max().date()
+    label = parse_label({"cohort": {"first_seen": [str(first), str(last)]}, **DEFAULT_LABEL})
+    return EdaInput(path.stem, posts, label, "the default rule (give a spec to choose another)", 25, 0)
+
+
+#: RedNote opened in 2013: an object id decoding to an earlier time is not an account id
+FIRST_ACCOUNT = pd.Timestamp("2013-06-01")
+
+
+def creation_weeks(user_ids: pd.Series, data_end: str, *, max_groups: int = 20) -> pd.Series:
+    """Monday of each account's creation week; None where unknown.
+
+    Unknown: not an object id, or a creation time outside 2013-06-01 .. data end
+    (ids that merely look like object ids). Weeks beyond the latest
+    ``max_groups - 1`` are pooled as ``earlier`` so a long-lived platform does
+    not give hundreds of one-user rows.
+    """
+    created = account_created(user_ids).dt.tz_localize(None)
+    plausible = (created >= FIRST_ACCOUNT) & (created <= pd.Timestamp(data_end) + pd.Timedelta(days=1))
+    weeks = created.where(plausible).dt.to_period("W").dt.start_time
+    distinct = sorted(weeks.dropna().unique())
+    text = weeks.dt.strftime("%Y-%m-%d").astype(object).where(weeks.notna(), None)
+    if len(distinct) > max_groups:
+        cut = distinct[-(max_groups - 1)]
+        text = text.where(~(weeks < cut), "earlier")
+    return text
+
+
+def windows(label, data_end: str) -> list[tuple[str, object, object]]:
+    """The spec's windows for the volume plot."""
+    out = [("cohort (first seen)", label.cohort_start, label.cohort_end)]
+    if label.observe_until is not None:
+        out.append(("features until", label.observe_until, label.observe_until))
+    if label.active_between:
+        out.append(("label window", *label.active_between))
+    elif label.horizon_days is not None:  # later arrivals cannot be labelled: their window runs past the data
+        last = pd.Timestamp(data_end) - pd.Timedelta(days=label.horizon_days)
+        out.append(("last first-seen day with a full label window", last, last))
+    out.append(("data end", data_end, data_end))
+    return out
+
+
+def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dict:
+    """Every number and figure of the report; figures are written into ``folder``."""
+    from toolkit.data.users import build_users
+
+    users, y, report = build_users(data.posts, data.label, timezone=data.timezone)
+    week = creation_weeks(users["user_id"], report.data_end)
+    by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
+    by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
+    corr = stats.correlations(users, y)
+    topics = nmf_topics(users["text"].tolist(), n_topics=n_topics, seed=data.seed)
+    per_topic = topic_retention(topics.pop("assignment"), y)
+    volume = daily_volume(data.posts["create_time"])
+    mix = stats.post_mix(data.posts)
+    files = {
+        "volume": figs.volume_figure(volume, windows(data.label, report.data_end), folder / "volume.png"),
+        "by_day": figs.rate_figure(by_day, "day", folder / "retention_by_day.png", title="Retention by first-seen day",
+                                   xlabel="first-seen day"),
+        "engagement": figs.engagement_figure(data.posts, folder / "engagement.png"),
+        "correlation": figs.correlation_figure(corr, folder / "correlation.png"),
+        "mix": figs.mix_figure(mix, users["zh_share"], folder / "posts_mix.png"),
+        "topics": figs.rate_figure(per_topic, "topic", folder / "retention_by_topic.png", title="Retention by NMF topic",
+                                   xlabel="topic (-1: none)"),
+    }
+    if len(by_week):
+        files["by_week"] = figs.rate_figure(by_week, "week", folder / "retention_by_week.png",
+                                            title="Retention by account-creation week", xlabel="week starting")
+    return {
+        "name": data.name, "label": report.label, "label_source": data.label_source,
+        "counts": {"posts": int(len(data.posts)), "users": report.users, "cohort": report.in_cohort,
+                   "censored_by_data_end": report.censored,
+                   "censored_by_coverage": int(getattr(report, "censored_by_coverage", 0)),
+                   "labelled": report.labelled, "positives": report.positives,
+                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives},
+        "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
+                   "first": str(volume.index[0]), "last": str(volume.index[-1])},
+        "first_seen_auc": stats.first_seen_auc(users, y, data.seed),
+        "by_day": by_day.to_dict("records"), "by_week": by_week.to_dict("records"),
+        "object_ids": int(week.notna().sum()),
+        "lower_bound_share": stats.lower_bound_shares(data.posts), "engagement": stats.count_summary(data.posts),
+        "correlations": corr.to_dict("records"), "mix": mix,
+        "zh_share": {"mean": float(users["zh_share"].mean()), "mostly_chinese": float((users["zh_share"] > 0.5).mean())},
+        "topics": {**topics, "retention": per_topic.to_dict("records")},
+        "figures": {k: p.name for k, p in files.items()},
+    }
+
+
+def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: int | None = None) -> tuple[Path, dict]:
+    """Analyse, write the report folder, return ``(folder, result)``."""
+    from toolkit.experiment.run_folder import ResultsFolder
+
+    if n_topics is not None and n_topics < 1:
+        raise ToolkitError(f"--topics must be an int >= 1. Got {n_topics} instead.")
+    data = load_input(path)
+    with ResultsFolder(Path(results_dir) / "eda", data.name) as out:
+        result = analyse(data, out.path, n_topics=n_topics)
+        markdown = render(result)
+        out.write_text("report.md", markdown)
+        out.write_text("report.html", markdown_to_html(markdown, out.path, f"EDA: {data.name}"))
+        out.write_text("eda.json", json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n")
+    return out.final, result

@@ -1,0 +1,82 @@
+"""The EDA report's figures (matplotlib, PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.analysis.figures import pyplot, save
+from toolkit.data.schema import COUNT_COLUMNS
+
+
+def volume_figure(volume: pd.Series, windows: list[tuple[str, object, object]], path: Path) -> Path:
+    """Posts per day; each window ``(name, start, end)`` shaded (a line when start == end)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    days = pd.to_datetime(pd.Index(volume.index))
+    ax.bar(days, volume.to_numpy(), width=1.0, color="#4C72B0")
+    colors = ["#DD8452", "#55A868", "#C44E52", "#8172B3"]
+    for (name, start, end), color in zip(windows, colors):
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        if start == end:
+            ax.axvline(start, color=color, linestyle="--", label=name)
+        else:
+            ax.axvspan(start, end + pd.Timedelta(days=1), color=color, alpha=0.2, label=name)
+    ax.set_ylabel("posts per day")
+    ax.set_title("Crawl volume per day")
+    if windows:
+        ax.legend(fontsize=7, loc="upper right")
+    fig.autofmt_xdate()
+    return save(fig, path)
+
+
+def rate_figure(table: pd.DataFrame, group: str, path: Path, *, title: str, xlabel: str) -> Path:
+    """Retention rate per group with its interval, and the group sizes as a light bar behind."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    x = np.arange(len(table))
+    rate, low, high = table["rate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy()
+    ax.errorbar(x, rate, yerr=[np.clip(rate - low, 0, None), np.clip(high - rate, 0, None)], fmt="o", capsize=2)
+    ax.set_xticks(x, [str(v) for v in table[group]], rotation=60, fontsize=7)
+    ax.set_ylabel("retention rate (95% Wilson)")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    sizes = ax.twinx()
+    sizes.bar(x, table["users"].to_numpy(), color="grey", alpha=0.15)
+    sizes.set_ylabel("users", color="grey")
+    return save(fig, path)
+
+
+def engagement_figure(posts: pd.DataFrame, path: Path) -> Path:
+    """Histograms of each engagement count per post on log1p scale."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(COUNT_COLUMNS), figsize=(11, 2.8))
+    for ax, column in zip(axes, COUNT_COLUMNS):
+        ax.hist(np.log1p(posts[column].clip(lower=0)), bins=30, color="#4C72B0")
+        ax.set_yscale("log")
+        ax.set_title(column, fontsize=9)
+        ax.set_xlabel("log(1 + count)", fontsize=8)
+    return save(fig, path)
+
+
+def correlation_figure(table: pd.DataFrame, path: Path) -> Path:
+    from toolkit.analysis.figures import interval_bars
+
+    rows = [{"name": r.column, "mean": r.r, "ci_low": r.ci_low, "ci_high": r.ci_high}
+            for r in table.itertuples() if np.isfinite(r.r)]
+    return interval_bars(rows, path, title="Correlation with retention (95% interval)", xlabel="Pearson r")
+
+
+def mix_figure(mix: dict, zh_share: pd.Series, path: Path) -> Path:
+    """Posting hour, post type and the share of Chinese characters per user."""
+    plt = pyplot()
+    fig, (hours, types, zh) = plt.subplots(1, 3, figsize=(11, 2.8))
+    hours.bar(range(24), mix["hours"], color="#4C72B0")
+    hours.set_title("posts by hour of day", fontsize=9)
+    types.bar(list(mix["types"]), list(mix["types"].values()), color="#55A868")
+    types.set_title("post type (share of posts)", fontsize=9)
+    zh.hist(zh_share.to_numpy(dtype=float), bins=20, range=(0, 1), color="#C44E52")
+    zh.set_title("share of Chinese characters per user", fontsize=9)
+    return save(fig, path)

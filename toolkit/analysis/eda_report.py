@@ -1,0 +1,93 @@
+"""The EDA report as markdown, from the numbers :func:`toolkit.analysis.eda.analyse` returns."""
+
+from __future__ import annotations
+
+import math
+
+
+def warnings(result: dict) -> list[str]:
+    """What a researcher must know before training on this data."""
+    c, auc = result["counts"], result["first_seen_auc"]
+    out = []
+    if c["positives"] < c["needed_positives"]:
+        out.append(f"only {c['positives']} positives; the evaluation asks for at least {c['needed_positives']} "
+                   "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
+    if auc["predicts"]:
+        out.append(f"the first-seen date alone predicts the label: ROC-AUC {auc['auc']:.3f} "
+                   f"({auc['ci_low']:.3f} .. {auc['ci_high']:.3f}); a model may learn arrival time, not behaviour")
+    return out
+
+
+def _f(x, fmt=".3f") -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+
+
+def _rates(rows: list[dict], key: str, title: str) -> list[str]:
+    lines = [f"| {title} | users | retained | rate | 95% interval |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {r[key]} | {r['users']} | {r['retained']} | {_f(r['rate'])} | {_f(r['ci_low'])} .. {_f(r['ci_high'])} |"
+              for r in rows]
+    return lines
+
+
+def _counts(r: dict) -> list[str]:
+    c = r["counts"]
+    return ["| posts | users | in cohort | censored (data end) | censored (crawl coverage) | labelled | positives | rate |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {c['posts']} | {c['users']} | {c['cohort']} | {c['censored_by_data_end']} | {c['censored_by_coverage']} | "
+            f"{c['labelled']} | {c['positives']} | {c['positive_rate']:.2%} |"]
+
+
+def _topics(t: dict) -> list[str]:
+    rates = {row["topic"]: row for row in t["retention"]}
+    lines = [f"NMF over the TF-IDF of each user's text (jieba for Chinese); {t['n_topics']} topics ({t['rule']}). "
+             "Each user goes to their heaviest topic; -1: no topic (no usable text).", "",
+             "| topic | top English words | top Chinese words | users | retention | 95% interval |",
+             "|---:|---|---|---:|---:|---|"]
+    for topic in t["topics"]:
+        row = rates.get(topic["id"], {"users": 0, "rate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")})
+        lines.append(f"| {topic['id']} | {', '.join(topic['english']) or '-'} | {', '.join(topic['chinese']) or '-'} | "
+                     f"{row['users']} | {_f(row['rate'])} | {_f(row['ci_low'])} .. {_f(row['ci_high'])} |")
+    if -1 in rates:
+        row = rates[-1]
+        lines.append(f"| -1 | (no topic) | | {row['users']} | {_f(row['rate'])} | {_f(row['ci_low'])} .. {_f(row['ci_high'])} |")
+    return lines
+
+
+def render(r: dict) -> str:
+    auc, v = r["first_seen_auc"], r["volume"]
+    lines = [f"# Exploratory analysis: {r['name']}", "", f"Label ({r['label_source']}): {r['label']}.", ""]
+    lines += [f"- **warning:** {w}" for w in warnings(r)] + [""]
+    lines += ["## Counts", "", *_counts(r), ""]
+    lines += ["## Crawl volume and arrival", "",
+              f"{v['days']} days from {v['first']} to {v['last']}, {v['empty_days']} without any post. The spec's "
+              "windows are marked.", "", "![volume](volume.png)", "",
+              f"First-seen time alone as a score: ROC-AUC {_f(auc['auc'])} ({_f(auc['ci_low'])} .. {_f(auc['ci_high'])}, "
+              "stratified bootstrap). " + ("It predicts the label." if auc["predicts"] else
+                                           "Its interval includes 0.5: arrival time alone does not predict the label."),
+              "", "### Retention by first-seen day (95% Wilson intervals)", "", *_rates(r["by_day"], "day", "day"), "",
+              "![by day](retention_by_day.png)", "", "### Retention by account-creation week", ""]
+    if r["by_week"]:
+        lines += [f"From the {r['object_ids']} user ids that are object ids (creation time in their first 8 hex digits) "
+                  "decoding to a time between 2013-06-01 and the data end; older weeks pooled as 'earlier'.",
+                  "", *_rates(r["by_week"], "week", "week starting"), "", "![by week](retention_by_week.png)", ""]
+    else:
+        lines += ["No user id is an object id decoding to a plausible creation time (2013-06-01 .. data end), "
+                  "so account creation dates are unknown.", ""]
+    lb = r["lower_bound_share"]
+    lines += ["## Engagement", "", "| count | median | 90th percentile | max | share shown as a lower bound (1千+) |",
+              "|---|---:|---:|---:|---:|"]
+    lines += [f"| {c} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
+              for c, e in r["engagement"].items()]
+    lines += ["", "![engagement](engagement.png)", "", "## Behaviour and retention", "",
+              "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval.", "",
+              "| column | r | 95% interval |", "|---|---:|---|"]
+    lines += [f"| {c['column']} | {_f(c['r'], '+.3f')} | {_f(c['ci_low'], '+.3f')} .. {_f(c['ci_high'], '+.3f')} |"
+              for c in r["correlations"]]
+    types = ", ".join(f"{k} {v:.1%}" for k, v in r["mix"]["types"].items())
+    peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
+    lines += ["", "![correlation](correlation.png)", "", "## Posting hour, post type, language", "",
+              f"Busiest hour: {peak}:00. Post types: {types}. Mean share of Chinese characters per user: "
+              f"{r['zh_share']['mean']:.2f}; users writing mostly Chinese: {r['zh_share']['mostly_chinese']:.1%}.", "",
+              "![posts mix](posts_mix.png)", "", "## Topics", "", *_topics(r["topics"]), "",
+              "![topics](retention_by_topic.png)", ""]
+    return "\n".join(lines)

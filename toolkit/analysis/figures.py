@@ -1,0 +1,45 @@
+"""Matplotlib figures of the analysis reports (Agg backend: files only, no display needed)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+    return path
+
+
+def embed_png(path: Path) -> str:
+    """An ``<img>`` whose source is the PNG itself, so an HTML report is one self-contained file."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{Path(path).stem}" src="data:image/png;base64,{data}">'
+
+
+def interval_bars(rows: list[dict], path: Path, *, title: str, xlabel: str, label_key: str = "name") -> Path:
+    """Horizontal bars of ``mean`` with ``ci_low..ci_high`` whiskers, first row on top."""
+    plt = pyplot()
+    rows = list(rows)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
+    means = np.array([r["mean"] for r in rows])
+    err = np.array([[r["mean"] - r["ci_low"] for r in rows], [r["ci_high"] - r["mean"] for r in rows]])
+    ax.barh(range(len(rows)), means, xerr=np.clip(err, 0, None), color="#4C72B0", capsize=2)
+    ax.set_yticks(range(len(rows)), [str(r[label_key]) for r in rows], fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return save(fig, path)

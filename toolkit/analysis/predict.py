@@ -1,0 +1,81 @@
+"""Score new users with a finished run's final model: ``python -m toolkit predict RUN_DIR POSTS.csv``.
+
+The users table is built from the new posts with the run's own observation
+window (:func:`toolkit.data.users.build_features`); no label is needed. Users
+with no post inside that window get no score and say why.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.analysis.run_model import load_run_model
+from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS
+from toolkit.errors import ToolkitError
+
+#: featurizer key -> posts columns it reads; at least one must be in the file.
+#: Featurizers not listed (third-party ones, ``temporal``) read only the required columns.
+USED_COLUMNS = {
+    "tfidf": ("title", "content"),
+    "fasttext": ("title", "content"),
+    "distilbert": ("title", "content"),
+    "behavior": COUNT_COLUMNS,
+}
+
+
+def check_columns(path: Path, featurizer_keys: list[str], mapping: dict[str, str]) -> None:
+    """Refuse a file the model cannot use: a featurizer would read only defaults (empty text, zero counts)."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    names = {**DEFAULT_COLUMNS, **mapping}
+    for key in featurizer_keys:
+        wanted = USED_COLUMNS.get(key)
+        if wanted and not any(names[c] in header for c in wanted):
+            raise ToolkitError(
+                f"{path} cannot be scored by this model: its featurizer {key!r} reads the column(s) "
+                f"{', '.join(repr(names[c]) for c in wanted)}, and the file has none of them (found "
+                f"{', '.join(map(repr, header))}). Map them with the run's data.columns or supply them."
+            )
+
+
+def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
+    """One row per user of the file: ``user_id, score, decision, reason``.
+
+    ``decision`` is 1 when ``score >= threshold`` (the final model's saved
+    threshold); users that could not be scored have an empty score and decision
+    and a ``reason``.
+    """
+    from toolkit.data.posts import load_posts
+    from toolkit.data.users import build_features
+
+    model = load_run_model(run_dir)
+    spec = model.spec
+    posts_path = Path(posts_path)
+    if not posts_path.is_file():
+        raise ToolkitError(f"Posts file {str(posts_path)!r} not found. Expected a posts CSV in the format the run used.")
+    posts, _ = load_posts(posts_path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
+                          timezone=spec.data.timezone)
+    check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns)
+    users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone)
+    scores = model.score(users) if len(users) else np.array([])
+    scored = pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
+                           "decision": (scores >= model.threshold).astype(int), "reason": ""})
+    unscored = skipped.assign(score=np.nan, decision=pd.NA)[["user_id", "score", "decision", "reason"]]
+    out = pd.concat([scored, unscored], ignore_index=True) if len(unscored) else scored
+    out["decision"] = out["decision"].astype("Int64")
+    return out.sort_values("user_id", kind="stable").reset_index(drop=True)
+
+
+def write_scores(table: pd.DataFrame, out: str | Path) -> Path:
+    """Write the scores CSV; the folder must exist (a typo should not create a tree)."""
+    out = Path(out)
+    if out.is_dir():
+        raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as scores.csv.")
+    if not out.parent.exists():
+        raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
+    table.to_csv(out, index=False)
+    return out

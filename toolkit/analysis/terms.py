@@ -1,0 +1,45 @@
+"""Words most associated with retention and with churn, from a linear model's coefficients.
+
+The model is an L2 logistic regression (scikit-learn, ``class_weight=balanced``
+so rare positives are not drowned) on TF-IDF unigrams of the users' text, fitted
+on the training part only. Positive coefficients point to retention, negative to
+churn. TF-IDF columns share one scale (each row has unit norm), so coefficients
+of different words are comparable; they are associations, not causes.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def is_chinese(term: str) -> bool:
+    return bool(_CJK.search(term))
+
+
+def linear_terms(train_users: pd.DataFrame, y: np.ndarray, *, top: int = 15, seed: int = 0,
+                 min_df: int = 2) -> dict:
+    """Top terms per direction and language: ``{retention|churn: {english|chinese: [{term, coef, users}]}}``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from toolkit.featurizers.tfidf import TfidfFeaturizer
+
+    featurizer = TfidfFeaturizer(max_features=5000, ngram_range=(1, 1), min_df=min_df)
+    x = featurizer.fit_transform(train_users)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y)
+    vocab = featurizer.vectorizer_.get_feature_names_out()
+    coef = model.coef_[0]
+    users = np.asarray((x > 0).sum(axis=0)).ravel()
+    out: dict = {"model": "L2 logistic regression (C=1, balanced classes) on TF-IDF unigrams, min_df="
+                 f"{min_df}, fitted on the training part", "retention": {}, "churn": {}}
+    for direction, order in (("retention", np.argsort(-coef)), ("churn", np.argsort(coef))):
+        for language, wanted in (("english", False), ("chinese", True)):
+            picked = [i for i in order if is_chinese(vocab[i]) == wanted
+                      and (coef[i] > 0 if direction == "retention" else coef[i] < 0)][:top]
+            out[direction][language] = [{"term": str(vocab[i]), "coef": float(coef[i]), "users": int(users[i])}
+                                        for i in picked]
+    return out

@@ -1,0 +1,63 @@
+"""The spec's ``data:`` block: a posts CSV, or synthetic data the toolkit makes itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from toolkit.data.clock import DEFAULT_TIMEZONE, parse_timezone
+from toolkit.data.posts import column_mapping
+from toolkit.errors import ToolkitError
+from toolkit.params import Interval
+
+
+@dataclass(kw_only=True)
+class SyntheticConfig:
+    """``data: {synthetic: {...}}``: data the toolkit generates (see ``toolkit data synth``)."""
+
+    users: int = 3000
+    seed: int = 0
+    positive_rate: float = 0.1
+
+    param_constraints = {"users": Interval(10, 5_000_000), "seed": Interval(0, 2**32 - 1),
+                         "positive_rate": Interval(0, 1, closed_low=False, closed_high=False)}
+
+
+@dataclass(kw_only=True)
+class DataConfig:
+    """``data: {path: posts.csv, columns: {...}, on_bad_rows: error}`` or ``data: {synthetic: {...}}``.
+
+    A relative ``path`` resolves against the spec file's folder (:meth:`resolve`).
+    """
+
+    path: str | None = None
+    synthetic: SyntheticConfig | None = None
+    columns: dict[str, str] = field(default_factory=dict)  # toolkit column name -> the file's column name
+    on_bad_rows: Literal["error", "skip"] = "error"
+    timezone: str = DEFAULT_TIMEZONE  # the clock of naive times; days are cut on it (see toolkit.data.clock)
+
+    param_paths = True
+
+    def validate(self, where: str) -> None:
+        if (self.path is None) == (self.synthetic is None):
+            raise ToolkitError(f"{where} must have exactly one of 'path' (a posts CSV) or 'synthetic' "
+                               "({users: N, seed: S}).")
+        if self.path is not None and not self.path.strip():
+            raise ToolkitError(f"{where}.path must be a file path. Got {self.path!r} instead.")
+        column_mapping(self.columns)
+        parse_timezone(self.timezone)
+
+    def resolve(self, base_dir: Path) -> None:
+        """Make ``path`` absolute, relative to ``base_dir`` (the spec file's folder)."""
+        if self.path is not None:
+            path = Path(self.path).expanduser()
+            self.path = str(path if path.is_absolute() else (base_dir / path).resolve())
+
+    def to_dict(self) -> dict:
+        out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows, "timezone": self.timezone}
+        if self.path is not None:
+            out["path"] = self.path
+        else:
+            out["synthetic"] = vars(self.synthetic).copy()
+        return out

@@ -1,0 +1,84 @@
+"""Confound baselines: how far the calendar and exposure alone get on the same folds as the model.
+
+On a crawl, "came back" can be predicted from *when* a user arrived (the crawler
+collected more on some days than others) or from *how long* they were watched,
+without anything about the user. Every run therefore fits, in each of the
+model's own folds, a logistic regression on
+
+* ``first_seen``: the time of the user's first post (days since the earliest);
+* ``exposure``: days observed under the spec's observation window and
+  log1p(posts in it);
+
+and reports their ROC-AUC and PR-AUC with intervals, and the model's paired Δ
+over each (same users, same bootstrap draws). When the Δ over ``first_seen``
+has an interval that includes 0, the model may be learning the calendar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.evaluation.metrics import paired_delta, summarize
+
+CONFOUNDS = ("first_seen", "exposure")
+
+
+def confound_features(users: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns each baseline sees, one row per user."""
+    first = pd.to_datetime(users["first_seen"])
+    days = ((first - first.min()).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+    exposure = np.column_stack([users["exposure_days"].to_numpy(dtype=float),
+                                np.log1p(users["exposure_posts"].to_numpy(dtype=float))])
+    return {"first_seen": days[:, None], "exposure": exposure}
+
+
+def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds, repeats: int, seed: int) -> np.ndarray:
+    """Logistic-regression scores of the test users of every fold; nan where a user was not tested."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    scores = np.full((repeats, len(y)), np.nan)
+    for fold in folds:
+        # balanced weights: with rare positives an unweighted fit can score everyone alike
+        model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", random_state=seed))
+        model.fit(x[fold.train], y[fold.train])
+        scores[fold.repeat, fold.test] = model.predict_proba(x[fold.test])[:, 1]
+    return scores
+
+
+def _interval(summary: dict) -> dict:
+    return {k: summary[k] for k in ("mean", "ci_low", "ci_high")}
+
+
+def baselines(users: pd.DataFrame, y: np.ndarray, folds, model_scores: np.ndarray, scored: np.ndarray,
+              evaluation, seed: int) -> dict:
+    """``metrics.json`` ``baselines``: each confound's ROC-AUC, PR-AUC and the model's paired Δ over it.
+
+    Args:
+        model_scores: the model's out-of-fold scores, shape (repeats, users).
+        scored: users with a score in every repeat (the test part under a split).
+    """
+    y_scored = y[scored]
+    out = {}
+    for name, x in confound_features(users).items():
+        s = out_of_fold_scores(x, y, folds, model_scores.shape[0], seed)[:, scored]
+        summary = summarize(y_scored, s, (s >= 0.5).astype(int), n_boot=evaluation.bootstrap,
+                            confidence=evaluation.confidence, seed=seed)
+        entry = {"roc_auc": _interval(summary["roc_auc"]), "pr_auc": _interval(summary["pr_auc"])}
+        for metric in ("roc_auc", "pr_auc"):
+            d = paired_delta(y_scored, model_scores[:, scored], s, metric=metric, n_boot=evaluation.bootstrap,
+                             confidence=evaluation.confidence, seed=seed)
+            entry[f"delta_{metric}"] = {k: d[k] for k in ("mean", "ci_low", "ci_high", "excludes_zero")}
+        out[name] = entry
+    return out
+
+
+def calendar_warning(result_baselines: dict) -> str | None:
+    """One line when the model's ROC-AUC is not clearly above the first-seen baseline's."""
+    d = result_baselines.get("first_seen", {}).get("delta_roc_auc")
+    if d is None or (d["ci_low"] > 0):
+        return None
+    return (f"warning: the model's ROC-AUC is not clearly above the first-seen date's alone (Δ {d['mean']:+.3f}, "
+            f"interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] includes 0): the model may be learning the calendar.")
