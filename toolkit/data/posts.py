@@ -119,11 +119,26 @@ def load_posts(
         raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {on_bad_rows!r} instead.")
     mapping = column_mapping(columns)
     header, rows, lines, numbers, bad = _read_records(path)
+    position = _column_positions(path, header, mapping, columns)
+    report = LoadReport(path=path, rows_read=len(rows) + len(bad))
+    if report.rows_read == 0:
+        raise ToolkitError(f"Data file {path} has a header but no data rows: expected at least one post.")
+    raw = _RawColumns(header, rows, lines, position, mapping, bad)
+    out = _parse_columns(raw, timezone)
+    _handle_bad(path, bad, on_bad_rows, report)
+    return _canonical_frame(out, numbers, raw.row_bad, report), report
+
+
+def _column_positions(path: Path, header: list[str], mapping: dict[str, str],
+                      columns: dict[str, str] | None) -> dict[str, int]:
+    """The file's column name -> its index (a repeated name: the first), once the needed columns are found.
+
+    Required columns must be there; so must any the user mapped by hand, since
+    a typo there would otherwise silently load as an all-empty column.
+    """
     position: dict[str, int] = {}
     for i, name in enumerate(header):
         position.setdefault(name, i)
-    # Required columns must be there; so must any the user mapped by hand, since
-    # a typo there would otherwise silently load as an all-empty column.
     for canonical in (*REQUIRED_COLUMNS, *(columns or {})):
         if mapping[canonical] not in position:
             hint = (f"If the file names it differently, map it in the spec: data.columns: "
@@ -133,56 +148,72 @@ def load_posts(
                 f"Data file {path} has no column for {canonical!r}: looked for the column "
                 f"{mapping[canonical]!r}, found columns {', '.join(map(repr, header))}. {hint}"
             )
-    report = LoadReport(path=path, rows_read=len(rows) + len(bad))
-    if report.rows_read == 0:
-        raise ToolkitError(f"Data file {path} has a header but no data rows: expected at least one post.")
-    line_numbers = np.asarray(lines, dtype=np.int64)
-    # Columns by position: a header may repeat a name, and the first one wins.
-    raw = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    return position
 
-    def get(name: str) -> pd.Series:
-        return raw[position[name]]
 
-    n = len(raw)
-    has = {c: mapping[c] in position for c in DEFAULT_COLUMNS}
+class _RawColumns:
+    """The records' raw strings by canonical column, and which rows went bad while parsing them.
+
+    Columns are taken by position, not name: a header may repeat a name, and the first one wins.
+    """
+
+    def __init__(self, header: list[str], rows: list[list[str]], lines: list[int], position: dict[str, int],
+                 mapping: dict[str, str], bad: list[tuple]):
+        self.frame = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+        self.line_numbers = np.asarray(lines, dtype=np.int64)
+        self.position, self.mapping, self.bad = position, mapping, bad
+        self.n = len(self.frame)
+        self.row_bad = np.zeros(self.n, dtype=bool)
+
+    def has(self, canonical: str) -> bool:
+        return self.mapping[canonical] in self.position
+
+    def get(self, canonical: str) -> pd.Series:
+        return self.frame[self.position[self.mapping[canonical]]]
+
+    def mark(self, mask: np.ndarray, reason: str, canonical: str, parser) -> None:
+        """Record the rows that went bad for this column (first reason wins).
+
+        The parser goes along so that only the reported row is parsed again
+        for its message; skipping many rows then costs nothing extra.
+        """
+        column = self.get(canonical)
+        for i in np.flatnonzero(mask & ~self.row_bad):
+            self.bad.append((int(self.line_numbers[i]), reason, self.mapping[canonical], column.iat[i], parser))
+        self.row_bad[:] |= mask
+
+
+def _parse_columns(raw: _RawColumns, timezone: str | None) -> dict[str, object]:
+    """Canonical column -> parsed values (row order kept); unparseable values are marked on ``raw``."""
+    n = raw.n
     out: dict[str, object] = {}
-    row_bad = np.zeros(n, dtype=bool)
-
-    def mark(mask: np.ndarray, reason: str, canonical: str, parser) -> None:
-        # Records the rows that went bad for this column (first reason wins).
-        # The parser goes along so that only the reported row is parsed again
-        # for its message; skipping many rows then costs nothing extra.
-        column = get(mapping[canonical])
-        for i in np.flatnonzero(mask & ~row_bad):
-            bad.append((int(line_numbers[i]), reason, mapping[canonical], column.iat[i], parser))
-        row_bad[:] |= mask
-
-    if has["post_id"]:
-        out["post_id"] = get(mapping["post_id"]).str.strip()
-    else:
-        out["post_id"] = pd.Series([""] * n, dtype=object)
-    user_id = get(mapping["user_id"]).str.strip()
-    mark((user_id == "").to_numpy(), "empty user_id", "user_id", None)
+    out["post_id"] = raw.get("post_id").str.strip() if raw.has("post_id") else pd.Series([""] * n, dtype=object)
+    user_id = raw.get("user_id").str.strip()
+    raw.mark((user_id == "").to_numpy(), "empty user_id", "user_id", None)
     out["user_id"] = user_id
     for canonical in TEXT_COLUMNS:
-        out[canonical] = get(mapping[canonical]) if has[canonical] else pd.Series([""] * n, dtype=object)
+        out[canonical] = raw.get(canonical) if raw.has(canonical) else pd.Series([""] * n, dtype=object)
     for canonical in COUNT_COLUMNS:
-        if has[canonical]:
-            values, flags = parse_counts(get(mapping[canonical]), errors="coerce")
-            mark(np.isnan(values), f"unparseable {canonical}", canonical, parse_count)
+        if raw.has(canonical):
+            values, flags = parse_counts(raw.get(canonical), errors="coerce")
+            raw.mark(np.isnan(values), f"unparseable {canonical}", canonical, parse_count)
         else:
             values, flags = np.zeros(n), np.zeros(n, dtype=bool)
         out[canonical], out[LOWER_BOUND_COLUMNS[canonical]] = values, flags
-    times, time_bad = parse_times(get(mapping["create_time"]).reset_index(drop=True))
-    mark(time_bad, "unparseable create_time", "create_time", parse_time)
+    times, time_bad = parse_times(raw.get("create_time").reset_index(drop=True))
+    raw.mark(time_bad, "unparseable create_time", "create_time", parse_time)
     if timezone is not None:
         from toolkit.data.clock import to_clock
 
-        times = to_clock(times, get(mapping["create_time"]), timezone)
+        times = to_clock(times, raw.get("create_time"), timezone)
     out["create_time"] = times.to_numpy()
-    out["post_type"] = get(mapping["post_type"]).str.strip().str.lower() if has["post_type"] else [""] * n
-    _handle_bad(path, bad, on_bad_rows, report)
+    out["post_type"] = raw.get("post_type").str.strip().str.lower() if raw.has("post_type") else [""] * n
+    return out
 
+
+def _canonical_frame(out: dict[str, object], numbers: list[int], row_bad: np.ndarray,
+                     report: LoadReport) -> pd.DataFrame:
+    """The posts frame: generated ids filled in, bad rows and repeated post_ids dropped, columns in order."""
     posts = pd.DataFrame(out)
     # Rows count from 1 in file order, so generated ids stay stable when rows are skipped.
     generated = pd.Series([f"row-{i}" for i in numbers])
@@ -194,7 +225,7 @@ def load_posts(
     report.rows_kept = len(posts)
     order = ["post_id", "user_id", "user_name", "title", "content", "hashtags", *COUNT_COLUMNS,
              *LOWER_BOUND_COLUMNS.values(), "create_time", "post_type", "ip_location"]
-    return posts[order], report
+    return posts[order]
 
 
 MAX_FIELD_BYTES = 16 << 20

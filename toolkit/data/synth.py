@@ -27,6 +27,7 @@ import csv
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -185,11 +186,59 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
 
     Raises:
         ToolkitError: an argument is out of range.
+
+    The steps share one generator and run in a fixed order (users, first-week posts,
+    retention, later posts, post ids, shuffle): the output for a seed depends on that
+    order, so a change to it is a change of :data:`GENERATOR_VERSION`.
     """
     _validate(users, seed, positive_rate)
     rng = np.random.default_rng(seed)
-    n = int(users)
-    taken: set[str] = set()
+    taken: set[str] = set()  # user and post ids are drawn from one pool, so none repeats
+    people = _draw_users(rng, seed, int(users), taken)
+    first_week, active_days = _first_week_posts(rng, people)
+    z = _family_scores(first_week, active_days, people.themes)
+    p_retained, p_noise_free, retained = _draw_retention(rng, z, positive_rate)
+    later = _later_posts(rng, people, retained)
+    posts = _posts_frame(rng, people, first_week, later, taken)
+    truth = pd.DataFrame({
+        "user_id": people.user_ids, "p_retained": p_retained, "p_noise_free": p_noise_free, "retained": retained,
+        "account_created": pd.DatetimeIndex(people.created),
+        "first_seen": pd.DatetimeIndex(people.first_seen.astype("datetime64[ns]")), "theme": people.themes, **z,
+    })
+    return posts, truth
+
+
+@dataclass
+class _Users:
+    """Per-user traits, parallel arrays in user order."""
+
+    user_ids: list[str]
+    first_seen: np.ndarray  # datetime64[D]
+    created: np.ndarray  # datetime64[s], account creation
+    themes: np.ndarray
+    p_chinese: np.ndarray  # chance a post is written (partly) in Chinese
+    popularity: np.ndarray  # shift of log likes
+    home_hour: np.ndarray
+    hour_sd: np.ndarray
+    names: list[str]
+    ip: np.ndarray
+
+    def posts(self, rng: np.random.Generator, user: np.ndarray, day: np.ndarray) -> dict:
+        """:func:`_posts_for` with these users' traits."""
+        return _posts_for(rng, user, day, self.home_hour, self.hour_sd, self.popularity, self.themes, self.p_chinese)
+
+
+@dataclass
+class _Posts:
+    """Posts as parallel arrays: whose (index into :class:`_Users`), on which day after first_seen, and their fields."""
+
+    user: np.ndarray
+    day: np.ndarray
+    fields: dict
+
+
+def _draw_users(rng: np.random.Generator, seed: int, n: int, taken: set[str]) -> _Users:
+    """Each user's id, dates and traits; creation times come from their own generator (see :func:`_object_ids`)."""
     user_ids = _hex_ids(rng, n, taken)
     first_seen = _first_seen(rng, n)
     user_ids, created = _object_ids(np.random.default_rng([seed, 1]), user_ids, first_seen)
@@ -200,15 +249,21 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     hour_sd = np.where(rng.random(n) < 0.5, 0.75, 5.0)
     names = user_names(rng, n)
     ip = np.where(rng.random(n) < 0.93, "U.S.", rng.choice(OTHER_REGIONS, size=n))
+    return _Users(user_ids, first_seen, created, themes, p_chinese, popularity, home_hour, hour_sd, names, ip)
 
-    # Observation-window posts: one or more per active day.
-    days = _observed_days(rng, n)
+
+def _first_week_posts(rng: np.random.Generator, people: _Users) -> tuple[_Posts, np.ndarray]:
+    """Observation-window posts, one or more per active day, and each user's number of active days."""
+    days = _observed_days(rng, len(people.user_ids))
     per_day = [1 + (rng.random(len(d)) < 0.15) + (rng.random(len(d)) < 0.05) for d in days]
-    obs_user = np.concatenate([np.full(k.sum(), i) for i, k in enumerate(per_day)])
-    obs_day = np.concatenate([np.repeat(d, k) for d, k in zip(days, per_day)])
-    obs = _posts_for(rng, obs_user, obs_day, home_hour, hour_sd, popularity, themes, p_chinese)
+    user = np.concatenate([np.full(k.sum(), i) for i, k in enumerate(per_day)])
+    day = np.concatenate([np.repeat(d, k) for d, k in zip(days, per_day)])
+    return _Posts(user, day, people.posts(rng, user, day)), np.array([len(d) for d in days])
 
-    # Family scores from what the first week of the file shows.
+
+def _family_scores(first_week: _Posts, active_days: np.ndarray, themes: np.ndarray) -> dict[str, np.ndarray]:
+    """The standardized family scores, from what the first week of the file shows."""
+    n, obs, obs_user = len(themes), first_week.fields, first_week.user
     likes, _ = parse_counts(obs["like_count"])
     engagement = np.bincount(obs_user, np.log1p(likes), n) / np.bincount(obs_user, minlength=n)
     wrote_chinese = np.bincount(obs_user, obs["_has_zh"], n) > 0
@@ -217,52 +272,60 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     n_posts = np.bincount(obs_user, minlength=n)
     resultant = np.hypot(np.bincount(obs_user, np.cos(angle), n), np.bincount(obs_user, np.sin(angle), n)) / n_posts
     regularity = np.where(n_posts >= 2, resultant, 0.0)
-    temporal_raw = np.log(np.array([len(d) for d in days])) + regularity
-    z = {k: _standardize(v) for k, v in
-         (("engagement_score", engagement), ("text_score", text_raw), ("temporal_score", temporal_raw))}
+    temporal_raw = np.log(active_days) + regularity
+    return {k: _standardize(v) for k, v in
+            (("engagement_score", engagement), ("text_score", text_raw), ("temporal_score", temporal_raw))}
+
+
+def _draw_retention(rng: np.random.Generator, z: dict[str, np.ndarray], positive_rate: float
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(p_retained, p_noise_free, retained)``: the logit with and without its noise term, and the draw."""
     signal = FAMILY_WEIGHT * sum(z.values())
-    score = signal + rng.normal(0.0, NOISE_SD, size=n)
+    score = signal + rng.normal(0.0, NOISE_SD, size=len(signal))
     intercept = _solve_intercept(score, positive_rate)
     p_retained = 1 / (1 + np.exp(-(intercept + score)))
     # What the file can show at best: the same logit without the noise term (the noise-free ceiling).
     p_noise_free = 1 / (1 + np.exp(-(intercept + signal)))
-    retained = rng.random(n) < p_retained
+    retained = rng.random(len(signal)) < p_retained
+    return p_retained, p_noise_free, retained
 
+
+def _later_posts(rng: np.random.Generator, people: _Users, retained: np.ndarray) -> _Posts:
+    """The retained users' posts after the observation window."""
     kept = np.flatnonzero(retained)
     later = [_return_days(rng) for _ in kept]
-    ret_user = np.concatenate([np.full(len(d), i) for i, d in zip(kept, later)] + [np.zeros(0, int)])
-    ret_day = np.concatenate(later + [np.zeros(0, int)])
-    ret = _posts_for(rng, ret_user, ret_day, home_hour, hour_sd, popularity, themes, p_chinese)
+    user = np.concatenate([np.full(len(d), i) for i, d in zip(kept, later)] + [np.zeros(0, int)])
+    day = np.concatenate(later + [np.zeros(0, int)])
+    return _Posts(user, day, people.posts(rng, user, day))
 
-    every_user = np.concatenate([obs_user, ret_user])
-    stamp = (first_seen[every_user] + np.concatenate([obs_day, ret_day]).astype("timedelta64[D]")).astype(
-        "datetime64[m]") + np.concatenate([obs["_minute"], ret["_minute"]]).astype("timedelta64[m]")
+
+def _posts_frame(rng: np.random.Generator, people: _Users, obs: _Posts, ret: _Posts, taken: set[str]) -> pd.DataFrame:
+    """Every post as the CSV writes it, shuffled; draws the post ids, then the order."""
+    every_user = np.concatenate([obs.user, ret.user])
+    stamp = (people.first_seen[every_user] + np.concatenate([obs.day, ret.day]).astype("timedelta64[D]")).astype(
+        "datetime64[m]") + np.concatenate([obs.fields["_minute"], ret.fields["_minute"]]).astype("timedelta64[m]")
     stamps = pd.DatetimeIndex(stamp)
     post_ids = _hex_ids(rng, len(every_user), taken)
-    uid = np.array(user_ids, dtype=object)[every_user]
+    uid = np.array(people.user_ids, dtype=object)[every_user]
+    both = {c: obs.fields[c] + ret.fields[c] for c in
+            ("title", "content", "label", "like_count", "collect_count", "comment_count", "share_count", "post_type")}
     posts = pd.DataFrame({
-        "title": obs["title"] + ret["title"],
-        "content": obs["content"] + ret["content"],
+        "title": both["title"],
+        "content": both["content"],
         "address": [f"https://www.xiaohongshu.com/user/profile/{u}?xsec_source=pc_note" for u in uid],
-        "label": obs["label"] + ret["label"],
-        "user_name": np.array(names, dtype=object)[every_user],
+        "label": both["label"],
+        "user_name": np.array(people.names, dtype=object)[every_user],
         "user_id": uid,
-        **{c: obs[c] + ret[c] for c in ("like_count", "collect_count", "comment_count", "share_count")},
+        **{c: both[c] for c in ("like_count", "collect_count", "comment_count", "share_count")},
         "create_time": [f"{m}/{d}/{y} {h}:{mi:02d}" for m, d, y, h, mi in
                         zip(stamps.month, stamps.day, stamps.year, stamps.hour, stamps.minute)],
         "post_id": post_ids,
-        "ip_localtion": ip[every_user],
+        "ip_localtion": people.ip[every_user],
         "post_image": [f"https://sns-img.example.com/notes/{p}/cover.jpg" for p in post_ids],
-        "post_type": obs["post_type"] + ret["post_type"],
+        "post_type": both["post_type"],
     }, columns=list(CSV_COLUMNS))
     # The crawl lists posts in no per-user order; shuffle so users interleave.
-    posts = posts.iloc[rng.permutation(len(posts))].reset_index(drop=True).astype(object)
-    truth = pd.DataFrame({
-        "user_id": user_ids, "p_retained": p_retained, "p_noise_free": p_noise_free, "retained": retained,
-        "account_created": pd.DatetimeIndex(created),
-        "first_seen": pd.DatetimeIndex(first_seen.astype("datetime64[ns]")), "theme": themes, **z,
-    })
-    return posts, truth
+    return posts.iloc[rng.permutation(len(posts))].reset_index(drop=True).astype(object)
 
 
 def _object_ids(rng: np.random.Generator, ids: list[str], first_seen: np.ndarray) -> tuple[list[str], np.ndarray]:
