@@ -320,6 +320,11 @@ def _num(x, fmt: str = ".3f") -> str:
     return "nan" if isinstance(x, float) and math.isnan(x) else format(x, fmt)
 
 
+def _whole(x):
+    """A count averaged over seeds (the same in each) shows as the count it is."""
+    return int(round(x)) if isinstance(x, float) and math.isfinite(x) else x
+
+
 def _interval(row: dict, key: str) -> str:
     if row.get(key) is None:
         return ""
@@ -356,8 +361,8 @@ COLUMNS = {
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
     "train s": lambda r: _num(r["train_s"], ".2f"),
     "predict ms/1k": lambda r: _num(r["infer_ms_per_1k"], ".0f"),
-    "head params": lambda r: _num(r["params"], ","),
-    "frozen params": lambda r: _num(r["frozen_params"], ","),
+    "head params": lambda r: _num(_whole(r["params"]), ","),
+    "frozen params": lambda r: _num(_whole(r["frozen_params"]), ","),
     "model MB": lambda r: _num(r["model_mb"], ".2f"),
     "weights MB": lambda r: _num(r["weights_mb"], ".1f"),
     "peak MB": lambda r: _num(r["peak_mb"], ".0f"),
