@@ -22,7 +22,10 @@ from hostile import REPO, tree
 from specs import BASE
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")]
-GRID = {"head": [{"type": "logreg", "C": c} for c in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02)]}
+# MLP configurations take seconds each, so a signal sent once the first has started lands mid-sweep
+# even on an idle machine (logistic regressions on 400 users could all finish first).
+GRID = {"head": [{"type": "mlp", "dropout": d} for d in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35)]}
+SET = {"training.epochs": 30, "training.early_stopping_patience": 30}
 
 
 def descendants(pid: int) -> set[int]:
@@ -67,7 +70,7 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen:
 
 def start_bench(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(BASE))
-    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"name": "mini", "base": "base.yaml", "grid": GRID}))
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"name": "mini", "base": "base.yaml", "grid": GRID, "set": SET}))
     proc = start(tmp_path, "bench", "sweep.yaml", "--workers", "2", "--quiet", "--results-dir", "r", "--cache-dir", "c")
     running = lambda: list(tmp_path.glob("r/mini/*/.scratch/toolkit-config-*"))  # noqa: E731
     wait_until(lambda: running() or proc.poll() is not None, 300, "a configuration to start")

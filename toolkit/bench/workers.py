@@ -2,9 +2,11 @@
 
 - Ctrl-C reaches every process of the terminal's process group; workers ignore
   SIGINT and leave stopping to the driver, which terminates them (SIGTERM).
-- SIGTERM in a worker raises SystemExit, so the configuration's temporary
-  folder is removed on the way out, then the process exits whatever the pool
-  machinery would do next.
+- SIGTERM in a worker running a configuration raises SystemExit, so the
+  configuration's temporary folder is removed on the way out, then the process
+  exits whatever the pool machinery would do next; a worker still starting up or
+  idle has nothing to clean and exits at once (an exception there would be logged
+  with a traceback by the pool's initializer guard).
 - If the driver dies without a word (``kill -9``), Linux sends the worker SIGTERM
   (``prctl(PR_SET_PDEATHSIG)``); elsewhere, and as a fallback, a watchdog thread
   sees the parent process change and does the same.
@@ -28,10 +30,13 @@ WATCH_INTERVAL_S = 1.0
 GRACE_S = 10.0  # after SIGTERM, seconds a worker (or the driver's wait for one) allows before a hard exit
 
 _terminating = threading.Event()
+_in_task = threading.Event()
 
 
 def _on_sigterm(signum, frame):
     _terminating.set()
+    if not _in_task.is_set():  # starting up or idle: nothing to clean up, and no traceback to print
+        os._exit(128 + signum)
     raise SystemExit(128 + signum)
 
 
@@ -62,9 +67,11 @@ def _watch_parent(parent: int) -> None:
 
 def run_guarded(fn, *args):
     """Run ``fn(*args)`` in a worker; once SIGTERM has arrived, exit the process after ``fn``'s clean-up."""
+    _in_task.set()
     try:
         return fn(*args)
     finally:
+        _in_task.clear()
         if _terminating.is_set():
             os._exit(1)
 
