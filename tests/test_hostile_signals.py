@@ -62,10 +62,17 @@ def wait_until(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _as_in_a_terminal() -> None:
+    # A shell runs background jobs with SIGINT ignored, and children inherit that: a test suite
+    # started with `&` would hand the toolkit a Ctrl-C it cannot hear. Give it a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(tmp_path: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, "-m", "toolkit", *args], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_as_in_a_terminal)
 
 
 def start_bench(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
