@@ -429,17 +429,22 @@ def truth_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.truth.csv")
 
 
-def read_truth(path: str | Path, user_ids, column: str = "p_retained") -> np.ndarray | None:
-    """Each user's true retention probability (``column``: or ``p_noise_free``) from the truth file beside
-    a synthetic CSV (None if absent)."""
+def read_truth(path: str | Path, user_ids, columns=("p_retained",)) -> list[np.ndarray | None]:
+    """Per user, each of ``columns`` of the truth file beside a synthetic CSV (``p_retained``, the true
+    retention probability; ``p_noise_free``, the same without unobserved noise), read once.
+
+    An entry is None when the file, the column or a user's row is absent.
+    """
     truth = truth_path(path)
     if not truth.is_file():
-        return None
+        return [None] * len(columns)
     table = pd.read_csv(truth, dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
-    if column not in table.columns:
-        return None
-    p = table[column].reindex(list(user_ids)).to_numpy(dtype=float)
-    return None if np.isnan(p).any() else p
+    rows = table.reindex(list(user_ids))
+    out = []
+    for column in columns:
+        p = rows[column].to_numpy(dtype=float) if column in table.columns else None
+        out.append(None if p is None or np.isnan(p).any() else p)
+    return out
 
 
 def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_dir: str | Path | None = None) -> Path:

@@ -104,8 +104,7 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     if spec.data.synthetic is not None:
         from toolkit.data.synth import read_truth
 
-        prepared.truth = read_truth(path, users["user_id"])
-        prepared.ceiling = read_truth(path, users["user_id"], "p_noise_free")
+        prepared.truth, prepared.ceiling = read_truth(path, users["user_id"], ("p_retained", "p_noise_free"))
     return prepared
 
 
