@@ -3,14 +3,14 @@
 The file is read with the :mod:`csv` module rather than :func:`pandas.read_csv`
 because a bad row must be reported by the physical line where its record
 starts, and quoted content spans several lines; ``csv.reader.line_num`` tracks
-exactly that. Values are then parsed column-wise, which keeps 100k rows at
-about a second.
+exactly that. The file is streamed and its values parsed column-wise a chunk
+of records at a time, which keeps 100k rows at about a second and a 1 GB file
+within a few times its size in memory.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from toolkit.progress import counter_for
 
 ON_BAD_ROWS = ("error", "skip")
 TEXT_COLUMNS = ("user_name", "title", "content", "hashtags", "ip_location")
+#: records parsed at a time (see :class:`_RecordStream`)
+CHUNK_ROWS = 100_000
 
 
 @dataclass
@@ -54,21 +56,29 @@ class LoadReport:
         return text
 
 
-def _read_text(path: Path) -> str:
+def _check_file(path: Path) -> None:
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise ToolkitError(f"Data file {path} not found: the path {what}. Expected a posts CSV.")
+
+
+def _not_utf8(path: Path) -> ToolkitError:
+    """The message for a file that is not UTF-8, naming the first bad byte and its line.
+
+    Only called once streaming has hit a bad byte, so reading the whole file again here costs
+    nothing on the normal path.
+    """
     data = path.read_bytes()
     try:
-        # utf-8-sig drops a leading byte-order mark and reads plain UTF-8 too.
-        return data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ToolkitError(
+        return ToolkitError(
             f"Data file {path} is not valid UTF-8: expected UTF-8 text (with or without a BOM), "
             f"found byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line}). "
             "Re-save the file as UTF-8."
-        ) from None
+        )
+    return ToolkitError(f"Data file {path} could not be decoded as UTF-8; re-save the file as UTF-8.")
 
 
 def column_mapping(columns: dict[str, str] | None) -> dict[str, str]:
@@ -118,15 +128,20 @@ def load_posts(
     if on_bad_rows not in ON_BAD_ROWS:
         raise ToolkitError(f"data.on_bad_rows must be one of 'error', 'skip'. Got {on_bad_rows!r} instead.")
     mapping = column_mapping(columns)
-    header, rows, lines, numbers, bad = _read_records(path)
-    position = _column_positions(path, header, mapping, columns)
-    report = LoadReport(path=path, rows_read=len(rows) + len(bad))
+    bad: list[tuple] = []
+    parts = []
+    with _RecordStream(path) as stream:
+        position = _column_positions(path, stream.header, mapping, columns)
+        for rows, lines, numbers in stream.chunks(CHUNK_ROWS):
+            raw = _RawColumns(stream.header, rows, lines, position, mapping, bad)
+            del rows  # the chunk's raw strings live on in raw.frame only until it is parsed
+            parts.append(_chunk_frame(_parse_columns(raw, timezone), numbers, raw.row_bad))
+    bad.extend(stream.bad)
+    report = LoadReport(path=path, rows_read=stream.records)
     if report.rows_read == 0:
         raise ToolkitError(f"Data file {path} has a header but no data rows: expected at least one post.")
-    raw = _RawColumns(header, rows, lines, position, mapping, bad)
-    out = _parse_columns(raw, timezone)
     _handle_bad(path, bad, on_bad_rows, report)
-    return _canonical_frame(out, numbers, raw.row_bad, report), report
+    return _canonical_frame(parts, report), report
 
 
 def _column_positions(path: Path, header: list[str], mapping: dict[str, str],
@@ -211,17 +226,24 @@ def _parse_columns(raw: _RawColumns, timezone: str | None) -> dict[str, object]:
     return out
 
 
-def _canonical_frame(out: dict[str, object], numbers: list[int], row_bad: np.ndarray,
-                     report: LoadReport) -> pd.DataFrame:
-    """The posts frame: generated ids filled in, bad rows and repeated post_ids dropped, columns in order."""
+def _chunk_frame(out: dict[str, object], numbers: list[int], row_bad: np.ndarray) -> pd.DataFrame:
+    """One chunk's posts: generated ids filled in where post_id is empty, bad rows dropped."""
     posts = pd.DataFrame(out)
-    # Rows count from 1 in file order, so generated ids stay stable when rows are skipped.
-    generated = pd.Series([f"row-{i}" for i in numbers])
-    posts["post_id"] = posts["post_id"].where(posts["post_id"] != "", generated)
-    posts = posts[~row_bad]
+    empty = np.flatnonzero((posts["post_id"] == "").to_numpy())
+    if len(empty):
+        # Rows count from 1 in file order, so generated ids stay stable when rows are skipped.
+        posts.loc[empty, "post_id"] = [f"row-{numbers[i]}" for i in empty]
+    return posts[~row_bad]
+
+
+def _canonical_frame(parts: list[pd.DataFrame], report: LoadReport) -> pd.DataFrame:
+    """The posts frame: the chunks in file order, repeated post_ids dropped, columns in order."""
+    posts = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    parts.clear()
     duplicated = posts["post_id"].duplicated(keep="first").to_numpy()
     report.duplicates_dropped = int(duplicated.sum())
-    posts = posts[~duplicated].reset_index(drop=True)
+    if report.duplicates_dropped:
+        posts = posts[~duplicated].reset_index(drop=True)
     report.rows_kept = len(posts)
     order = ["post_id", "user_id", "user_name", "title", "content", "hashtags", *COUNT_COLUMNS,
              *LOWER_BOUND_COLUMNS.values(), "create_time", "post_type", "ip_location"]
@@ -231,65 +253,105 @@ def _canonical_frame(out: dict[str, object], numbers: list[int], row_bad: np.nda
 MAX_FIELD_BYTES = 16 << 20
 
 
-def _read_records(path: Path) -> tuple[list[str], list[list[str]], list[int], list[int], list[tuple]]:
-    """Split the file into records, noting the physical line where each starts.
+class _RecordStream:
+    """The file's records, streamed: the header, then chunks of records with as many fields as it.
 
-    Returns:
-        ``(header, rows, lines, numbers, bad)``: the stripped header; the records
-        with as many fields as the header; the 1-based line each starts on (the
-        header is line 1); each one's record number (1 = the first data record,
-        counting malformed ones); and the malformed records as
-        ``(line, reason, column, value, detail)``.
+    Streaming keeps memory to one chunk's raw strings plus what has been parsed, rather than the
+    whole text and every record at once (a 1 GB crawl held about 10 GB that way). ``bad`` collects
+    the malformed records as ``(line, reason, column, value, detail)``; ``records`` counts every
+    data record, malformed ones included. Use as a context manager: the csv module's field size
+    limit is raised while the file is open and restored after.
     """
-    text = _read_text(path)
-    # A bar only for big files (about 1 KB a post): rows counted as they are read, with their rate.
-    progress = counter_for("load rows", None) if len(text) > 5_000_000 else None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    previous = csv.field_size_limit(MAX_FIELD_BYTES)  # the module's default, 128 KiB, is less than some posts
-    last_line = 0
-    rows, lines, numbers, bad = [], [], [], []
-    try:
-        header = next(reader, None)
-        while header == []:  # leading blank lines
-            header = next(reader, None)
+
+    def __init__(self, path: Path):
+        _check_file(path)
+        self.path = path
+        self.bad: list[tuple] = []
+        self.records = 0
+        self.last_line = 0  # the physical line the previous record ended on
+        self.last_start = 0  # the line the last well-formed record started on
+
+    def __enter__(self) -> "_RecordStream":
+        self.previous_limit = csv.field_size_limit(MAX_FIELD_BYTES)  # the default, 128 KiB, is less than some posts
+        # utf-8-sig drops a leading byte-order mark and reads plain UTF-8 too.
+        self.file = open(self.path, encoding="utf-8-sig", newline="")
+        try:
+            self.reader = csv.reader(self.file)
+            self.header = self._read_header()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
+        csv.field_size_limit(self.previous_limit)
+
+    def _read_header(self) -> list[str]:
+        header = next(self._records(), None)
         if header is None:
-            raise ToolkitError(f"Data file {path} is empty: expected a header row naming the columns.")
-        header = [name.strip() for name in header]
-        # line_num counts physical lines consumed so far, so a record starts one
-        # line after the previous record ended, however many lines it spans.
-        last_line = reader.line_num
-        for record in reader:
-            start, last_line = last_line + 1, reader.line_num
-            if not record:  # a blank line: not a record
+            raise ToolkitError(f"Data file {self.path} is empty: expected a header row naming the columns.")
+        return [name.strip() for name in header[1]]
+
+    def _records(self):
+        """``(start line, fields)`` per record, blank lines skipped; csv and decoding errors as ToolkitError."""
+        try:
+            for record in self.reader:
+                # line_num counts physical lines consumed so far, so a record starts one
+                # line after the previous record ended, however many lines it spans.
+                start, self.last_line = self.last_line + 1, self.reader.line_num
+                if record:
+                    yield start, record
+        except csv.Error as exc:
+            raise ToolkitError(_csv_error(self.path, self.last_line + 1, exc)) from None
+        except UnicodeDecodeError:
+            raise _not_utf8(self.path) from None
+
+    def chunks(self, size: int):
+        """Yield ``(rows, lines, numbers)`` of at most ``size`` well-formed records: their fields, the
+        1-based line each starts on (the header is line 1), and each one's record number (1 = the
+        first data record, counting malformed ones)."""
+        width = len(self.header)
+        # A bar only for big files (about 1 KB a post): rows counted as they are read, with their rate.
+        progress = counter_for("load rows", None) if self.path.stat().st_size > 5_000_000 else None
+        rows, lines, numbers = [], [], []
+        for start, record in self._records():
+            self.records += 1
+            if len(record) != width:
+                self.bad.append((start, "wrong number of fields", None, None,
+                                 f"expected {width} fields as in the header, found {len(record)}"))
                 continue
-            if len(record) != len(header):
-                bad.append((start, "wrong number of fields", None, None,
-                            f"expected {len(header)} fields as in the header, found {len(record)}"))
-            else:
-                rows.append(record)
-                lines.append(start)
-                numbers.append(len(rows) + len(bad))
-                if progress is not None and len(rows) % 20_000 == 0:
-                    progress(20_000)
-        _check_quotes_closed(path, text, (lines or [last_line])[-1])
-    except csv.Error as exc:
-        raise ToolkitError(_csv_error(path, last_line + 1, exc)) from None
-    finally:
-        csv.field_size_limit(previous)
-    return header, rows, lines, numbers, bad
+            rows.append(record)
+            lines.append(start)
+            numbers.append(self.records)
+            self.last_start = start
+            if progress is not None and self.records % 20_000 == 0:
+                progress(20_000)
+            if len(rows) == size:
+                yield rows, lines, numbers
+                rows, lines, numbers = [], [], []
+        if rows:
+            yield rows, lines, numbers
+        _check_quotes_closed(self.path, self.last_start or self.last_line)
 
 
-def _check_quotes_closed(path: Path, text: str, last_start: int) -> None:
+def _check_quotes_closed(path: Path, last_start: int) -> None:
     """The lenient reader takes a quote left open at the end of the file as closed; refuse that.
 
     Closed quotes come in pairs, so only a file with an odd number of them is
     read again, strictly, to tell an open quote from a stray one (``5" screen``).
+    Counting the quote byte needs no decoding: it never occurs inside a UTF-8 multi-byte sequence.
     """
-    if text.count('"') % 2 == 0:
+    quotes = 0
+    with open(path, "rb") as raw:
+        while block := raw.read(1 << 24):
+            quotes += block.count(b'"')
+    if quotes % 2 == 0:
         return
     try:
-        for _ in csv.reader(io.StringIO(text, newline=""), strict=True):
-            pass
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            for _ in csv.reader(file, strict=True):
+                pass
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise ToolkitError(f"Data file {path}, line {last_start}: not a valid CSV (a quoted field opened in the "

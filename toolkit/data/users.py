@@ -18,12 +18,9 @@ from toolkit.data.coverage import reference_volume, windows_covered
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
+from toolkit.data.user_text import text_columns
 from toolkit.errors import ToolkitError
 
-_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
-_LATIN = r"[A-Za-z]"
-# Platform hashtags read "#tiktok[话题]#": their Chinese marker says nothing about the writer.
-_TOPIC_TAG = r"#[^#\n]*?\[话题\]#?"
 
 
 @dataclass
@@ -244,40 +241,36 @@ def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEF
 
 
 def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_day: pd.Series) -> pd.DataFrame:
-    """Aggregate the observation-window posts of each user into one row."""
+    """Aggregate the observation-window posts of each user into one row.
+
+    Posts are grouped by their user's position in the sorted ids (an integer key made once) rather
+    than by the id strings, which pandas would hash again for every aggregate.
+    """
     user_ids = pd.Index(sorted(user_ids), name="user_id")
-    g = window.groupby("user_id")
-    feats = pd.DataFrame(index=user_ids)
+    key = user_ids.get_indexer(window["user_id"])
+    g = window.groupby(key)
+    feats = pd.DataFrame(index=pd.RangeIndex(len(user_ids)))
     feats["n_posts"] = g.size()
     feats["active_days"] = g["day"].nunique()
     for col in COUNT_COLUMNS:
         stem = col.replace("_count", "")
-        logged = np.log1p(window[col].clip(lower=0))
-        by = logged.groupby(window["user_id"])
+        by = np.log1p(window[col].clip(lower=0)).groupby(key)
         feats[f"log_{stem}_sum"] = np.log1p(g[col].sum().clip(lower=0))
         feats[f"log_{stem}_mean"] = by.mean()
         feats[f"log_{stem}_max"] = by.max()
     for col, flag in LOWER_BOUND_COLUMNS.items():
         feats[f"{col.replace('_count', '')}_lb_share"] = g[flag].mean()
-    feats["video_share"] = (window["post_type"] == "video").groupby(window["user_id"]).mean()
+    feats["video_share"] = (window["post_type"] == "video").groupby(key).mean()
     hours = window["create_time"].dt.hour + window["create_time"].dt.minute / 60.0
-    feats["hour_mean"] = hours.groupby(window["user_id"]).mean()
-    feats["hour_std"] = hours.groupby(window["user_id"]).std(ddof=0)
-    feats["night_share"] = (hours < 6).groupby(window["user_id"]).mean()
-
-    text = (window["title"].fillna("") + "\n" + window["content"].fillna("")).str.strip()
-    joined = text.groupby(window["user_id"]).agg("\n".join)
-    feats["text"] = joined
-    prose = joined.str.replace(_TOPIC_TAG, " ", regex=True)
-    n_cjk = prose.str.count(_CJK)
-    n_latin = prose.str.count(_LATIN)
-    feats["zh_share"] = n_cjk / (n_cjk + n_latin).where(lambda s: s > 0)
-    feats["text_chars"] = np.log1p(joined.str.len())
-    n_tags = window["hashtags"].fillna("").str.split("#").map(lambda parts: sum(1 for p in parts if p.strip()))
-    feats["n_hashtags"] = n_tags.groupby(window["user_id"]).sum()
-    feats["text"] = feats["text"].fillna("")
+    feats["hour_mean"] = hours.groupby(key).mean()
+    feats["hour_std"] = hours.groupby(key).std(ddof=0)
+    feats["night_share"] = (hours < 6).groupby(key).mean()
+    text = text_columns(window, key, len(user_ids))
     feats = feats.fillna(0.0)
-
+    feats.insert(0, "text", text["text"])
+    for col in ("zh_share", "text_chars", "n_hashtags"):
+        feats[col] = text[col]
+    feats.index = user_ids
     feats["activity"] = _activity(window, user_ids, steps, last_day)
     return feats.reset_index()
 
