@@ -1,6 +1,7 @@
 """Tokenizing many texts: the same tokens as one by one, each text once per run, in parallel when asked."""
 
 import time
+from concurrent.futures import Future
 
 import pytest
 
@@ -94,6 +95,31 @@ def test_this_process_and_a_worker_share_the_chunks_in_order(monkeypatch):
     assert 0 < len(here) < len(texts)  # both sides tokenized some
     assert here[0] == texts[-1]  # this process starts from the back
     assert sum(done) == len(texts)
+
+
+def _future(state: str) -> Future:
+    future = Future()
+    if state in ("running", "done"):
+        future.set_running_or_notify_cancel()
+    if state == "done":
+        future.set_result("")
+    return future
+
+
+def test_with_nothing_left_this_process_takes_back_or_redoes_the_last_handed_out_chunk():
+    done_here = []
+    unsent = {_future("running"): 3, _future("pending"): 4}
+    tokens_module._reclaim_or_wait(unsent, done_here.append, worker_up=True)
+    assert done_here == [4] and list(unsent.values()) == [3]  # not started by a worker: taken back
+    started = {_future("running"): 5, _future("running"): 6}
+    tokens_module._reclaim_or_wait(started, done_here.append, worker_up=True)
+    assert done_here == [4, 6] and list(started.values()) == [5]  # a worker would reach it last: redone here
+    booting = {_future("running"): 7}
+    tokens_module._reclaim_or_wait(booting, done_here.append, worker_up=False)
+    assert done_here == [4, 6, 7] and not booting  # the worker is still starting: done here
+    last = {_future("done"): 8}
+    tokens_module._reclaim_or_wait(last, done_here.append, worker_up=True)
+    assert done_here == [4, 6, 7] and list(last.values()) == [8]  # the worker's nearly done: wait for it
 
 
 @pytest.mark.parametrize("min_seconds, parallel", [(0.0, True), (1e9, False)])

@@ -22,9 +22,13 @@
   and the workers take chunks from the front until the two meet. So start-up
   overlaps useful work, the cores stay busy to the end, and a worker slowed by
   other work on its core simply gets fewer chunks. With ``W`` seconds of work
-  and a start-up ``s``, two cores take about ``(W + s) / 2``: worth it from
-  ``W`` of about 1.5 s, hence a 2 s threshold (a wrong guess costs little,
-  since this process never waits for a worker until the last chunks).
+  and a start-up ``s``, two cores take about ``(W + s) / 2`` plus the split
+  phrase caches and the shipping: measured on 2 cores, even at ``W`` = 1.1 s,
+  1.2x at 1.8 s, 1.4x at 2.6 s; hence the 2 s threshold (it was 8 s when this
+  process only waited for the workers). A wrong guess costs little: the
+  workers start in the background while the sample is measured, and this
+  process never waits for one that is still starting (it takes back, or
+  redoes, the chunks handed out).
 * **Tokens travel as one string.** A worker returns a chunk's tokens joined
   by spaces, texts by newlines (a token never holds whitespace): one string
   pickles and unpickles many times faster than lists of small strings. This
@@ -58,9 +62,10 @@ SAMPLE_TEXTS = 2000
 #: estimated one-process seconds for the rest above which sharing it with workers pays (module docstring)
 PARALLEL_MIN_SECONDS = 2.0
 #: characters per chunk: tens of milliseconds of jieba, so the last chunks end close together
-CHUNK_CHARS = 100_000
-#: chunks handed to a worker at a time: the one it works on and the next, so it never waits for this process
-IN_FLIGHT_PER_WORKER = 2
+CHUNK_CHARS = 50_000
+#: chunks handed to a worker at a time: the one it works on and enough queued behind it to cover
+#: the time this process takes to notice a finished chunk (it looks between chunks of its own)
+IN_FLIGHT_PER_WORKER = 6
 #: idle worker processes exit after this many seconds (and are started again when needed)
 WORKER_IDLE_SECONDS = 300
 
@@ -121,11 +126,14 @@ def _tokenize_fresh(texts: list[str], stop_words: bool, progress: ProgressCallba
     workers = free_cores()
     if workers < 2 or len(texts) <= 2 * SAMPLE_TEXTS:
         return _chunk_serial(texts, stop_words, progress)
+    started_here = _start_workers(workers - 1)  # they start while the sample is measured
     start = time.perf_counter()
     head = _chunk_serial(texts[:SAMPLE_TEXTS], stop_words, progress)
     rate = (time.perf_counter() - start) / max(1, sum(map(len, texts[:SAMPLE_TEXTS])))  # seconds per char
     rest = texts[SAMPLE_TEXTS:]
     if rate * sum(map(len, rest)) < PARALLEL_MIN_SECONDS:
+        if started_here:
+            shutdown_workers(wait=False)  # not needed after all; do not keep an idle process around
         return head + _chunk_serial(rest, stop_words, progress)
     return head + tokenize_parallel(rest, stop_words=stop_words, workers=workers, progress=progress)
 
@@ -135,17 +143,25 @@ def tokenize_parallel(texts: list[str], *, stop_words: bool = True, workers: int
     """Tokenize with this process and ``workers - 1`` worker processes sharing the chunks; input order.
 
     The texts are cut into contiguous chunks of about :data:`CHUNK_CHARS` characters.
-    Workers take chunks from the front (at most :data:`IN_FLIGHT_PER_WORKER` each at a
-    time), this process takes them from the back, until they meet; so the workers'
-    start-up overlaps useful work here, and a busy or slow worker just gets fewer chunks.
+    Workers take chunks from the front, this process from the back, until they meet;
+    so the workers' start-up overlaps useful work here, and a busy or slow worker just
+    gets fewer chunks. Each worker has :data:`IN_FLIGHT_PER_WORKER` chunks handed out
+    at a time, refilled whenever this process finishes a chunk of its own; when none
+    is left for this process, it works through the handed-out ones from the back too
+    (see :func:`_reclaim_or_wait`).
     """
     bounds = _chunk_bounds(texts, CHUNK_CHARS)
     if workers < 2 or len(bounds) < 2:
         return _chunk_serial(texts, stop_words, progress)
     executor = _worker_pool(workers - 1)
-    results: list[list[tuple[str, ...]] | None] = [None] * len(bounds)
-    pending: dict[Future, int] = {}
-    front, back = 0, len(bounds)
+    results: list[list[tuple[str, ...]]] = [[] for _ in bounds]
+    pending: dict[Future, int] = {}  # handed out to the workers: chunk index by future
+
+    def here(index: int) -> None:
+        a, b = bounds[index]
+        results[index] = _chunk_serial(texts[a:b], stop_words, progress)
+
+    front, back, worker_up = 0, len(bounds), False
     try:
         while front < back or pending:
             while front < back and len(pending) < IN_FLIGHT_PER_WORKER * (workers - 1):
@@ -154,30 +170,57 @@ def tokenize_parallel(texts: list[str], *, stop_words: bool = True, workers: int
                 front += 1
             if front < back:
                 back -= 1
-                a, b = bounds[back]
-                results[back] = _chunk_serial(texts[a:b], stop_words, progress)
+                here(back)
             else:
-                wait(pending, return_when=FIRST_COMPLETED)
+                _reclaim_or_wait(pending, here, worker_up)
             for future in [f for f in pending if f.done()]:
+                worker_up = True
                 index = pending.pop(future)
                 results[index] = _split_tokens(future.result())
                 if progress is not None:
-                    progress(len(results[index]))  # type: ignore[arg-type]
+                    progress(len(results[index]))
     except BrokenProcessPool:
         shutdown_workers()  # a worker died: start afresh next time
         raise
     finally:
         for future in pending:  # after an error (or Ctrl-C): drop the chunks not yet started
             future.cancel()
-    return [tokens for chunk in results for tokens in chunk]  # type: ignore[union-attr]
+    return [tokens for chunk in results for tokens in chunk]
 
 
-def shutdown_workers() -> None:
-    """Stop the worker processes, if any (benchmarks start from none; idle ones also exit on their own)."""
+def _reclaim_or_wait(pending: dict[Future, int], here: Callable[[int], None], worker_up: bool) -> None:
+    """Nothing left to take here: tokenize the last handed-out chunk here too, or wait for a worker.
+
+    The last chunk is taken back if no worker has started it; otherwise it is done
+    here as well (the first result wins, the tokens are the same) unless it is the
+    only one left and the workers are running, in which case it is nearly done. So
+    this process never sits waiting for a worker that is still starting.
+    """
+    last = max(pending, key=pending.__getitem__)
+    if last.cancel() or len(pending) > 1 or not worker_up:
+        here(pending.pop(last))
+    else:
+        wait(pending, return_when=FIRST_COMPLETED)
+
+
+def shutdown_workers(wait: bool = True) -> None:
+    """Stop the worker processes, if any (benchmarks start from none; idle ones also exit on their own).
+
+    Args:
+        wait: return only once they have exited (else they finish loading and exit on their own).
+    """
     global _pool
     if _pool is not None:
-        _pool[1].shutdown(wait=True)
+        _pool[1].shutdown(wait=wait)
         _pool = None
+
+
+def _start_workers(size: int) -> bool:
+    """Start ``size`` workers in the background (a few milliseconds here); False if they were running."""
+    running = _pool is not None and _pool[0] == size
+    if not running:
+        _worker_pool(size).submit(load_jieba)  # loky starts its processes on the first submit
+    return not running
 
 
 def _worker_pool(size: int):
