@@ -13,11 +13,30 @@
   are cached), so the decision is measured rather than guessed: the first
   :data:`SAMPLE_TEXTS` texts are tokenized here, and when the rest would take
   more than :data:`PARALLEL_MIN_SECONDS` at that rate and at least two cores
-  are free, the rest is split into contiguous chunks tokenized in joblib's loky
-  worker processes (started once and reused; each loads jieba's dictionary
-  once, about a second). Below that, starting workers and shipping text costs
-  more than it saves. Processes rather than threads: jieba holds the GIL.
-  The tokens are identical either way (same function, same order).
+  are free, the rest is shared between this process and ``cores - 1`` worker
+  processes (see :func:`tokenize_parallel`). Processes rather than threads:
+  jieba holds the GIL. The tokens are identical either way (same function,
+  same order).
+* **This process works too.** A worker takes about a second to start and load
+  jieba's dictionary; this process tokenizes chunks from the back meanwhile,
+  and the workers take chunks from the front until the two meet. So start-up
+  overlaps useful work, the cores stay busy to the end, and a worker slowed by
+  other work on its core simply gets fewer chunks. With ``W`` seconds of work
+  and a start-up ``s``, two cores take about ``(W + s) / 2`` plus the split
+  phrase caches and the shipping: measured on 2 cores, even at ``W`` = 1.1 s,
+  1.2x at 1.8 s, 1.4x at 2.6 s; hence the 2 s threshold (it was 8 s when this
+  process only waited for the workers). A wrong guess costs little: the
+  workers start in the background while the sample is measured, and this
+  process never waits for one that is still starting (it takes back, or
+  redoes, the chunks handed out).
+* **Tokens travel as one string.** A worker returns a chunk's tokens joined
+  by spaces, texts by newlines (a token never holds whitespace): one string
+  pickles and unpickles many times faster than lists of small strings. This
+  process splits it and interns the tokens.
+* **One executor per process.** A private loky executor, started on first
+  use and reused by later calls; idle workers exit after
+  :data:`WORKER_IDLE_SECONDS`. loky starts workers as fresh interpreters (no
+  ``fork``), which is safe with TensorFlow's or PyTorch's threads running.
 * Cores free to this process: its CPU affinity, capped by ``OMP_NUM_THREADS``
   (``bench --workers`` sets it per worker), and one inside a daemonic process
   (a multiprocessing pool worker may not start children).
@@ -29,7 +48,9 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable
 
 from toolkit.featurizers.tokenize import load_jieba, tokenize
 from toolkit.progress import counter_for
@@ -38,12 +59,18 @@ from toolkit.progress import counter_for
 MEMO_TEXTS = 2_000_000
 #: texts tokenized in this process first, to measure the rate
 SAMPLE_TEXTS = 2000
-#: estimated serial seconds for the rest above which worker processes pay for their start-up
-PARALLEL_MIN_SECONDS = 8.0
-#: chunks per worker: enough to balance uneven texts, few enough to keep the overhead small
-CHUNKS_PER_WORKER = 4
+#: estimated one-process seconds for the rest above which sharing it with workers pays (module docstring)
+PARALLEL_MIN_SECONDS = 2.0
+#: characters per chunk: tens of milliseconds of jieba, so the last chunks end close together
+CHUNK_CHARS = 50_000
+#: chunks handed to a worker at a time: the one it works on and enough queued behind it to cover
+#: the time this process takes to notice a finished chunk (it looks between chunks of its own)
+IN_FLIGHT_PER_WORKER = 6
+#: idle worker processes exit after this many seconds (and are started again when needed)
+WORKER_IDLE_SECONDS = 300
 
 _memo: dict[tuple[bool, str], tuple[str, ...]] = {}
+_pool: tuple[int, Any] | None = None  # (workers, loky executor)
 
 ProgressCallback = Callable[[int], None]  # called with the number of texts just finished
 
@@ -99,37 +126,145 @@ def _tokenize_fresh(texts: list[str], stop_words: bool, progress: ProgressCallba
     workers = free_cores()
     if workers < 2 or len(texts) <= 2 * SAMPLE_TEXTS:
         return _chunk_serial(texts, stop_words, progress)
+    started_here = _start_workers(workers - 1)  # they start while the sample is measured
     start = time.perf_counter()
     head = _chunk_serial(texts[:SAMPLE_TEXTS], stop_words, progress)
     rate = (time.perf_counter() - start) / max(1, sum(map(len, texts[:SAMPLE_TEXTS])))  # seconds per char
     rest = texts[SAMPLE_TEXTS:]
     if rate * sum(map(len, rest)) < PARALLEL_MIN_SECONDS:
+        if started_here:
+            shutdown_workers(wait=False)  # not needed after all; do not keep an idle process around
         return head + _chunk_serial(rest, stop_words, progress)
     return head + tokenize_parallel(rest, stop_words=stop_words, workers=workers, progress=progress)
 
 
 def tokenize_parallel(texts: list[str], *, stop_words: bool = True, workers: int = 2,
                       progress: ProgressCallback | None = None) -> list[tuple[str, ...]]:
-    """Tokenize in ``workers`` loky processes, in contiguous chunks; results in input order."""
-    from joblib import Parallel, delayed
+    """Tokenize with this process and ``workers - 1`` worker processes sharing the chunks; input order.
 
-    n_chunks = max(1, min(len(texts), workers * CHUNKS_PER_WORKER))
-    bounds = [len(texts) * k // n_chunks for k in range(n_chunks + 1)]
-    chunks = [texts[a:b] for a, b in zip(bounds, bounds[1:])]
-    out: list[tuple[str, ...]] = []
-    # return_as="generator" yields chunks in order as they finish, so progress can advance.
-    results = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-        delayed(_chunk_worker)(chunk, stop_words) for chunk in chunks)
-    for chunk in results:
-        out.extend(tuple(map(sys.intern, tokens)) for tokens in chunk)
-        if progress is not None:
-            progress(len(chunk))
-    return out
+    The texts are cut into contiguous chunks of about :data:`CHUNK_CHARS` characters.
+    Workers take chunks from the front, this process from the back, until they meet;
+    so the workers' start-up overlaps useful work here, and a busy or slow worker just
+    gets fewer chunks. Each worker has :data:`IN_FLIGHT_PER_WORKER` chunks handed out
+    at a time, refilled whenever this process finishes a chunk of its own; when none
+    is left for this process, it works through the handed-out ones from the back too
+    (see :func:`_reclaim_or_wait`).
+    """
+    bounds = _chunk_bounds(texts, CHUNK_CHARS)
+    if workers < 2 or len(bounds) < 2:
+        return _chunk_serial(texts, stop_words, progress)
+    executor = _worker_pool(workers - 1)
+    results: list[list[tuple[str, ...]]] = [[] for _ in bounds]
+    pending: dict[Future, int] = {}  # handed out to the workers: chunk index by future
+
+    def here(index: int) -> None:
+        a, b = bounds[index]
+        results[index] = _chunk_serial(texts[a:b], stop_words, progress)
+
+    front, back, worker_up = 0, len(bounds), False
+    try:
+        while front < back or pending:
+            while front < back and len(pending) < IN_FLIGHT_PER_WORKER * (workers - 1):
+                a, b = bounds[front]
+                pending[executor.submit(_chunk_worker, texts[a:b], stop_words)] = front
+                front += 1
+            if front < back:
+                back -= 1
+                here(back)
+            else:
+                _reclaim_or_wait(pending, here, worker_up)
+            for future in [f for f in pending if f.done()]:
+                worker_up = True
+                index = pending.pop(future)
+                results[index] = _split_tokens(future.result())
+                if progress is not None:
+                    progress(len(results[index]))
+    except BrokenProcessPool:
+        shutdown_workers()  # a worker died: start afresh next time
+        raise
+    finally:
+        for future in pending:  # after an error (or Ctrl-C): drop the chunks not yet started
+            future.cancel()
+    return [tokens for chunk in results for tokens in chunk]
 
 
-def _chunk_worker(texts: list[str], stop_words: bool) -> list[list[str]]:
-    load_jieba()
-    return [tokenize(t, stop_words=stop_words) for t in texts]
+def _reclaim_or_wait(pending: dict[Future, int], here: Callable[[int], None], worker_up: bool) -> None:
+    """Nothing left to take here: tokenize the last handed-out chunk here too, or wait for a worker.
+
+    The last chunk is taken back if no worker has started it; otherwise it is done
+    here as well (the first result wins, the tokens are the same) unless it is the
+    only one left and the workers are running, in which case it is nearly done. So
+    this process never sits waiting for a worker that is still starting.
+    """
+    last = max(pending, key=pending.__getitem__)
+    if last.cancel() or len(pending) > 1 or not worker_up:
+        here(pending.pop(last))
+    else:
+        wait(pending, return_when=FIRST_COMPLETED)
+
+
+def shutdown_workers(wait: bool = True) -> None:
+    """Stop the worker processes, if any (benchmarks start from none; idle ones also exit on their own).
+
+    Args:
+        wait: return only once they have exited (else they finish loading and exit on their own).
+    """
+    global _pool
+    if _pool is not None:
+        _pool[1].shutdown(wait=wait)
+        _pool = None
+
+
+def _start_workers(size: int) -> bool:
+    """Start ``size`` workers in the background (a few milliseconds here); False if they were running."""
+    running = _pool is not None and _pool[0] == size
+    if not running:
+        _worker_pool(size).submit(load_jieba)  # loky starts its processes on the first submit
+    return not running
+
+
+def _worker_pool(size: int):
+    """The process's loky executor with ``size`` workers, started once and reused.
+
+    A private executor rather than loky's shared reusable one, so another library's
+    joblib call with a different ``n_jobs`` does not restart ours. loky starts workers
+    fresh (not forked), which is safe with TensorFlow's or PyTorch's threads running.
+    """
+    global _pool
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor
+
+    if _pool is None or _pool[0] != size:
+        shutdown_workers()
+        _pool = (size, ProcessPoolExecutor(max_workers=size, timeout=WORKER_IDLE_SECONDS, initializer=load_jieba))
+    return _pool[1]
+
+
+def _chunk_bounds(texts: list[str], chars: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) ranges of at least one text and about ``chars`` characters each."""
+    bounds, start, size = [], 0, 0
+    for i, text in enumerate(texts):
+        size += len(text) if isinstance(text, str) else 0
+        if size >= chars:
+            bounds.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(texts):
+        bounds.append((start, len(texts)))
+    return bounds
+
+
+def _chunk_worker(texts: list[str], stop_words: bool) -> str:
+    """One chunk's tokens as one string: tokens joined by spaces, texts by newlines.
+
+    A single string pickles and unpickles far faster than lists of small strings. It
+    round-trips exactly because a token never holds whitespace (a token is a run of
+    letters, digits and inner apostrophes, or jieba's piece of a run of Chinese characters).
+    """
+    return "\n".join(" ".join(tokenize(t, stop_words=stop_words)) for t in texts)
+
+
+def _split_tokens(joined: str) -> list[tuple[str, ...]]:
+    """Inverse of :func:`_chunk_worker`, tokens interned; a text without tokens gives ``()``."""
+    return [tuple(map(sys.intern, line.split())) for line in joined.split("\n")]
 
 
 def _chunk_serial(texts: list[str], stop_words: bool, progress: ProgressCallback | None,
