@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from factories import make_users  # noqa: E402
 from tiny_distilbert import build_tiny_distilbert  # noqa: E402
 
-from toolkit.featurizers.tokenize import load_jieba, user_texts  # noqa: E402
+from toolkit.text.tokenize import load_jieba, user_texts  # noqa: E402
 
 #: users in the shared table: the size of a small study, large enough that per-call overhead is not all we see
 N_USERS = 3000

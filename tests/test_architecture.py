@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "toolkit"
 
 LAYERS = ["core", "data", "features", "heads", "evaluation", "experiment", "bench", "analysis", "cli"]
-FOLDER_LAYER = {"data": "data", "features": "features", "featurizers": "features", "heads": "heads",
+FOLDER_LAYER = {"data": "data", "features": "features", "featurizers": "features", "text": "features", "heads": "heads",
                 "evaluation": "evaluation", "experiment": "experiment", "bench": "bench", "analysis": "analysis"}
 TOP_LAYER = {"cli": "cli", "console": "cli", "__main__": "cli"}
 MAX_FUNCTION_LINES = 60

@@ -5,8 +5,8 @@ import numpy as np
 from factories import make_users
 from toolkit.data.posts import load_posts
 from toolkit.data.synth import write_synthetic
-from toolkit.featurizers.tokenize import user_texts
-from toolkit.featurizers.tokens import clear_memo, tokenize_texts
+from toolkit.text.tokenize import user_texts
+from toolkit.text.tokens import clear_memo, tokenize_texts
 from toolkit.progress import Progress, counter_for
 
 

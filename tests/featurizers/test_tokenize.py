@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.featurizers.tokenize import CHINESE_STOP_WORDS, ENGLISH_STOP_WORDS, tokenize, user_texts
+from toolkit.text.tokenize import CHINESE_STOP_WORDS, ENGLISH_STOP_WORDS, tokenize, user_texts
 
 
 def test_chinese_is_segmented_into_words():

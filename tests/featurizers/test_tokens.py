@@ -6,10 +6,10 @@ from concurrent.futures import Future
 import pytest
 
 from factories import make_users
-from toolkit.featurizers import tokens as tokens_module
+from toolkit.text import tokens as tokens_module
 from toolkit.featurizers.tfidf import TfidfFeaturizer
-from toolkit.featurizers.tokenize import tokenize, user_texts
-from toolkit.featurizers.tokens import clear_memo, free_cores, tokenize_parallel, tokenize_texts
+from toolkit.text.tokenize import tokenize, user_texts
+from toolkit.text.tokens import clear_memo, free_cores, tokenize_parallel, tokenize_texts
 
 
 @pytest.fixture()

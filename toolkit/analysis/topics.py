@@ -35,7 +35,7 @@ def nmf_topics(texts: list[str], *, n_topics: int | None = None, seed: int = 0, 
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from toolkit.featurizers.tokenize import tokenize
+    from toolkit.text.tokenize import tokenize
 
     k = n_topics or default_topics(len(texts))
     docs = [tokenize(t) for t in texts]

@@ -11,7 +11,7 @@ from toolkit.errors import ToolkitError
 from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.models import folder_digest, model_folder, resolve_model, weights_bytes_of
 from toolkit.featurizers.quantize import quantize_int8
-from toolkit.featurizers.tokenize import user_texts
+from toolkit.text.tokenize import user_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 

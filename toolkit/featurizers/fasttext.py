@@ -13,8 +13,8 @@ import pandas as pd
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.fasttext_file import check_fasttext_bin
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, user_texts
-from toolkit.featurizers.tokens import tokenize_texts
+from toolkit.text.tokenize import load_jieba, user_texts
+from toolkit.text.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -25,7 +25,7 @@ class FastTextFeaturizer(Featurizer):
 
     Without ``path``, ``fit`` trains unsupervised word vectors (with subword
     n-grams) on the training users' text only, tokenized by
-    :func:`toolkit.featurizers.tokenize.tokenize`, one user per line. Training
+    :func:`toolkit.text.tokenize.tokenize`, one user per line. Training
     runs on one thread, so a seed gives the same vectors every run. fastText
     itself treats seeds 0 and 1 alike, so ``seed + 1`` is what it receives and
     every seed gives its own model. Unless the block sets ``seed``, the spec's

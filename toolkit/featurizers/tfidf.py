@@ -10,8 +10,8 @@ import pandas as pd
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import BlockKind, as_float32
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.tokenize import load_jieba, user_texts
-from toolkit.featurizers.tokens import tokenize_texts
+from toolkit.text.tokenize import load_jieba, user_texts
+from toolkit.text.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 
@@ -23,7 +23,7 @@ def _pre_tokenized(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 @register_featurizer("tfidf")
 class TfidfFeaturizer(Featurizer):
-    """TF-IDF over the tokens of :func:`toolkit.featurizers.tokenize.tokenize`.
+    """TF-IDF over the tokens of :func:`toolkit.text.tokenize.tokenize`.
 
     Each user's text is tokenized once (jieba for Chinese, a regex for the rest)
     and scikit-learn's ``TfidfVectorizer`` builds n-grams over those tokens. The

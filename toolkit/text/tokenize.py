@@ -25,11 +25,12 @@ import functools
 import math
 import re
 import unicodedata
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from toolkit.errors import ToolkitError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # CJK Unified Ideographs, Extension A, and compatibility ideographs.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -130,4 +131,5 @@ def user_texts(users: pd.DataFrame) -> list[str]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+    # pandas' NA by type name: this module does not import pandas (see toolkit.text).
+    return value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType"
