@@ -77,3 +77,25 @@ def test_user_texts_maps_missing_values_to_empty_strings():
 def test_user_texts_without_text_column_is_a_clear_error():
     with pytest.raises(ToolkitError, match="'text' column"):
         user_texts(pd.DataFrame({"body": ["a"]}))
+
+
+def test_jieba_cache_read_in_one_go_gives_jiebas_own_dictionary(tmp_path):
+    import marshal
+
+    import jieba
+
+    from toolkit.text.tokenize import read_jieba_cache
+
+    reference = jieba.Tokenizer()
+    reference.initialize()
+    cache = tmp_path / "jieba.cache"
+    cache.write_bytes(marshal.dumps((reference.FREQ, reference.total)))
+    fast = jieba.Tokenizer()
+    assert read_jieba_cache(fast, str(cache))
+    assert fast.initialized and fast.total == reference.total and fast.FREQ == reference.FREQ
+    assert fast.lcut("北京大学的学生学中文") == reference.lcut("北京大学的学生学中文")
+    for bad in (b"", b"not marshal at all", marshal.dumps(("words", 3)), marshal.dumps(({}, 0))):
+        cache.write_bytes(bad)
+        fresh = jieba.Tokenizer()
+        assert not read_jieba_cache(fresh, str(cache)) and not fresh.initialized
+    assert not read_jieba_cache(jieba.Tokenizer(), str(tmp_path / "missing.cache"))

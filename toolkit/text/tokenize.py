@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,7 @@ CHINESE_STOP_WORDS = frozenset(
 
 @functools.lru_cache(maxsize=None)
 def _jieba():
-    """One initialized jieba tokenizer per process; loading its dictionary takes about a second."""
+    """One initialized jieba tokenizer per process; loading its dictionary takes 0.2-0.6 s."""
     import logging
 
     import jieba
@@ -79,12 +80,46 @@ def _jieba():
     # jieba logs "Building prefix dict ..." at DEBUG on stderr; keep it quiet.
     jieba.setLogLevel(logging.WARNING)
     segmenter = jieba.Tokenizer()  # private instance: user dictionaries added elsewhere do not leak in
-    segmenter.initialize()
+    if not read_jieba_cache(segmenter, jieba_cache_path()):
+        segmenter.initialize()  # builds the dictionary and writes jieba's cache for next time
     return segmenter
 
 
+def jieba_cache_path() -> str:
+    """Where jieba 0.42 keeps its default dictionary's cache: ``jieba.cache`` in the temp folder."""
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), "jieba.cache")
+
+
+def read_jieba_cache(segmenter, path: str) -> bool:
+    """Fill a fresh default-dictionary ``jieba.Tokenizer`` from jieba's own cache file, read in one go.
+
+    jieba's ``initialize`` reads the same file with ``marshal.load`` on the open file, which
+    reads it piece by piece: 0.6 s, against 0.2 s for ``marshal.loads`` of its bytes. That
+    second matters most to a tokenizing worker process, which loads the dictionary before
+    its first chunk. Same file, same rule as jieba (the default dictionary's cache is used
+    whenever it is there); anything unexpected returns False and jieba loads it itself.
+    """
+    import marshal
+
+    import jieba
+
+    if segmenter.initialized or segmenter.dictionary != jieba.DEFAULT_DICT or segmenter.cache_file:
+        return False
+    try:
+        with open(path, "rb") as file:
+            freq, total = marshal.loads(file.read())
+    except Exception:  # missing, unreadable or not jieba's format: jieba decides
+        return False
+    if not isinstance(freq, dict) or not isinstance(total, int) or not freq:
+        return False
+    segmenter.FREQ, segmenter.total, segmenter.initialized = freq, total, True
+    return True
+
+
 def load_jieba() -> None:
-    """Load jieba's dictionary now (about a second), so a featurizer's timed work does not include it."""
+    """Load jieba's dictionary now (0.2-0.6 s), so a featurizer's timed work does not include it."""
     _jieba()
 
 
