@@ -73,7 +73,7 @@ def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
              "MLP: 10 epochs at most, batch 256; `--no-cache`. Wall and peak are the run's own process "
              "(`wait4`; the peak is the larger of that and every stage's peak, since resetting the counter "
              "between stages resets what `wait4` reads); stage peaks are each stage's own. A tokenizing "
-             "worker process, when the run starts one, is not counted (about 0.3 GB: jieba's dictionary "
+             "worker process, when the run starts one, is not counted (about 0.1 GB: jieba's dictionary "
              "and a chunk of text). Generating the CSV is a separate process.", "", *table(rows, gens), "", *[f"- {g}" for g in growth_lines(rows)]]
     for r in rows:
         if (r["head"], r["users"]) in TARGETS:
