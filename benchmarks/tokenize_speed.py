@@ -8,7 +8,7 @@ the cores capped at one (``OMP_NUM_THREADS=1``: what a user without parallelism
 gets) and once with ``--workers`` cores. Each side starts with an empty memo,
 jieba's phrase cache cleared, its dictionary loaded in this process and no worker
 processes: the parallel side starts its workers inside the timer (each loads the
-dictionary, about a second), since a run pays that too. The sides alternate
+dictionary, about half a second), since a run pays that too. The sides alternate
 ``--repeats`` times (default 3) and each keeps its best time, as the other ratio
 checks do; every attempt's ratio is printed too. The tokens must be identical. How busy other processes kept the cores meanwhile is printed too,
 since other work on the cores skews the ratio.

@@ -239,7 +239,7 @@ def _chunk_frame(out: dict[str, object], numbers: list[int], row_bad: np.ndarray
 def _canonical_frame(parts: list[pd.DataFrame], report: LoadReport) -> pd.DataFrame:
     """The posts frame: the chunks in file order, repeated post_ids dropped, columns in order."""
     posts = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-    parts.clear()
+    parts.clear()  # the chunks' columns are copied into posts: let them go before the dedupe copies again
     duplicated = posts["post_id"].duplicated(keep="first").to_numpy()
     report.duplicates_dropped = int(duplicated.sum())
     if report.duplicates_dropped:

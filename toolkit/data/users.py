@@ -22,7 +22,6 @@ from toolkit.data.user_text import text_columns
 from toolkit.errors import ToolkitError
 
 
-
 @dataclass
 class DataReport:
     """What the label did to the users in the file."""
@@ -271,17 +270,19 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     for col in ("zh_share", "text_chars", "n_hashtags"):
         feats[col] = text[col]
     feats.index = user_ids
-    feats["activity"] = _activity(window, user_ids, steps, last_day)
+    feats["activity"] = _activity(window["day"].to_numpy(), key, user_ids, steps, last_day)
     return feats.reset_index()
 
 
-def _activity(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_day: pd.Series) -> list[np.ndarray]:
-    """Daily sequence per user: log1p(posts that day) and whether the day was observed."""
+def _activity(days: np.ndarray, key: np.ndarray, user_ids: pd.Index, steps: int,
+              last_day: pd.Series) -> list[np.ndarray]:
+    """Daily sequence per user: log1p(posts that day) and whether the day was observed.
+
+    ``days`` is each post's day since the user's day 0 and ``key`` its user's position in ``user_ids``.
+    """
     seq = np.zeros((len(user_ids), steps, 2), dtype=np.float32)
-    row = pd.Series(np.arange(len(user_ids)), index=user_ids)
-    days = window["day"].to_numpy()
     ok = (days >= 0) & (days < steps)
-    np.add.at(seq[:, :, 0], (row[window["user_id"]].to_numpy()[ok], days[ok]), 1.0)
+    np.add.at(seq[:, :, 0], (key[ok], days[ok]), 1.0)
     seq[:, :, 0] = np.log1p(seq[:, :, 0])
     observed = np.arange(steps)[None, :] <= last_day.reindex(user_ids).to_numpy()[:, None]
     seq[:, :, 1] = observed

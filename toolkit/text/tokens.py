@@ -17,8 +17,8 @@
   processes (see :func:`tokenize_parallel`). Processes rather than threads:
   jieba holds the GIL. The tokens are identical either way (same function,
   same order).
-* **This process works too.** A worker takes about a second to start and load
-  jieba's dictionary; this process tokenizes chunks from the back meanwhile,
+* **This process works too.** A worker takes about half a second to start and
+  load jieba's dictionary; this process tokenizes chunks from the back meanwhile,
   and the workers take chunks from the front until the two meet. So start-up
   overlaps useful work, the cores stay busy to the end, and a worker slowed by
   other work on its core simply gets fewer chunks. With ``W`` seconds of work
