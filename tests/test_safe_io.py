@@ -1,0 +1,71 @@
+"""The one atomic writer and the sanitizers for terminal, CSV and Markdown."""
+
+import os
+
+import pytest
+
+from toolkit.errors import ToolkitError
+from toolkit.safe_io import append_line, atomic_write, check_inside, open_atomic
+from toolkit.sanitize import for_csv, for_markdown_cell, for_terminal
+
+
+def test_atomic_write_replaces_a_planted_link_instead_of_following_it(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "out" / "explain.md"
+    link.symlink_to(victim)
+    atomic_write(link, "new")
+    assert victim.read_text() == "precious"
+    assert not link.is_symlink() and link.read_text() == "new"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["explain.md"]  # no temporary file left
+
+
+def test_atomic_write_refuses_a_folder_link_leading_outside_the_root(tmp_path):
+    outside = tmp_path / "home"
+    outside.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "explain").symlink_to(outside)
+    with pytest.raises(ToolkitError, match="outside"):
+        atomic_write(run / "explain" / "explain.md", "x", within=run)
+    assert list(outside.iterdir()) == []
+    assert check_inside(run / "sub", run) == run.resolve() / "sub"
+
+
+def test_atomic_write_sets_the_mode_and_removes_the_temporary_file_on_failure(tmp_path):
+    atomic_write(tmp_path / "key", b"k", mode=0o600)
+    assert (os.stat(tmp_path / "key").st_mode & 0o777) == 0o600
+    with pytest.raises(RuntimeError):
+        with open_atomic(tmp_path / "big.csv") as fh:
+            fh.write(b"half")
+            raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key"]
+
+
+def test_append_line_refuses_a_link(tmp_path):
+    victim = tmp_path / "authorized_keys"
+    victim.write_text("")
+    (tmp_path / "ledger.jsonl").symlink_to(victim)
+    with pytest.raises(ToolkitError, match="symbolic link"):
+        append_line(tmp_path / "ledger.jsonl", "{}")
+    assert victim.read_text() == ""
+    append_line(tmp_path / "real.jsonl", "{}\n")
+    append_line(tmp_path / "real.jsonl", "{}")
+    assert (tmp_path / "real.jsonl").read_text() == "{}\n{}\n"
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+    ("+1+2", "'+1+2"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("user\x1b]0;owned\x07", "user ]0;owned "), ("-0.011", "-0.011"), ("+0.5", "+0.5"), ("1e-3", "1e-3"),
+    ("plain", "plain"), (3, 3), (-1.5, -1.5), (None, None),
+])
+def test_csv_cells_are_neutralised(cell, expected):
+    assert for_csv(cell) == expected
+
+
+def test_terminal_and_markdown_text_carry_no_control_or_syntax():
+    assert "\x1b" not in for_terminal("a\x1b]0;title\x07b") and "\x9b" not in for_terminal("\x9b31m")
+    cell = for_markdown_cell("normal\n![k](/home/me/.config/toolkit/cache.key)\nx | y")
+    assert "\n" not in cell and "![" not in cell and " | " not in cell.replace("\\|", "")

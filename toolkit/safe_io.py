@@ -1,0 +1,120 @@
+"""The one way the toolkit writes a file: atomically, and never through a planted link.
+
+Every file the toolkit writes goes through :func:`atomic_write` (whole files) or
+:func:`append_line` (the sweep ledger). Both matter most for folders the user did not make
+(a run or sweep folder someone sent them), where a file name may already be a symlink to
+``~/.bashrc``:
+
+- ``atomic_write`` writes a temporary file in the destination folder (created with
+  ``O_EXCL | O_NOFOLLOW``) and ``os.replace``-s it over the final name. A rename replaces a
+  link at the final name instead of following it, and a reader sees the old file or the new
+  one, never half of one.
+- ``append_line`` opens with ``O_NOFOLLOW``: a link at the final name is refused.
+- With ``within=ROOT`` both refuse a destination folder that, with links resolved, lies
+  outside ``ROOT`` (a planted ``RUN_DIR/explain -> /home/me`` link).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from toolkit.errors import ToolkitError
+
+
+def check_inside(folder: str | Path, root: str | Path) -> Path:
+    """``folder`` with links resolved, refused unless it lies inside ``root`` (links resolved too)."""
+    real, real_root = Path(os.path.realpath(folder)), Path(os.path.realpath(root))
+    if real != real_root and real_root not in real.parents:
+        raise ToolkitError(
+            f"Refusing to write into {folder}: it leads to {real}, outside {root} "
+            "(a symbolic link in the folder points elsewhere). Remove the link and try again.")
+    return real
+
+
+def make_folder(folder: str | Path, *, within: str | Path | None = None) -> Path:
+    """Create ``folder`` (and its parents) and, with ``within``, check it stays inside that root."""
+    folder = Path(folder)
+    if within is not None:
+        check_inside(folder.parent if not os.path.lexists(folder) else folder, within)
+    folder.mkdir(parents=True, exist_ok=True)
+    if within is not None:
+        check_inside(folder, within)
+    return folder
+
+
+def atomic_write(path: str | Path, data: bytes | str, *, within: str | Path | None = None,
+                 mode: int | None = None, encoding: str = "utf-8") -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    ``mode`` sets the file's permission bits (default: 0o666 less the umask, as ``open`` would).
+    A link at ``path`` is replaced, never followed. Returns ``path``.
+    """
+    path = Path(path)
+    if within is not None:
+        check_inside(path.parent, within)
+    payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_atomic(path: str | Path, *, within: str | Path | None = None, mode: int | None = None):
+    """A context manager for streaming a large file atomically: yields a binary file object.
+
+    On success the temporary file is renamed over ``path``; on any exception it is removed.
+    """
+    return _AtomicFile(Path(path), within, mode)
+
+
+class _AtomicFile:
+    def __init__(self, path: Path, within, mode):
+        self.path, self.within, self.mode = path, within, mode
+        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+    def __enter__(self):
+        if self.within is not None:
+            check_inside(self.path.parent, self.within)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        self.fh = os.fdopen(os.open(self.tmp, flags, 0o666 if self.mode is None else self.mode), "wb")
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.fh.close()
+            if exc_type is None:
+                if self.mode is not None:
+                    os.chmod(self.tmp, self.mode)
+                os.replace(self.tmp, self.path)
+        finally:
+            if exc_type is not None or os.path.lexists(self.tmp):
+                self.tmp.unlink(missing_ok=True)
+        return False
+
+
+def append_line(path: str | Path, line: str, *, within: str | Path | None = None) -> None:
+    """Append one line (a newline is added) to ``path``; a symbolic link at ``path`` is refused."""
+    path = Path(path)
+    if within is not None:
+        check_inside(path.parent, within)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ToolkitError(f"Refusing to append to {path}: it is a symbolic link "
+                               f"(to {os.readlink(path)}). Remove the link and try again.") from None
+        raise
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(line.rstrip("\n") + "\n")
