@@ -68,3 +68,43 @@ def test_cox_learns_through_a_gap_and_round_trips(tmp_path):
     np.testing.assert_allclose(reloaded.predict(blocks), scores)
     assert head.count_params() > 0 and head.flops_per_user() > 0
     assert CoxHead().check_blocks([]) and CoxHead().check_blocks([("t", "sequence")])
+
+
+def test_hazard_head_learns_through_a_gap_is_deterministic_and_round_trips(tmp_path):
+    from toolkit.evaluation.survival import c_index
+    from toolkit.heads.hazard import HazardHead
+    from toolkit.training import TrainingConfig
+
+    blocks, label = _cohort(3, n=300, gap={9, 10, 11})
+    targets = pack_targets(label)
+    fit, val = np.arange(0, 240), np.arange(240, 300)
+    training = TrainingConfig(epochs=40, batch_size=32, learning_rate=0.01)
+
+    def train():
+        return HazardHead(units=[16], dropout=0.0).fit(
+            [b.rows(fit) for b in blocks], targets[fit], validation=([b.rows(val) for b in blocks], targets[val]),
+            training=training, seed=0)
+
+    head = train()
+    surv = head.predict_survival(blocks)
+    assert surv.shape == label.at_risk.shape
+    assert (np.diff(surv, axis=1) <= 1e-12).all() and ((surv > 0) & (surv <= 1)).all()
+    scores = head.predict([b.rows(val) for b in blocks])
+    assert scores.shape == (len(val),) and ((scores >= 0) & (scores <= 1)).all()
+    keep = label.in_analysis
+    assert c_index(label.time[keep], label.event[keep], head.predict_risk(blocks)[keep]) > 0.6
+    np.testing.assert_allclose(train().predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
+    reloaded = HazardHead.load(head.save(tmp_path / HazardHead.filename))
+    np.testing.assert_allclose(reloaded.predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
+    assert head.count_params() > 0 and head.flops_per_user() > 0
+    assert HazardHead().check_blocks([])
+
+
+def test_hazard_head_refuses_binary_targets():
+    from toolkit.errors import ToolkitError
+    from toolkit.heads.hazard import HazardHead
+    from toolkit.training import TrainingConfig
+
+    blocks, _ = _cohort(0, n=20)
+    with pytest.raises(ToolkitError, match="time-to-return targets"):
+        HazardHead().fit(blocks, np.zeros(20), validation=(blocks, np.zeros(20)), training=TrainingConfig(), seed=0)
