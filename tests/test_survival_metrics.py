@@ -186,3 +186,28 @@ def test_bad_survival_data_is_refused():
         sv.c_index([1, 2], [0, 1], [0.1])
     with pytest.raises(ToolkitError, match="at least two groups"):
         km.logrank([1, 2], [1, 1], [0, 0])
+
+
+# --- paired differences -------------------------------------------------------------------------
+
+
+def test_paired_survival_delta():
+    from toolkit.evaluation.survival_compare import paired_survival_delta, paired_survival_draws
+
+    time, event, risk, grid, surv, _ = _data(5)
+    rng = np.random.default_rng(2)
+    noise_risk = rng.normal(size=len(risk))
+    noise_surv = np.repeat(surv.mean(axis=0, keepdims=True), len(risk), axis=0)
+    good, bad = (risk, surv), (noise_risk, noise_surv)
+    point, draws = paired_survival_draws(time, event, good, good, grid, n_boot=50)
+    assert point == 0.0 and (draws == 0).all()
+    delta = paired_survival_delta(time, event, good, bad, grid, n_boot=200)
+    assert delta["mean"] == pytest.approx(sv.c_index(time, event, risk) - sv.c_index(time, event, noise_risk))
+    assert delta["excludes_zero"] and delta["ci_low"] > 0 and delta["p_value"] < 0.05
+    auc = paired_survival_delta(time, event, good, bad, grid, metric="auc_at:7", n_boot=50)
+    expected = sv.auc_at(time, event, 1 - surv[:, 5], [7.0]) - sv.auc_at(time, event, 1 - noise_surv[:, 5], [7.0])
+    assert auc["mean"] == pytest.approx(float(expected[0]))
+    brier = paired_survival_delta(time, event, good, bad, grid, metric="ibs", n_boot=50)
+    assert brier["mean"] == pytest.approx(sv.ibs(time, event, surv, grid) - sv.ibs(time, event, noise_surv, grid))
+    with pytest.raises(ToolkitError, match="auc_at:<one of"):
+        paired_survival_delta(time, event, good, bad, grid, metric="auc_at:6.5", n_boot=10)
