@@ -101,3 +101,24 @@ def test_first_return_and_bad_input():
     with pytest.raises(ToolkitError, match="after_days <= follow_days"):
         bin_edges(9, 8)
     assert bin_edges(7, 9).tolist() == [7, 8, 9, 10]
+
+
+def test_from_posts_on_a_hand_made_crawl_with_a_gap():
+    from toolkit.data.crawl import daily_volume
+    from toolkit.data.time_to_return import from_posts
+
+    # Ten "background" posts a day on days 0..20 except the gap, days 9 and 10 (no post at all).
+    stamps = [pd.Timestamp(day(k)) + pd.Timedelta(hours=h) for k in range(21) if k not in (9, 10) for h in range(10)]
+    rows = [("bg", t) for t in stamps]
+    # u1: day 0 = Jan 1, returns on day 11 (right after the gap); u2: day 0 = Jan 3, posts on day 8 (Jan 11).
+    rows += [("u1", pd.Timestamp(day(0)) + pd.Timedelta(hours=9)), ("u1", pd.Timestamp(day(11)) + pd.Timedelta(hours=23)),
+             ("u2", pd.Timestamp(day(2))), ("u2", pd.Timestamp(day(10)) + pd.Timedelta(hours=1))]
+    posts = pd.DataFrame(rows, columns=["user_id", "create_time"])
+    day0 = pd.Series([pd.Timestamp(day(0)), pd.Timestamp(day(2))], index=["u1", "u2"])
+    label = from_posts(posts, day0, daily_volume(posts["create_time"]), CoverageRule(), after_days=7,
+                       follow_days=14, data_end=day(20))
+    # u1: days 7, 8 covered; 9, 10 not; the return on 11 may lie in days 9..11 (bins 2..4).
+    assert (label.event_first.tolist(), label.event_last.tolist()) == ([2, 0], [4, 1])
+    # u2: its days 7 and 8 are Jan 10 and 11, both in the gap (u2's lone post does not make a day covered);
+    # the post on Jan 11 is still seen, so the return lies in bins 0..1 and no bin was seen through.
+    assert _rows(label) == [[0, 1], []]

@@ -169,3 +169,23 @@ def time_to_return(day0, post_user, post_day, *, after_days: int, follow_days: i
     event_last = np.where(event, day_bin[clipped], -1)
     censor = np.where(~event & full.any(axis=1), full.shape[1] - 1 - np.argmax(full[:, ::-1], axis=1), -1)
     return TimeToReturn(edges, full, event_first, event_last, censor)
+
+
+def from_posts(posts: pd.DataFrame, day0: pd.Series, volume: pd.Series, rule: CoverageRule | None, *,
+               after_days: int, follow_days: int, data_end: dt.date, edges=None) -> TimeToReturn:
+    """The label of the users in ``day0`` (index: user_id, rows in that order) from a posts frame.
+
+    Args:
+        posts: with ``user_id`` and ``create_time`` (the data's clock).
+        day0: each user's day 0 as a day Timestamp, indexed by user_id.
+        volume: posts per calendar day (:func:`toolkit.data.crawl.daily_volume`), for the coverage rule.
+        rule: the coverage rule (None: every day counts as covered).
+    """
+    rows = pd.Series(np.arange(len(day0)), index=day0.index)
+    mine = posts[posts["user_id"].isin(day0.index)]
+    user = mine["user_id"].map(rows).to_numpy()
+    days = (mine["create_time"].dt.normalize().dt.tz_localize(None) if mine["create_time"].dt.tz is not None
+            else mine["create_time"].dt.normalize())
+    offset = (days - mine["user_id"].map(day0)).dt.days.to_numpy()
+    return time_to_return(day0.to_numpy(), user, offset, after_days=after_days, follow_days=follow_days,
+                          data_end=data_end, covered=covered_dates(volume, rule, data_end), edges=edges)
