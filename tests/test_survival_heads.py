@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from toolkit.data.time_to_return import time_to_return
+from toolkit.errors import ToolkitError
 from toolkit.features.blocks import Block
 from toolkit.heads.cox import CoxHead, unpack_targets
 from toolkit.heads.hazard_loss import pack_targets
@@ -108,3 +109,24 @@ def test_hazard_head_refuses_binary_targets():
     blocks, _ = _cohort(0, n=20)
     with pytest.raises(ToolkitError, match="time-to-return targets"):
         HazardHead().fit(blocks, np.zeros(20), validation=(blocks, np.zeros(20)), training=TrainingConfig(), seed=0)
+
+
+def test_out_of_fold_cox_metrics_on_a_crawl_with_a_gap():
+    from toolkit.evaluation.config import CVConfig, EvaluationConfig
+    from toolkit.evaluation.survival_cv import fixed_blocks, out_of_fold, survival_folds, survival_metrics
+    from toolkit.training import TrainingConfig
+
+    blocks, label = _cohort(4, n=300, gap={9, 10})
+    keep = np.flatnonzero(label.in_analysis)
+    label, blocks = label.rows(keep), [b.rows(keep) for b in blocks]
+    evaluation = EvaluationConfig(cv=CVConfig(folds=3, repeats=2))
+    folds = survival_folds(label, evaluation, seed=0)
+    preds = out_of_fold(label, fixed_blocks(blocks), lambda: CoxHead(penalizer=0.01), folds,
+                        training=TrainingConfig(), seed=0)
+    assert preds.risk.shape == (2, len(keep)) and preds.surv.shape == (2, len(keep), 14)
+    out = survival_metrics(label, preds, horizons_days=[3, 7], tau_days=9, n_boot=100)
+    assert set(out) == {"c_index", "uno_c", "ibs", "auc_at"} and list(out["auc_at"]) == ["3", "7"]
+    assert 0.6 < out["c_index"]["ci_low"] < out["c_index"]["mean"] < out["c_index"]["ci_high"] <= 1
+    assert 0 < out["ibs"]["mean"] < 0.25
+    with pytest.raises(ToolkitError, match="must end a bin"):
+        survival_metrics(label, preds, horizons_days=[30], n_boot=100)

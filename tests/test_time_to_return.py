@@ -122,3 +122,13 @@ def test_from_posts_on_a_hand_made_crawl_with_a_gap():
     # u2: its days 7 and 8 are Jan 10 and 11, both in the gap (u2's lone post does not make a day covered);
     # the post on Jan 11 is still seen, so the return lies in bins 0..1 and no bin was seen through.
     assert _rows(label) == [[0, 1], []]
+
+
+def test_rows_and_horizon_bins():
+    label = time_to_return([D0] * 3, [0, 1], [8, 12], after_days=7, follow_days=20, data_end=day(30),
+                           covered=None, edges=[7, 10, 14, 21])
+    assert label.horizon_bin(3) == 0 and label.horizon_bin(7) == 1 and label.horizon_bin(14) == 2
+    with pytest.raises(ToolkitError, match="must end a bin"):
+        label.horizon_bin(5)
+    sub = label.rows(np.array([2, 0]))
+    assert sub.event.tolist() == [False, True] and sub.at_risk.shape == (2, 3)

@@ -83,6 +83,19 @@ class TimeToReturn:
         """Users who tell the likelihood anything: a seen return or a bin seen through."""
         return self.event | self.at_risk.any(axis=1)
 
+    def rows(self, index) -> "TimeToReturn":
+        """The label of a subset of users (row positions or a boolean mask)."""
+        return TimeToReturn(self.edges, self.at_risk[index], self.event_first[index], self.event_last[index],
+                            self.censor_bin[index])
+
+    def horizon_bin(self, days_after: float) -> int:
+        """The bin ending ``days_after`` days into follow-up: "returned by then" is ``time <= that bin``."""
+        hit = np.flatnonzero(self.edges == self.edges[0] + days_after)
+        if not len(hit) or hit[0] == 0:
+            raise ToolkitError(f"a horizon of {days_after:g} days after after_days must end a bin; the bins end at "
+                               f"{(self.edges[1:] - self.edges[0]).tolist()} days.")
+        return int(hit[0]) - 1
+
 
 def bin_edges(after_days: int, follow_days: int, edges=None) -> np.ndarray:
     """Bin edges over days ``after_days .. follow_days``: daily without ``edges``.
