@@ -211,3 +211,26 @@ def test_paired_survival_delta():
     assert brier["mean"] == pytest.approx(sv.ibs(time, event, surv, grid) - sv.ibs(time, event, noise_surv, grid))
     with pytest.raises(ToolkitError, match="auc_at:<one of"):
         paired_survival_delta(time, event, good, bad, grid, metric="auc_at:6.5", n_boot=10)
+
+
+def _pairwise_c(time, event, risk, w, row_weight):
+    """Every pair compared explicitly: the definition the fast walk over times must equal."""
+    num = den = 0.0
+    for i in range(len(time)):
+        if not event[i]:
+            continue
+        for j in range(len(time)):
+            if time[j] > time[i] or (time[j] == time[i] and not event[j]):
+                pair = w[i] * row_weight[i] * w[j]
+                den += pair
+                num += pair * ((risk[i] > risk[j]) + 0.5 * (risk[i] == risk[j]))
+    return num / den
+
+
+def test_weighted_concordance_equals_the_pairwise_definition():
+    time, event, risk, *_ = _data(6, n=70)
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0, 2, size=(3, len(time)))
+    row = rng.uniform(0.5, 1.5, size=(3, len(time)))
+    got = sv._concordance(time, event, risk, w, row)
+    np.testing.assert_allclose(got, [_pairwise_c(time, event, risk, w[b], row[b]) for b in range(3)], rtol=1e-12)

@@ -42,8 +42,6 @@ from toolkit.evaluation.kaplan_meier import censoring_survival, check_survival_d
 from toolkit.evaluation.metrics import _bootstrap_blocks, _check_confidence, _percentile_ci
 
 TIED_TOL = 1e-8
-# Entries of one (rows, users) pair block: bounds the memory of the pairwise sums.
-_PAIR_ENTRIES = 2**22
 
 
 def _weights(weights, n: int) -> tuple[np.ndarray, bool]:
@@ -66,37 +64,53 @@ def _inverse(g: np.ndarray) -> np.ndarray:
     return np.divide(1.0, g, out=np.zeros_like(g), where=g > 0)
 
 
-def _pair_sums(risk: np.ndarray, rows: np.ndarray, cols_ok, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each row user i and weight vector b: sum_j w_bj ok_ij conc_ij and sum_j w_bj ok_ij.
+def _tie_groups(risk: np.ndarray) -> np.ndarray:
+    """Each user's rank among the distinct risks; risks within :data:`TIED_TOL` of the next share one."""
+    order = np.argsort(risk, kind="stable")
+    new = np.concatenate([[True], np.diff(risk[order]) > TIED_TOL]) if len(risk) else np.zeros(0, bool)
+    groups = np.empty(len(risk), dtype=np.int64)
+    groups[order] = np.cumsum(new) - 1
+    return groups
 
-    ``conc_ij`` is 1 when ``risk_i > risk_j``, 0.5 on a tie (within :data:`TIED_TOL`), 0 else.
-    ``cols_ok(idx)`` gives the (len(idx), n) mask of j's paired with the row users ``idx``.
-    Rows are taken in chunks so the pair matrix never holds more than ``_PAIR_ENTRIES``.
-    """
-    n = len(risk)
-    wins = np.zeros((len(w), len(rows)))
-    pairs = np.zeros((len(w), len(rows)))
-    step = max(1, _PAIR_ENTRIES // max(n, 1))
-    for start in range(0, len(rows), step):
-        idx = rows[start:start + step]
-        ok = cols_ok(idx).astype(float)
-        diff = risk[idx][:, None] - risk[None, :]
-        conc = ok * ((diff > TIED_TOL) + 0.5 * (np.abs(diff) <= TIED_TOL))
-        wins[:, start:start + step] = w @ conc.T
-        pairs[:, start:start + step] = w @ ok.T
-    return wins, pairs
+
+def _pool(w: np.ndarray, members: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """The weight of ``members`` (user positions) in each risk group, per weight vector: (B, G)."""
+    import scipy.sparse as sp
+
+    onehot = sp.csr_matrix((np.ones(len(members)), (np.arange(len(members)), groups[members])),
+                           shape=(len(members), n_groups))
+    return np.asarray((onehot.T @ w[:, members].T).T)
+
+
+def _wins(pool: np.ndarray, row_groups: np.ndarray) -> np.ndarray:
+    """Per row user: the pool's weight at a strictly lower risk, plus half of that at a tied one."""
+    below = np.cumsum(pool, axis=1) - pool
+    return below[:, row_groups] + 0.5 * pool[:, row_groups]
 
 
 def _concordance(t, e, risk, w, row_weight) -> np.ndarray:
-    """Weighted concordance over comparable pairs; ``row_weight`` (B, n) multiplies user i's pairs."""
-    rows = np.flatnonzero(e & (row_weight > 0).any(axis=0))
+    """Weighted concordance over comparable pairs; ``row_weight`` (B, n) multiplies user i's pairs.
 
-    def comparable(idx):
-        return (t[None, :] > t[idx][:, None]) | ((t[None, :] == t[idx][:, None]) & ~e[None, :])
-
-    wins, pairs = _pair_sums(risk, rows, comparable, w)
-    a = w[:, rows] * row_weight[:, rows]
-    num, den = (a * wins).sum(axis=1), (a * pairs).sum(axis=1)
+    Rather than compare every pair, the times are walked from the latest down, keeping the weight
+    per risk group of everyone followed longer: O(B (n + T G)) for T return times and G distinct risks.
+    """
+    groups = _tie_groups(risk)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    order = np.argsort(-t, kind="stable")
+    desc = -t[order]
+    pool = np.zeros((len(w), n_groups))
+    num, den, added = np.zeros(len(w)), np.zeros(len(w)), 0
+    for k in np.unique(t[e & (row_weight > 0).any(axis=0)])[::-1]:
+        later = int(np.searchsorted(desc, -k, side="left"))  # users with T > k sit before it
+        pool += _pool(w, order[added:later], groups, n_groups)
+        added = later
+        at_k = order[later:int(np.searchsorted(desc, -k, side="right"))]
+        # Comparable with a return at k: everyone followed longer, and those censored at k.
+        here = pool + _pool(w, at_k[~e[at_k]], groups, n_groups)
+        rows = at_k[e[at_k]]
+        a = w[:, rows] * row_weight[:, rows]
+        num += (a * _wins(here, groups[rows])).sum(axis=1)
+        den += a.sum(axis=1) * here.sum(axis=1)
     return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
 
 
@@ -166,10 +180,12 @@ def auc_at(time, event, risk, horizons, *, weights=None) -> np.ndarray:
 
 def _auc_one(t, e, risk, h, w, inv) -> np.ndarray:
     cases = np.flatnonzero(e & (t <= h))
-    control = t > h
-    wins, _ = _pair_sums(risk, cases, lambda idx: np.broadcast_to(control, (len(idx), len(t))), w)
+    control = np.flatnonzero(t > h)
+    groups = _tie_groups(risk)
+    pool = _pool(w, control, groups, int(groups.max()) + 1)
+    wins = _wins(pool, groups[cases])
     a = w[:, cases] * inv[:, cases]
-    den = a.sum(axis=1) * (w * control).sum(axis=1)
+    den = a.sum(axis=1) * pool.sum(axis=1)
     return np.divide((a * wins).sum(axis=1), den, out=np.full(len(den), np.nan), where=den > 0)
 
 
