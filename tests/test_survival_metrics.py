@@ -234,3 +234,11 @@ def test_weighted_concordance_equals_the_pairwise_definition():
     row = rng.uniform(0.5, 1.5, size=(3, len(time)))
     got = sv._concordance(time, event, risk, w, row)
     np.testing.assert_allclose(got, [_pairwise_c(time, event, risk, w[b], row[b]) for b in range(3)], rtol=1e-12)
+
+
+def test_curves_by_group():
+    curves, test = km.curves_by_group([1, 2, 3, 1, 5, 6], [1, 1, 0, 1, 0, 1], ["a", "a", "a", "b", "b", "b"])
+    assert list(curves) == ["a", "b"]
+    np.testing.assert_allclose(curves["a"].survival, [2 / 3, 1 / 3, 1 / 3])
+    assert curves["b"].time.tolist() == [1, 5, 6] and test["df"] == 1
+    assert km.curves_by_group([1, 2], [1, 1], ["a", "a"])[1] is None

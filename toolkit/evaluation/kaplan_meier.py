@@ -163,3 +163,17 @@ def logrank(time, event, group) -> dict:
     stat = float(diff[:df] @ np.linalg.solve(cov[:df, :df], diff[:df]))
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df)),
             "observed": d.sum(axis=1), "expected": expected, "groups": groups}
+
+
+def curves_by_group(time, event, group, *, confidence: float = 0.95) -> tuple[dict, dict | None]:
+    """One Kaplan-Meier curve per group (e.g. first-seen week, topic) and the log-rank test across them.
+
+    Returns:
+        ``({group: Curve}, logrank result or None when there is a single group)``.
+    """
+    t, e = check_survival_data(time, event)
+    g = np.asarray(group)
+    if g.shape != t.shape:
+        raise ToolkitError(f"group must have one entry per user. Got shape {g.shape} for {len(t)} users.")
+    curves = {value: kaplan_meier(t[g == value], e[g == value], confidence=confidence) for value in np.unique(g)}
+    return curves, (logrank(t, e, g) if len(curves) > 1 else None)
