@@ -130,3 +130,20 @@ def test_out_of_fold_cox_metrics_on_a_crawl_with_a_gap():
     assert 0 < out["ibs"]["mean"] < 0.25
     with pytest.raises(ToolkitError, match="must end a bin"):
         survival_metrics(label, preds, horizons_days=[30], n_boot=100)
+
+
+def test_hazard_head_takes_a_sparse_block_beside_a_dense_one():
+    import scipy.sparse as sp
+
+    from toolkit.heads.hazard import HazardHead
+    from toolkit.training import TrainingConfig
+
+    blocks, label = _cohort(5, n=80)
+    words = sp.random(80, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
+    both = [Block("tfidf", "sparse", words), blocks[0]]
+    targets = pack_targets(label)
+    head = HazardHead(units=[8], dropout=0.0).fit(both, targets, validation=(both, targets),
+                                                  training=TrainingConfig(epochs=2, batch_size=16), seed=0)
+    surv = head.predict_survival(both)
+    assert surv.shape == (80, 14) and np.isfinite(surv).all()
+    assert any(type(layer).__name__ == "ConcatDense" for layer in head.model_.layers)
