@@ -1,0 +1,84 @@
+"""Out-of-fold survival predictions and their metrics, for the time-to-return label.
+
+Folds are the binary evaluation's (:func:`toolkit.evaluation.folds.make_folds`), stratified by
+"return seen" so every test fold holds returns. In each fold the head is fitted on the training
+users (a validation part carved from them drives early stopping) and scores the test users:
+``risk`` (higher returns sooner) and ``surv`` (the chance of no return by the end of each bin).
+The metrics then run on those predictions exactly as :func:`toolkit.evaluation.survival.summarize_survival`
+describes, with horizons and ``tau`` given in days after ``after_days``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from toolkit.data.time_to_return import TimeToReturn
+from toolkit.errors import ToolkitError
+from toolkit.evaluation.folds import Fold, carve_validation, make_folds
+from toolkit.evaluation.survival import summarize_survival
+from toolkit.heads.hazard_loss import pack_targets
+
+# (train rows, test rows) -> (train blocks, test blocks): featurizers fitted on the training rows only.
+Featurize = Callable[[np.ndarray, np.ndarray], tuple[list, list]]
+
+
+@dataclass
+class SurvivalPredictions:
+    risk: np.ndarray  # (R, n) out-of-fold risk per repeat
+    surv: np.ndarray  # (R, n, K) out-of-fold survival at the end of each bin
+
+
+def survival_folds(label: TimeToReturn, evaluation, seed: int) -> list[Fold]:
+    """The evaluation's folds, stratified by whether a return was seen."""
+    if not label.in_analysis.all():
+        raise ToolkitError("every user in a time-to-return evaluation must be in the analysis; "
+                           "select them with label.rows(label.in_analysis) first.")
+    return make_folds(label.event.astype(int), evaluation, seed)
+
+
+def out_of_fold(label: TimeToReturn, featurize: Featurize, make_head: Callable, folds: list[Fold], *,
+                training, seed: int) -> SurvivalPredictions:
+    """Fit a fresh head per fold and collect its test users' predictions."""
+    targets = pack_targets(label)
+    n, bins = label.at_risk.shape
+    repeats = max(f.repeat for f in folds) + 1
+    risk, surv = np.full((repeats, n), np.nan), np.full((repeats, n, bins), np.nan)
+    for fold in folds:
+        train_blocks, test_blocks = featurize(fold.train, fold.test)
+        fit, val = carve_validation(label.event[fold.train].astype(int), training.validation_fraction,
+                                    seed + fold.repeat * 1000 + fold.fold)
+        y = targets[fold.train]
+        head = make_head().fit([b.rows(fit) for b in train_blocks], y[fit],
+                               validation=([b.rows(val) for b in train_blocks], y[val]), training=training, seed=seed)
+        risk[fold.repeat, fold.test] = head.predict_risk(test_blocks)
+        surv[fold.repeat, fold.test] = head.predict_survival(test_blocks)
+    if np.isnan(risk).any():
+        raise ToolkitError("the folds did not score every user once per repeat (use k-fold, not a single split).")
+    return SurvivalPredictions(risk, surv)
+
+
+def fixed_blocks(blocks: list) -> Featurize:
+    """A ``featurize`` for blocks that learn nothing from users (computed once for all of them)."""
+    return lambda train, test: ([b.rows(train) for b in blocks], [b.rows(test) for b in blocks])
+
+
+def survival_metrics(label: TimeToReturn, preds: SurvivalPredictions, *, horizons_days, tau_days=None,
+                     n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """``{"c_index", "uno_c", "ibs", "auc_at": {"<days>": ...}}``, each ``{"mean", "ci_low", "ci_high"}``.
+
+    ``ibs`` integrates over the bins from the earliest time to the one before the latest; the AUC's
+    keys are the horizons in days after ``after_days``; ``tau_days`` truncates ``uno_c`` there.
+    """
+    time, event = label.time.astype(float), label.event
+    grid = np.arange(int(time.min()), int(time.max()))
+    if len(grid) < 2:
+        raise ToolkitError(f"the users' times span {len(grid) + 1} bin(s); the metrics need at least three.")
+    hz = [label.horizon_bin(h) for h in horizons_days]
+    tau = None if tau_days is None else label.horizon_bin(tau_days) + 1
+    out = summarize_survival(time, event, preds.risk, preds.surv[:, :, grid], grid, horizons=hz, tau=tau,
+                             n_boot=n_boot, confidence=confidence, seed=seed)
+    out["auc_at"] = {f"{h:g}": out["auc_at"][f"{k:g}"] for h, k in zip(horizons_days, hz)}
+    return out

@@ -1,0 +1,103 @@
+"""``hazard``: a Keras discrete-time hazard model for the time-to-return label.
+
+The MLP's dense stack over the concatenated blocks, then one logit per time bin; trained on
+the censored discrete-time log-likelihood (:mod:`toolkit.heads.hazard_loss`), which skips
+the bins the crawl did not cover. The number of bins comes from the targets
+(:func:`toolkit.heads.hazard_loss.pack_targets`), i.e. from the label's bin edges.
+
+Not registered as a plugin: the spec has no time-to-return label kind yet.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from toolkit.errors import ToolkitError
+from toolkit.features.blocks import kinds_text
+from toolkit.heads.concat_dense import concat_dense_class
+from toolkit.heads.hazard_loss import hazard_loss_fn, survival_from_logits
+from toolkit.heads.keras_head import KerasHead, _EpochTimer, dense_stack, mean_nonzeros, sparse_input, to_input
+from toolkit.params import Interval
+
+
+class HazardHead(KerasHead):
+    """Dense 128 ReLU, BatchNorm, Dropout; Dense 64 ReLU, BatchNorm, Dropout; one logit per bin.
+
+    Example spec block:
+        head: {type: hazard, units: [128, 64], dropout: 0.2}
+
+    Args:
+        units: widths of the hidden Dense layers, in order.
+        dropout: dropout rate after each hidden layer.
+        batch_norm: whether to put BatchNormalization after each hidden layer.
+    """
+
+    param_constraints = {"dropout": Interval(0, 1, closed_high=False)}
+
+    def __init__(self, *, units: list[int] = (128, 64), dropout: float = 0.2, batch_norm: bool = True):
+        self.units = list(units)
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+    def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
+        if not kinds or any(kind == "sequence" for _, kind in kinds):
+            return f"hazard takes dense and sparse blocks; got {kinds_text(kinds)}."
+        return None
+
+    def build(self, keras, blocks):
+        inputs = [sparse_input(keras, b) for b in blocks]
+        if any(b.kind == "sparse" for b in blocks) and self.units:
+            # As in the MLP: a sparse block meets its slice of one kernel and is never densified.
+            first = concat_dense_class()(self.units[0], activation="relu", name="dense_0")
+            x = dense_stack(keras, inputs, self.units, self.dropout, self.batch_norm, prefix="", first=first)
+        else:
+            x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
+            x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="")
+        out = keras.layers.Dense(self.bins_, name="logits")(x)
+        return keras.Model(inputs, out, name="hazard")
+
+    def fit(self, blocks, y, *, validation, training, seed: int, on_epoch=None):
+        import keras
+
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 2 or y.shape[1] % 2 or not y.shape[1]:
+            raise ToolkitError(f"hazard needs time-to-return targets of shape (n, 2 x bins). Got shape {y.shape}.")
+        keras.utils.set_random_seed(seed)
+        self.bins_ = y.shape[1] // 2
+        self.nonzeros_ = mean_nonzeros(blocks)
+        self.model_ = self.build(keras, blocks)
+        self.model_.compile(optimizer=keras.optimizers.Adam(training.learning_rate), loss=hazard_loss_fn())
+        has_val = len(validation[1]) > 0
+        monitor = "val_loss" if has_val else "loss"
+        timer = _EpochTimer(keras, on_epoch, training.epochs)
+        callbacks = [
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=training.early_stopping_patience,
+                                          restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(monitor=monitor, patience=training.reduce_lr_patience,
+                                              factor=training.reduce_lr_factor),
+            timer,
+        ]
+        val = ([to_input(b) for b in validation[0]], np.asarray(validation[1], dtype=np.float32)) if has_val else None
+        self.model_.fit([to_input(b) for b in blocks], y, validation_data=val, epochs=training.epochs,
+                        batch_size=training.batch_size, shuffle=True, verbose=0, callbacks=callbacks)
+        self.epochs_run_ = timer.epochs_run
+        self.tracing_seconds_ = timer.tracing_seconds()
+        return self
+
+    def predict_logits(self, blocks) -> np.ndarray:
+        out = self.model_.predict([to_input(b) for b in blocks], batch_size=1024, verbose=0)
+        return np.asarray(out, dtype=np.float64)
+
+    def predict_survival(self, blocks) -> np.ndarray:
+        """Each user's chance of no return by the end of each bin, (n, bins)."""
+        return survival_from_logits(self.predict_logits(blocks))
+
+    def predict_risk(self, blocks) -> np.ndarray:
+        """The chance of a return by the end of follow-up (higher returns sooner)."""
+        return 1.0 - self.predict_survival(blocks)[:, -1]
+
+    def predict(self, blocks) -> np.ndarray:
+        """The chance of a return by the end of follow-up, in [0, 1]."""
+        return np.clip(self.predict_risk(blocks), 0.0, 1.0)
