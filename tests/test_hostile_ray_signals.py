@@ -55,7 +55,7 @@ def start_ray_bench(tmp_path: Path):
     return proc, ours, sessions.pop(), ledger()[0]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_a_ray_sweep_and_its_ray_instance(tmp_path, sig):
     proc, ours, session, ledger = start_ray_bench(tmp_path)
     sent = time.monotonic()
