@@ -4,6 +4,7 @@ of this run behind: no ``gcs_server``, ``raylet``, dashboard, agents or workers.
 
 The processes of the run are the driver's descendants, taken once configurations are running,
 plus any process naming the run's Ray session folder (a process Ray re-parented or renamed).
+Two quick tests check the same hand-over of SIGTERM against a stand-in for ``ray.init``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from hostile import tree
 from specs import BASE
 from test_hostile_signals import alive, descendants, start, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")]
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 # cheap configurations, more than two workers finish before the signal lands
 GRID = {"head": [{"type": "logreg", "C": c} for c in (0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 4.0)]}
 SESSION = re.compile(r"session_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d+_\d+")
@@ -55,6 +57,8 @@ def start_ray_bench(tmp_path: Path):
     return proc, ours, sessions.pop(), ledger()[0]
 
 
+@pytest.mark.slow
+@needs_proc
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_a_ray_sweep_and_its_ray_instance(tmp_path, sig):
     proc, ours, session, ledger = start_ray_bench(tmp_path)
@@ -70,3 +74,45 @@ def test_a_signal_stops_a_ray_sweep_and_its_ray_instance(tmp_path, sig):
     assert len(ledger.read_text().splitlines()) < len(GRID["head"]), "the sweep ran to the end instead of stopping"
     leftovers = [p for p in tree(tmp_path) if p.endswith(".partial") or "toolkit-config-" in p]
     assert leftovers == [], leftovers
+
+
+class FakeRay:
+    """What ``ray.init`` does to the driver's signals: installs its own SIGTERM handler (``sys.exit``)."""
+
+    def __init__(self, fail_with=None):
+        self.fail_with, self.calls = fail_with, []
+
+    def init(self, **kwargs):
+        self.calls.append("init")
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+        if self.fail_with:
+            raise self.fail_with
+
+    def shutdown(self):
+        self.calls.append("shutdown")
+
+
+def test_ray_init_leaves_the_toolkits_sigterm_handler_in_place():
+    from toolkit.bench.ray_local import _init
+    from toolkit.interrupts import sigterm_as_interrupt
+
+    fake = FakeRay()
+    with sigterm_as_interrupt():
+        ours = signal.getsignal(signal.SIGTERM)
+        _init(fake)
+        assert signal.getsignal(signal.SIGTERM) is ours
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs between bytecodes; the sleep is cut short
+    assert fake.calls == ["init"]
+
+
+def test_sigterm_while_ray_starts_is_an_interrupt_and_stops_ray():
+    from toolkit.bench.ray_local import _init
+
+    fake = FakeRay(fail_with=SystemExit(15))  # Ray's handler ran while init was still starting processes
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        _init(fake)
+    assert fake.calls == ["init", "shutdown"]
+    assert signal.getsignal(signal.SIGTERM) is before
