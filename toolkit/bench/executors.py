@@ -144,6 +144,8 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     """
     from toolkit.bench.ray_local import ray_instance
 
+    if not tasks:  # nothing to run: no Ray start-up (seconds) for it
+        return
     owned = False
     try:
         with ray_instance(workers) as (ray, owned):
