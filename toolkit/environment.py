@@ -18,10 +18,24 @@ def quiet_backends() -> None:
     # Level 3: TensorFlow's C++ log lines (version notices) would drown the progress bars;
     # real failures still surface as Python exceptions.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # Transformers must never reach for the network at run time.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    stay_offline()
+
+
+def stay_offline() -> None:
+    """Nothing goes to the network at run time: no model-hub lookups, no telemetry.
+
+    Each library reads its switch when it starts (MLflow's telemetry client, Ray's usage
+    stats), so these are set before any of them is imported. ``setdefault``: a user who
+    opts in explicitly keeps their choice.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    # MLflow 3 otherwise fetches its telemetry config from config.mlflow-telemetry.io on first use
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # the cross-tool convention, for whatever else honours it
 
 
 @contextlib.contextmanager

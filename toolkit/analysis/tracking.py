@@ -30,6 +30,9 @@ _MAX_PARAM = 6000
 
 def require_mlflow():
     """The mlflow module, or a ToolkitError saying how to install it (checked before any work)."""
+    from toolkit.environment import stay_offline
+
+    stay_offline()  # before MLflow's import: its telemetry switch is read from the environment
     try:
         import mlflow
     except ImportError:

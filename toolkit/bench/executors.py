@@ -133,28 +133,42 @@ def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     pool.shutdown(wait=True)
 
 
+RAY_WAIT_S = 1.0  # longest wait inside Ray before Python sees a signal
+
+
 def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
-    """Run configurations as Ray tasks: a local Ray instance, or the cluster at $RAY_ADDRESS."""
+    """Run configurations as Ray tasks: a local Ray instance, or the cluster at $RAY_ADDRESS.
+
+    Interrupted (Ctrl-C, SIGTERM, or the caller closing this generator), queued and running
+    tasks are cancelled and a local instance is shut down with every process it started.
+    """
+    from toolkit.bench.ray_local import ray_instance
+
+    if not tasks:  # nothing to run: no Ray start-up (seconds) for it
+        return
+    owned = False
     try:
-        import ray
-    except ImportError:
-        raise ToolkitError("--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]').") from None
-    if not ray.is_initialized():
-        address = os.environ.get("RAY_ADDRESS")
-        kwargs = {"address": address} if address else {"num_cpus": max(1, workers), "include_dashboard": False}
-        ray.init(log_to_driver=False, **kwargs)
-    threads = threads_per_worker(workers)
-    remote = ray.remote(num_cpus=1)(_ray_task)
-    pending = {remote.remote(threads, *args): config_id for config_id, *args in tasks}
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                yield pending.pop(ref), ray.get(ref)
-    except BaseException:  # interrupted: queued and running tasks are cancelled, not left to finish
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        raise
+        with ray_instance(workers) as (ray, owned):
+            remote = ray.remote(num_cpus=1)(_ray_task)
+            pending = {remote.remote(threads_per_worker(workers), *args): config_id for config_id, *args in tasks}
+            try:
+                while pending:
+                    done, _ = ray.wait(list(pending), num_returns=1, timeout=RAY_WAIT_S)
+                    for ref in done:
+                        yield pending.pop(ref), ray.get(ref)
+            except BaseException:
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                raise
+    finally:
+        if owned:  # the instance is down: what its killed tasks left in the scratch folders is nobody's
+            _clear_scratch(tasks)
+
+
+def _clear_scratch(tasks: list[Task]) -> None:
+    for scratch in {task[-1] for task in tasks if task[-1]}:
+        for leftover in Path(scratch).glob("toolkit-config-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _ray_task(threads: int, *args) -> dict:
