@@ -100,6 +100,7 @@ def make_users(n: int = 40, seed: int = 0, steps: int = 7) -> pd.DataFrame:
         )
         rows.append(row)
     users = pd.DataFrame(rows, columns=list(USER_COLUMNS))
+    users["day0"] = pd.to_datetime(users["first_seen"]).dt.normalize()
     users[list(BEHAVIOR_COLUMNS)] = users[list(BEHAVIOR_COLUMNS)].astype(float)
     return users
 

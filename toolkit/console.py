@@ -52,7 +52,8 @@ def baselines_table(result: dict) -> Table:
         table.add_column(title, justify="left" if title == "scores from" else "right")
     m = result["metrics"]
     table.add_row("the model", _fmt(m["roc_auc"]["mean"]), _fmt(m["pr_auc"]["mean"]), "")
-    words = {"first_seen": "first-seen date alone", "exposure": "exposure alone (days observed, posts)"}
+    words = {"timing": "timing alone (day 0, delay to first post)", "first_seen": "first-seen date alone",
+             "exposure": "exposure alone (days observed, posts)"}
     for name, b in result.get("baselines", {}).items():
         d = b["delta_roc_auc"]
         table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),

@@ -27,7 +27,7 @@ class DataReport:
     """What the label did to the users in the file."""
 
     users: int  # distinct users in the file
-    in_cohort: int  # day 0 inside the cohort's dates
+    in_cohort: int  # day 0 inside the cohort's dates and a post inside the observation window
     censored: int  # in the cohort, but the label window ends after the data does
     positives: int  # retained, among the labelled users
     positive_rate: float  # positives / labelled users
@@ -36,6 +36,7 @@ class DataReport:
     censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it
     coverage: str = "off"  # the coverage rule in words
     coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
+    not_yet_active: int = 0  # day 0 inside the cohort's dates, but no post inside the observation window
     warnings: list[str] = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # cohort / observation / label windows as [first, last] dates
     volume: pd.Series | None = field(default=None, repr=False)  # posts per calendar day over the whole file
@@ -46,7 +47,8 @@ class DataReport:
 
     def counts_text(self) -> str:
         return (f"{self.users} users in the file, {self.in_cohort} in the cohort, {self.censored} censored by "
-                f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage")
+                f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage, "
+                f"{self.not_yet_active} not yet active (day 0 in the cohort's dates, no post in the observation window)")
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "volume"}
@@ -83,9 +85,15 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
     day0 = _day0(first_seen, created, label)
     start, end = pd.Timestamp(label.cohort_start), pd.Timestamp(label.cohort_end)
-    cohort = day0[(day0 >= start) & (day0 <= end)]
+    dated = day0[(day0 >= start) & (day0 <= end)]
+    win = _windows(dated, label)
+    # Only users seen inside their own observation window are in the cohort: under day0: account_created a
+    # user who first posts after it would otherwise "return" by merely arriving late.
+    active = (first_seen[dated.index].dt.normalize() <= win.obs_end).to_numpy()
+    cohort = dated[active]
+    win = Windows(*(w[cohort.index] for w in vars(win).values()))
     report = _report(posts, label, first_seen.size, len(cohort))
-    win = _windows(cohort, label)
+    report.not_yet_active = int((~active).sum())
     data_end = pd.Timestamp(report.data_end)
     censored = (win.lab_end > data_end).to_numpy()
     uncovered = ~censored & _uncovered(report.volume, win, label)
@@ -101,7 +109,7 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     own = own.assign(day=(own["date"] - own["user_id"].map(win.day0)).dt.days)
     in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
-    _add_user_columns(users, own, first_seen, created, win)
+    _add_user_columns(users, own, first_seen, created, win, label)
     users = users[list(USER_COLUMNS)]
     y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
     report.positives, report.positive_rate = int(y.sum()), float(y.mean())
@@ -193,11 +201,20 @@ def _retained(own: pd.DataFrame, win: Windows, min_gap_hours: float) -> np.ndarr
 
 
 def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Series, created: pd.Series,
-                      win: Windows) -> None:
-    """First post time, account age at it, and exposure (days and posts in the spec's observation window)."""
+                      win: Windows, label: LabelSpec) -> None:
+    """First post time, day 0, account age at day 0, and exposure (days and posts in the spec's observation window).
+
+    Every user here has a post in their window, so ``first_seen`` is the first *observed* post.
+    ``account_age_days`` is the account's age at day 0: with ``day0: first_post`` the creation -> first post
+    time, known on day 0; with ``day0: account_created`` it is 0 by definition, because the creation -> first
+    post delay would carry arrival timing into a behaviour column (the timing baseline holds it instead).
+    """
     ids = users["user_id"]
     users["first_seen"] = first_seen.reindex(ids).to_numpy()
+    users["day0"] = win.day0.reindex(ids).to_numpy()
     age = (first_seen - created).dt.total_seconds() / 86400.0
+    if label.day0 == "account_created":
+        age = pd.Series(0.0, index=first_seen.index)
     users["account_age_days"] = age.reindex(ids).to_numpy(dtype=float)
     users["exposure_days"] = ((win.exposure_end - win.day0).dt.days + 1).reindex(ids).to_numpy(dtype=float)
     exposed = own[(own["date"] <= own["user_id"].map(win.exposure_end)).to_numpy()]
@@ -235,7 +252,7 @@ def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEF
     own = own[own["user_id"].isin(kept)]
     in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
-    _add_user_columns(users, own, first_seen, created, win)
+    _add_user_columns(users, own, first_seen, created, win, label)
     return users[list(USER_COLUMNS)], skipped
 
 
