@@ -103,7 +103,7 @@ def test_split_runs_end_to_end_with_baselines_and_coverage(split_run):
 def test_coverage_set_in_the_spec_applies_to_synthetic_data(tmp_path):
     from toolkit.experiment.runner import prepare
 
-    label = {**spec_dict()["label"], "coverage": {"min_daily_share": 0.5, "min_covered_days": 1.0}}
+    label = {**spec_dict()["label"], "coverage": {"min_daily_share": 0.1, "min_covered_days": 1.0}}
     prepared = prepare(parse_spec(spec_dict(label=label, evaluation={"min_positives_per_fold": 1})),
                        cache_dir=str(tmp_path))
     report = prepared.report

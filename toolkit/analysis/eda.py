@@ -27,10 +27,10 @@ from toolkit.data.clock import DEFAULT_TIMEZONE
 from toolkit.data.crawl import account_created, daily_volume
 from toolkit.errors import ToolkitError
 
-# A bare CSV gets this label over its whole date range. It does not censor by crawl coverage:
-# the report is there to show the crawl's volume first (a spec's label.coverage applies when a
-# spec is given, and its censored counts are reported).
-DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}, "coverage": None}
+# A bare CSV gets this label over its whole date range, with the default crawl-coverage rule that
+# `run` applies to CSV data: a report on labels made by the crawl's gaps would mislead. The counts
+# say which rule was applied; a spec sets another (or `label.coverage: null`).
+DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}}
 
 
 @dataclass
@@ -135,7 +135,9 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
                    "censored_by_data_end": report.censored,
                    "censored_by_coverage": int(getattr(report, "censored_by_coverage", 0)),
                    "labelled": report.labelled, "positives": report.positives,
-                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives},
+                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives,
+                   "not_yet_active": report.not_yet_active, "coverage": report.coverage},
+        "arrival": report.arrival, "data_warnings": list(report.warnings),
         "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
                    "first": str(volume.index[0]), "last": str(volume.index[-1])},
         "first_seen_auc": stats.first_seen_auc(users, y, data.seed),

@@ -8,7 +8,7 @@ import math
 def warnings(result: dict) -> list[str]:
     """What a researcher must know before training on this data."""
     c, auc = result["counts"], result["first_seen_auc"]
-    out = []
+    out = list(result.get("data_warnings", []))
     if c["positives"] < c["needed_positives"]:
         out.append(f"only {c['positives']} positives; the evaluation asks for at least {c['needed_positives']} "
                    "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
@@ -34,7 +34,21 @@ def _counts(r: dict) -> list[str]:
     return ["| posts | users | in cohort | censored (data end) | censored (crawl coverage) | labelled | positives | rate |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {c['posts']} | {c['users']} | {c['cohort']} | {c['censored_by_data_end']} | {c['censored_by_coverage']} | "
-            f"{c['labelled']} | {c['positives']} | {c['positive_rate']:.2%} |"]
+            f"{c['labelled']} | {c['positives']} | {c['positive_rate']:.2%} |", "",
+            f"Crawl coverage applied: {c.get('coverage', 'off')}. Not yet active (day 0 in the cohort's dates, "
+            f"no post in the observation window; not in the cohort): {c.get('not_yet_active', 0)}.",
+            *_arrival(r.get("arrival", []))]
+
+
+def _arrival(rows: list[dict]) -> list[str]:
+    """Who is left after censoring against who was in the cohort, by week of day 0."""
+    if not rows:
+        return []
+    lines = ["", "Labelled users against the cohort, by week of day 0 (first seen):", "",
+             "| week starting | cohort | labelled | censored (data end) | censored (crawl coverage) |",
+             "|---|---:|---:|---:|---:|"]
+    return lines + [f"| {w['week']} | {w['cohort']} | {w['labelled']} | {w['censored_by_data_end']} | "
+                    f"{w['censored_by_coverage']} |" for w in rows]
 
 
 def _topics(t: dict) -> list[str]:

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from toolkit.data.arrival import arrival_table, arrival_text, unlabelled_stretches
 from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
-from toolkit.data.coverage import reference_volume, windows_covered
+from toolkit.data.coverage import min_posts, windows_covered
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
@@ -37,6 +38,7 @@ class DataReport:
     coverage: str = "off"  # the coverage rule in words
     coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
     not_yet_active: int = 0  # day 0 inside the cohort's dates, but no post inside the observation window
+    arrival: list[dict] = field(default_factory=list)  # cohort and labelled users per week of day 0
     warnings: list[str] = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # cohort / observation / label windows as [first, last] dates
     volume: pd.Series | None = field(default=None, repr=False)  # posts per calendar day over the whole file
@@ -49,6 +51,9 @@ class DataReport:
         return (f"{self.users} users in the file, {self.in_cohort} in the cohort, {self.censored} censored by "
                 f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage, "
                 f"{self.not_yet_active} not yet active (day 0 in the cohort's dates, no post in the observation window)")
+
+    def arrival_text(self) -> str:
+        return arrival_text(self.arrival)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "volume"}
@@ -98,6 +103,8 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     censored = (win.lab_end > data_end).to_numpy()
     uncovered = ~censored & _uncovered(report.volume, win, label)
     report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
+    report.arrival = arrival_table(cohort, censored, uncovered)
+    report.warnings += unlabelled_stretches(cohort, censored, uncovered)
     kept = cohort.index[~censored & ~uncovered]
     if len(kept) == 0:
         raise ToolkitError(
@@ -168,7 +175,7 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
                       coverage=rule.describe() if rule else "off (label.coverage: null, or synthetic data)", warnings=warnings, windows=windows, volume=volume,
-                      coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
+                      coverage_min_posts=min_posts(volume, rule) if rule else None)
 
 
 def label_windows(label: LabelSpec) -> dict:

@@ -329,8 +329,9 @@ def _log_data(progress: Progress, prepared: Prepared) -> None:
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")
     progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by "
-                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.positives} positive "
-                 f"({report.positive_rate:.2%})")
+                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.not_yet_active} not yet active, "
+                 f"{report.positives} positive ({report.positive_rate:.2%})")
+    progress.log(report.arrival_text())
     for line in text_chart(report.volume, report.windows):
         progress.log(line)
     for warning in report.warnings:
