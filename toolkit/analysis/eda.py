@@ -42,6 +42,8 @@ class EdaInput:
     needed_positives: int  # what the evaluation asks for
     seed: int
     timezone: str = DEFAULT_TIMEZONE  # the clock of the post times (data.timezone)
+    local_time: str = "data"  # the clock of posting hours (data.local_time)
+    ip_zones: dict | None = None  # data.ip_zones
 
 
 def load_input(path: str | Path) -> EdaInput:
@@ -57,7 +59,8 @@ def load_input(path: str | Path) -> EdaInput:
         posts, _ = load_posts(data_path(spec), columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                               timezone=spec.data.timezone)
         need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
-        return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone)
+        return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone,
+                        spec.data.local_time, spec.data.ip_zones)
     if path.suffix.lower() != ".csv":
         raise ToolkitError(f"eda takes a spec (.yaml) or a posts CSV (.csv). Got {str(path)!r} instead.")
     posts, _ = load_posts(path)
@@ -103,11 +106,20 @@ def windows(label, data_end: str) -> list[tuple[str, object, object]]:
     return out
 
 
+def clock_check(data: EdaInput) -> dict:
+    """Posts whose IP location names places none of whose zones runs on ``data.timezone`` at posting time."""
+    from toolkit.data.local_time import disagreement
+
+    found = disagreement(data.posts["create_time"], data.posts["ip_location"], data.timezone)
+    return {**found, "timezone": data.timezone, "local_time": data.local_time}
+
+
 def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dict:
     """Every number and figure of the report; figures are written into ``folder``."""
     from toolkit.data.users import build_users
 
-    users, y, report = build_users(data.posts, data.label, timezone=data.timezone)
+    users, y, report = build_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
+                                   ip_zones=data.ip_zones)
     week = creation_weeks(users["user_id"], report.data_end)
     by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
     by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
@@ -141,6 +153,7 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
         "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
                    "first": str(volume.index[0]), "last": str(volume.index[-1])},
         "first_seen_auc": stats.first_seen_auc(users, y, data.seed),
+        "clock": clock_check(data),
         "by_day": by_day.to_dict("records"), "by_week": by_week.to_dict("records"),
         "object_ids": int(week.notna().sum()),
         "lower_bound_share": stats.lower_bound_shares(data.posts), "engagement": stats.count_summary(data.posts),

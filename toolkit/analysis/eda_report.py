@@ -12,6 +12,14 @@ def warnings(result: dict) -> list[str]:
     if c["positives"] < c["needed_positives"]:
         out.append(f"only {c['positives']} positives; the evaluation asks for at least {c['needed_positives']} "
                    "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
+    clock = result.get("clock") or {}
+    if clock.get("known") and clock["disagree"] >= 0.2 * clock["known"]:
+        hours = ("posting hours use each place's zone where it has one, the data's clock elsewhere"
+                 if clock["local_time"] == "ip" else "posting hours are cut on the data's clock, not the poster's: "
+                 "set data.local_time: ip (and data.ip_zones for places with several zones)")
+        out.append(f"{clock['disagree']} of {clock['known']} posts with a known IP location (mostly "
+                   f"{', '.join(clock['places'])}) come from places whose clock differs from data.timezone "
+                   f"({clock['timezone']}) when they posted; {hours}")
     if auc["predicts"]:
         out.append(f"the first-seen date alone predicts the label: ROC-AUC {auc['auc']:.3f} "
                    f"({auc['ci_low']:.3f} .. {auc['ci_high']:.3f}); a model may learn arrival time, not behaviour")

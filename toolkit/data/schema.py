@@ -51,8 +51,9 @@ BEHAVIOR_COLUMNS = (
     *(f"log_{c.replace('_count', '')}_{stat}" for c in COUNT_COLUMNS for stat in ("sum", "mean", "max")),
     *(f"{c.replace('_count', '')}_lb_share" for c in COUNT_COLUMNS),
     "video_share",
-    "hour_mean",
-    "hour_std",
+    "hour_sin",  # mean posting direction on the 24-hour circle (toolkit.data.users._circular_hours)
+    "hour_cos",
+    "hour_spread",  # circular variance of the posting hours, 0..1
     "night_share",
     "zh_share",
     "text_chars",

@@ -18,6 +18,7 @@ from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
 from toolkit.data.coverage import min_posts, windows_covered
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
+from toolkit.data.local_time import local_hours
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
 from toolkit.data.user_text import text_columns
 from toolkit.errors import ToolkitError
@@ -70,8 +71,8 @@ class Windows:
     lab_end: pd.Series
 
 
-def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
-                ) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
+def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE, local_time: str = "data",
+                ip_zones: dict[str, str] | None = None) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
     """Build the users table, their labels and the data report.
 
     Args:
@@ -79,13 +80,15 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
         label: the parsed label block.
         timezone: the clock of the post times (``data.timezone``); account creation
             times decoded from object ids are converted to it.
+        local_time, ip_zones: the clock of posting-hour features (``data.local_time``,
+            ``data.ip_zones``; see :mod:`toolkit.data.local_time`).
 
     Returns:
         ``(users, y, report)``: the users table with ``USER_COLUMNS`` (sorted by
         user_id so the row order does not depend on the file's), the 0/1 label
         per user, and the counts.
     """
-    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    posts = _dated(posts, timezone, local_time, ip_zones)
     first_seen = posts.groupby("user_id")["create_time"].min()
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
     day0 = _day0(first_seen, created, label)
@@ -121,6 +124,13 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
     report.positives, report.positive_rate = int(y.sum()), float(y.mean())
     return users, y, report
+
+
+def _dated(posts: pd.DataFrame, timezone: str, local_time: str, ip_zones: dict[str, str] | None) -> pd.DataFrame:
+    """Each post's calendar date (on the data's clock) and its hour on the poster's clock."""
+    places = posts["ip_location"] if "ip_location" in posts else pd.Series("", index=posts.index)
+    return posts.assign(date=posts["create_time"].dt.normalize(),
+                        hour=local_hours(posts["create_time"], places, timezone, local_time, ip_zones))
 
 
 def _created(user_ids: pd.Index, timezone: str, *, required: bool) -> pd.Series:
@@ -228,7 +238,8 @@ def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Ser
     users["exposure_posts"] = exposed.groupby("user_id").size().reindex(ids, fill_value=0).to_numpy(dtype=float)
 
 
-def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
+def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE,
+                   local_time: str = "data", ip_zones: dict[str, str] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the users table of every user in ``posts`` without labelling anyone (scoring new users).
 
@@ -241,7 +252,7 @@ def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEF
         ``(users, skipped)``: the users table (``USER_COLUMNS``, sorted by user_id)
         and a frame of ``user_id, reason`` for users with no post inside the window.
     """
-    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    posts = _dated(posts, timezone, local_time, ip_zones)
     first_seen = posts.groupby("user_id")["create_time"].min()
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
     win = _windows(_day0(first_seen, created, label), label)
@@ -284,9 +295,8 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     for col, flag in LOWER_BOUND_COLUMNS.items():
         feats[f"{col.replace('_count', '')}_lb_share"] = g[flag].mean()
     feats["video_share"] = (window["post_type"] == "video").groupby(key).mean()
-    hours = window["create_time"].dt.hour + window["create_time"].dt.minute / 60.0
-    feats["hour_mean"] = hours.groupby(key).mean()
-    feats["hour_std"] = hours.groupby(key).std(ddof=0)
+    hours = window["hour"] if "hour" in window else window["create_time"].dt.hour + window["create_time"].dt.minute / 60
+    feats = feats.join(_circular_hours(hours, key))
     feats["night_share"] = (hours < 6).groupby(key).mean()
     text = text_columns(window, key, len(user_ids))
     feats = feats.fillna(0.0)
@@ -296,6 +306,21 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     feats.index = user_ids
     feats["activity"] = _activity(window["day"].to_numpy(), key, user_ids, steps, last_day)
     return feats.reset_index()
+
+
+def _circular_hours(hours: pd.Series, key: np.ndarray) -> pd.DataFrame:
+    """Posting hours on a circle: 23:30 and 00:30 average to midnight, not noon.
+
+    ``hour_sin``/``hour_cos``: the mean direction as a unit vector (0, 0 when the hours cancel out);
+    ``hour_spread``: the circular variance, 1 - the mean resultant length (0: always the same time,
+    1: spread evenly round the clock).
+    """
+    angle = hours.to_numpy(dtype=float) * (2 * np.pi / 24)
+    s = pd.Series(np.sin(angle), index=hours.index).groupby(key).mean()
+    c = pd.Series(np.cos(angle), index=hours.index).groupby(key).mean()
+    r = np.hypot(s, c)
+    safe = r.where(r > 1e-9, np.inf)
+    return pd.DataFrame({"hour_sin": s / safe, "hour_cos": c / safe, "hour_spread": 1 - r})
 
 
 def _activity(days: np.ndarray, key: np.ndarray, user_ids: pd.Index, steps: int,

@@ -96,7 +96,8 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                              timezone=spec.data.timezone)
-    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone)
+    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone,
+                                   local_time=spec.data.local_time, ip_zones=spec.data.ip_zones)
     check_positives(y, spec.evaluation, counts=report.counts_text())
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
