@@ -92,7 +92,8 @@ def test_eda_report_numbers_match_the_hand_count(hand_spec, tmp_path, capsys):
     assert {"garden", "rocket"} <= words
     md = (folder / "report.md").read_text(encoding="utf-8")
     assert "only 2 positives; the evaluation asks for at least 25" in md
-    assert "| 2024-12-30 | 2 | 1 | 0.500 |" in md
+    assert "| 2024-12-30 | 2 | 1 | 0.500 | too few positives to read |" in md, "2 positives: no interval is read"
+    assert r["clock"]["disagree"] == 9 and "come from places whose clock differs from data.timezone" in md
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == len(r["figures"]) == 7
     assert "warning: only 2 positives" in out

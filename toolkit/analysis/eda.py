@@ -123,7 +123,7 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
     week = creation_weeks(users["user_id"], report.data_end)
     by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
     by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
-    corr = stats.correlations(users, y)
+    corr = stats.correlations(users, y, data.seed)
     topics = nmf_topics(users["text"].tolist(), n_topics=n_topics, seed=data.seed)
     per_topic = topic_retention(topics.pop("assignment"), y)
     volume = daily_volume(data.posts["create_time"])
