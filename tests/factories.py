@@ -90,8 +90,9 @@ def make_users(n: int = 40, seed: int = 0, steps: int = 7) -> pd.DataFrame:
             row[f"{name}_lb_share"] = float(rng.binomial(n_posts, 0.05) / n_posts)
         row.update(
             video_share=float(rng.binomial(n_posts, 0.4) / n_posts),
-            hour_mean=float(hours.mean()),
-            hour_std=float(hours.std()),
+            hour_sin=float(np.sin(hours * np.pi / 12).mean()),
+            hour_cos=float(np.cos(hours * np.pi / 12).mean()),
+            hour_spread=float(1 - np.hypot(np.sin(hours * np.pi / 12).mean(), np.cos(hours * np.pi / 12).mean())),
             night_share=float(np.mean((hours < 6) | (hours >= 22))),
             zh_share=_chinese_share(text),
             text_chars=float(len(text)),
@@ -100,6 +101,7 @@ def make_users(n: int = 40, seed: int = 0, steps: int = 7) -> pd.DataFrame:
         )
         rows.append(row)
     users = pd.DataFrame(rows, columns=list(USER_COLUMNS))
+    users["day0"] = pd.to_datetime(users["first_seen"]).dt.normalize()
     users[list(BEHAVIOR_COLUMNS)] = users[list(BEHAVIOR_COLUMNS)].astype(float)
     return users
 

@@ -45,7 +45,7 @@ def test_built_in_blocks_do_not_learn_how_long_a_user_was_observed():
                          "retained_if": {"active_between": ["2025-02-04", "2025-02-28"]}, "coverage": None})
     users, y, _ = build_users(calendar_only_posts(), label)
     folds = make_folds(y, EvaluationConfig(), 0)
-    first_seen = cv_auc(confound_features(users)["first_seen"], y, folds)
+    first_seen = cv_auc(confound_features(users)["timing"], y, folds)
     exposure = cv_auc(confound_features(users)["exposure"], y, folds)
     assert first_seen > 0.8 and exposure > 0.8, "the data must carry the confound for the test to mean anything"
     behaviour = cv_auc(BehaviorFeaturizer().fit_transform(users), y, folds)
@@ -63,11 +63,13 @@ def test_fallback_threshold_flags_the_training_positive_rate():
 
 
 def test_calendar_warning_only_when_the_interval_includes_zero():
-    def result(low):
-        return {"first_seen": {"delta_roc_auc": {"mean": 0.05, "ci_low": low, "ci_high": 0.1}}}
+    def result(low, name="timing"):
+        return {name: {"delta_roc_auc": {"mean": 0.05, "ci_low": low, "ci_high": 0.1}}}
 
     assert calendar_warning(result(0.01)) is None
-    assert "may be learning the calendar" in calendar_warning(result(-0.01))
+    assert "timing baseline" in calendar_warning(result(-0.01))
+    assert "may be learning the calendar" in calendar_warning(result(-0.01, "first_seen")), \
+        "results written before the timing baseline name it first_seen"
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,7 @@ def test_split_runs_end_to_end_with_baselines_and_coverage(split_run):
     preds = pd.read_csv(split_run.folder / "predictions.csv")
     assert abs(len(preds) - m["data"]["labelled"] * 0.25) < 1, "only the test part is scored"
     assert np.isfinite(m["metrics"]["roc_auc"]["mean"]) and m["metrics"]["roc_auc"]["mean"] > 0.6
-    for name in ("first_seen", "exposure"):
+    for name in ("timing", "exposure"):
         b = m["baselines"][name]
         assert b["roc_auc"]["ci_low"] <= b["roc_auc"]["mean"] <= b["roc_auc"]["ci_high"]
         d = b["delta_roc_auc"]
@@ -101,7 +103,7 @@ def test_split_runs_end_to_end_with_baselines_and_coverage(split_run):
 def test_coverage_set_in_the_spec_applies_to_synthetic_data(tmp_path):
     from toolkit.experiment.runner import prepare
 
-    label = {**spec_dict()["label"], "coverage": {"min_daily_share": 0.5, "min_covered_days": 1.0}}
+    label = {**spec_dict()["label"], "coverage": {"min_daily_share": 0.1, "min_covered_days": 1.0}}
     prepared = prepare(parse_spec(spec_dict(label=label, evaluation={"min_positives_per_fold": 1})),
                        cache_dir=str(tmp_path))
     report = prepared.report

@@ -122,9 +122,11 @@ def test_day0_account_created_from_object_ids(tmp_path):
     assert age[old] == pytest.approx(21 + 1 / 24)   # Dec 20 08:00 -> Jan 10 09:00
     assert age[new] == pytest.approx(5 / 24)        # Jan 10 04:00 -> 09:00
     found, report, users = labels(path, parse_label({**label.to_dict(), "day0": "account_created"}))
-    # old's day 0 is Dec 20: its window Dec 21-23 holds no post; new's day 0 is Jan 10: a return on Jan 12
-    assert found == {old: 0, new: 1}
-    assert report.in_cohort == 2
+    # old's day 0 is Dec 20: its observation window (Dec 20) holds no post, so it is not yet active and out of
+    # the cohort; new's day 0 is Jan 10: a post that day, a return on Jan 12
+    assert found == {new: 1}
+    assert report.in_cohort == 1 and report.not_yet_active == 1
+    assert set(users["account_age_days"]) == {0.0}, "day 0 is the creation: no sign-up delay in a behaviour column"
 
 
 def test_day0_account_created_needs_object_ids(tmp_path):

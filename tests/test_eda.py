@@ -34,6 +34,22 @@ def posts_csv(tmp_path):
     return path
 
 
+@pytest.fixture
+def hand_spec(posts_csv, tmp_path):
+    """The bare CSV's default label over its dates, with crawl coverage off: the hand counts below ignore it."""
+    import yaml
+
+    from specs import spec_dict
+
+    label = {"cohort": {"first_seen": ["2025-01-01", "2025-02-10"]}, "observe_days": 7,
+             "retained_if": {"returns_after_days": 7, "horizon_days": 28}, "coverage": None}
+    spec = spec_dict(name="hand", data={"path": str(posts_csv)}, label=label,
+                     evaluation={"cv": {"folds": 5, "repeats": 1}, "min_positives_per_fold": 5})
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
 def wilson_by_hand(k, n, z=1.959963984540054):
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -41,15 +57,22 @@ def wilson_by_hand(k, n, z=1.959963984540054):
     return centre - half, centre + half
 
 
-def test_eda_report_numbers_match_the_hand_count(posts_csv, tmp_path, capsys):
-    rc = main(["eda", str(posts_csv), "--results-dir", str(tmp_path / "r"), "--topics", "2"])
+def test_eda_report_numbers_match_the_hand_count(hand_spec, tmp_path, capsys):
+    rc = main(["eda", str(hand_spec), "--results-dir", str(tmp_path / "r"), "--topics", "2"])
     out = capsys.readouterr().out
     assert rc == 0
     folder = next((tmp_path / "r" / "eda" / "hand").iterdir())
     r = json.loads((folder / "eda.json").read_text(encoding="utf-8"))
     # six users first seen 01-01..02-10; e (01-20) and f (02-10) need data up to +28 days: censored
     assert r["counts"] == {"posts": 9, "users": 6, "cohort": 6, "censored_by_data_end": 2, "censored_by_coverage": 0,
-                           "labelled": 4, "positives": 2, "positive_rate": 0.5, "needed_positives": 25}
+                           "labelled": 4, "positives": 2, "positive_rate": 0.5, "needed_positives": 25,
+                           "not_yet_active": 0, "coverage": "off (label.coverage: null, or synthetic data)"}
+    assert r["arrival"] == [{"week": "2024-12-30", "cohort": 4, "labelled": 4, "censored_by_data_end": 0,
+                             "censored_by_coverage": 0},
+                            {"week": "2025-01-20", "cohort": 1, "labelled": 0, "censored_by_data_end": 1,
+                             "censored_by_coverage": 0},
+                            {"week": "2025-02-10", "cohort": 1, "labelled": 0, "censored_by_data_end": 1,
+                             "censored_by_coverage": 0}]
     # 41 days 01-01..02-10, posts on 01-01, 01-02, 01-03, 01-10, 01-20, 02-10
     assert r["volume"] == {"days": 41, "empty_days": 35, "first": "2025-01-01", "last": "2025-02-10"}
     day = {row["day"]: row for row in r["by_day"]}
@@ -69,15 +92,16 @@ def test_eda_report_numbers_match_the_hand_count(posts_csv, tmp_path, capsys):
     assert {"garden", "rocket"} <= words
     md = (folder / "report.md").read_text(encoding="utf-8")
     assert "only 2 positives; the evaluation asks for at least 25" in md
-    assert "| 2024-12-30 | 2 | 1 | 0.500 |" in md
+    assert "| 2024-12-30 | 2 | 1 | 0.500 | too few positives to read |" in md, "2 positives: no interval is read"
+    assert r["clock"]["disagree"] == 9 and "come from places whose clock differs from data.timezone" in md
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == len(r["figures"]) == 7
     assert "warning: only 2 positives" in out
 
 
-def test_eda_topics_are_deterministic_for_a_seed(posts_csv, tmp_path):
-    _, one = run_eda(posts_csv, results_dir=tmp_path / "a", n_topics=2)
-    _, two = run_eda(posts_csv, results_dir=tmp_path / "b", n_topics=2)
+def test_eda_topics_are_deterministic_for_a_seed(hand_spec, tmp_path):
+    _, one = run_eda(hand_spec, results_dir=tmp_path / "a", n_topics=2)
+    _, two = run_eda(hand_spec, results_dir=tmp_path / "b", n_topics=2)
     assert one["topics"] == two["topics"]
 
 

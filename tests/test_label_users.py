@@ -81,7 +81,9 @@ def test_behaviour_features():
     assert a["video_share"] == pytest.approx(0.5)
     assert 0 < a["zh_share"] < 1
     b = users.set_index("user_id").loc["b"]
-    assert b["night_share"] == 0 and b["hour_mean"] == pytest.approx(23.0)
+    assert b["night_share"] == 0 and b["hour_spread"] == pytest.approx(0.0, abs=1e-9)
+    # 23:00 on the circle: angle 23/24 of a turn
+    assert (b["hour_sin"], b["hour_cos"]) == pytest.approx((np.sin(23 * np.pi / 12), np.cos(23 * np.pi / 12)))
 
 
 def test_no_user_left_is_a_clear_error():

@@ -50,7 +50,7 @@ def test_default_rows_aggregate_over_seeds(seeds):
     assert weak["delta_roc_auc_ci_low"] < weak["delta_roc_auc"] < weak["delta_roc_auc_ci_high"] < 0
     assert weak["delta_roc_auc_significant"] is True
     assert base["delta_roc_auc"] is None, "the baseline is not compared with itself"
-    assert weak["first_seen_roc_auc"] == pytest.approx((a["first_seen_roc_auc"] + b["first_seen_roc_auc"]) / 2)
+    assert weak["timing_roc_auc"] == pytest.approx((a["timing_roc_auc"] + b["timing_roc_auc"]) / 2)
 
 
 def test_stars_are_holm_corrected_over_the_rows(seeds):

@@ -436,6 +436,9 @@ def cmd_eda(args, console) -> int:
 
     folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)
     console.print(eda_summary(result["counts"]))
+    from toolkit.data.arrival import arrival_text
+
+    console.print(arrival_text(result["arrival"]))
     for warning in warnings(result):
         console.print(f"warning: {warning}")
     console.print(f"report: {folder / 'report.md'} and report.html")

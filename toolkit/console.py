@@ -52,7 +52,8 @@ def baselines_table(result: dict) -> Table:
         table.add_column(title, justify="left" if title == "scores from" else "right")
     m = result["metrics"]
     table.add_row("the model", _fmt(m["roc_auc"]["mean"]), _fmt(m["pr_auc"]["mean"]), "")
-    words = {"first_seen": "first-seen date alone", "exposure": "exposure alone (days observed, posts)"}
+    words = {"timing": "timing alone (day 0, delay to first post)", "first_seen": "first-seen date alone",
+             "exposure": "exposure alone (days observed, posts)"}
     for name, b in result.get("baselines", {}).items():
         d = b["delta_roc_auc"]
         table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),
@@ -67,8 +68,10 @@ def _interval(m: dict) -> str:
 def data_lines(report, chart_lines: list[str]) -> list[str]:
     """Counts, the crawl's volume per day with the windows, and the data warnings (validate and run)."""
     lines = [f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by data_end "
-             f"({report.data_end}), {report.censored_by_coverage} censored by crawl coverage, {report.positives} "
-             f"positive ({report.positive_rate:.2%})", f"coverage: {report.coverage}", *chart_lines]
+             f"({report.data_end}), {report.censored_by_coverage} censored by crawl coverage, {report.not_yet_active} "
+             f"not yet active, {report.positives} "
+             f"positive ({report.positive_rate:.2%})", f"coverage: {report.coverage}", report.arrival_text(),
+             *chart_lines]
     return lines + [f"warning: {w}" for w in report.warnings]
 
 
@@ -130,6 +133,7 @@ def eda_summary(counts: dict) -> Table:
     """The EDA counts in one row."""
     table = Table(title="data")
     keys = ("posts", "users", "cohort", "censored_by_data_end", "censored_by_coverage", "labelled", "positives")
+    table.caption = f"crawl coverage: {counts.get('coverage', 'off')}"
     for key in keys:
         table.add_column(key.replace("_", " "), justify="right")
     table.add_column("rate", justify="right")

@@ -25,7 +25,7 @@ def test_all_behaviour_columns_by_default(users):
 
 def test_standardization_uses_training_statistics_only(users):
     train, test = users.iloc[:30], users.iloc[30:]
-    columns = ["n_posts", "hour_mean", "zh_share"]
+    columns = ["n_posts", "hour_sin", "zh_share"]
     featurizer = BehaviorFeaturizer(columns=columns).fit(train)
     fitted_train = featurizer.transform(train)
     np.testing.assert_allclose(fitted_train.mean(axis=0), 0, atol=1e-5)
@@ -44,8 +44,8 @@ def test_columns_keep_the_given_order(users):
 def test_constant_and_missing_values_stay_finite(users):
     users = users.copy()
     users["night_share"] = 0.0
-    users.loc[users.index[:3], "hour_std"] = [np.nan, np.inf, -np.inf]
-    featurizer = BehaviorFeaturizer(columns=["night_share", "hour_std"]).fit(users)
+    users.loc[users.index[:3], "hour_spread"] = [np.nan, np.inf, -np.inf]
+    featurizer = BehaviorFeaturizer(columns=["night_share", "hour_spread"]).fit(users)
     block = featurizer.transform(users)
     assert np.isfinite(block).all()
     np.testing.assert_array_equal(block[:, 0], 0)
@@ -74,5 +74,5 @@ def test_a_single_float_column_works():
     from toolkit.featurizers.behavior import BehaviorFeaturizer
 
     users = make_users(20, seed=1)
-    block = BehaviorFeaturizer(columns=["hour_mean"]).fit(users).transform(users)
+    block = BehaviorFeaturizer(columns=["hour_sin"]).fit(users).transform(users)
     assert block.shape == (20, 1) and abs(float(block.mean())) < 1e-5

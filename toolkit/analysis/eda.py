@@ -27,10 +27,10 @@ from toolkit.data.clock import DEFAULT_TIMEZONE
 from toolkit.data.crawl import account_created, daily_volume
 from toolkit.errors import ToolkitError
 
-# A bare CSV gets this label over its whole date range. It does not censor by crawl coverage:
-# the report is there to show the crawl's volume first (a spec's label.coverage applies when a
-# spec is given, and its censored counts are reported).
-DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}, "coverage": None}
+# A bare CSV gets this label over its whole date range, with the default crawl-coverage rule that
+# `run` applies to CSV data: a report on labels made by the crawl's gaps would mislead. The counts
+# say which rule was applied; a spec sets another (or `label.coverage: null`).
+DEFAULT_LABEL = {"observe_days": 7, "retained_if": {"returns_after_days": 7, "horizon_days": 28}}
 
 
 @dataclass
@@ -42,6 +42,8 @@ class EdaInput:
     needed_positives: int  # what the evaluation asks for
     seed: int
     timezone: str = DEFAULT_TIMEZONE  # the clock of the post times (data.timezone)
+    local_time: str = "data"  # the clock of posting hours (data.local_time)
+    ip_zones: dict | None = None  # data.ip_zones
 
 
 def load_input(path: str | Path) -> EdaInput:
@@ -57,7 +59,8 @@ def load_input(path: str | Path) -> EdaInput:
         posts, _ = load_posts(data_path(spec), columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                               timezone=spec.data.timezone)
         need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
-        return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone)
+        return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone,
+                        spec.data.local_time, spec.data.ip_zones)
     if path.suffix.lower() != ".csv":
         raise ToolkitError(f"eda takes a spec (.yaml) or a posts CSV (.csv). Got {str(path)!r} instead.")
     posts, _ = load_posts(path)
@@ -103,15 +106,24 @@ def windows(label, data_end: str) -> list[tuple[str, object, object]]:
     return out
 
 
+def clock_check(data: EdaInput) -> dict:
+    """Posts whose IP location names places none of whose zones runs on ``data.timezone`` at posting time."""
+    from toolkit.data.local_time import disagreement
+
+    found = disagreement(data.posts["create_time"], data.posts["ip_location"], data.timezone)
+    return {**found, "timezone": data.timezone, "local_time": data.local_time}
+
+
 def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dict:
     """Every number and figure of the report; figures are written into ``folder``."""
     from toolkit.data.users import build_users
 
-    users, y, report = build_users(data.posts, data.label, timezone=data.timezone)
+    users, y, report = build_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
+                                   ip_zones=data.ip_zones)
     week = creation_weeks(users["user_id"], report.data_end)
     by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
     by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
-    corr = stats.correlations(users, y)
+    corr = stats.correlations(users, y, data.seed)
     topics = nmf_topics(users["text"].tolist(), n_topics=n_topics, seed=data.seed)
     per_topic = topic_retention(topics.pop("assignment"), y)
     volume = daily_volume(data.posts["create_time"])
@@ -135,10 +147,13 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
                    "censored_by_data_end": report.censored,
                    "censored_by_coverage": int(getattr(report, "censored_by_coverage", 0)),
                    "labelled": report.labelled, "positives": report.positives,
-                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives},
+                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives,
+                   "not_yet_active": report.not_yet_active, "coverage": report.coverage},
+        "arrival": report.arrival, "data_warnings": list(report.warnings),
         "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
                    "first": str(volume.index[0]), "last": str(volume.index[-1])},
         "first_seen_auc": stats.first_seen_auc(users, y, data.seed),
+        "clock": clock_check(data),
         "by_day": by_day.to_dict("records"), "by_week": by_week.to_dict("records"),
         "object_ids": int(week.notna().sum()),
         "lower_bound_share": stats.lower_bound_shares(data.posts), "engagement": stats.count_summary(data.posts),

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import math
 
+from toolkit.analysis.eda_stats import MIN_POSITIVES, TOO_FEW
+
 
 def warnings(result: dict) -> list[str]:
     """What a researcher must know before training on this data."""
     c, auc = result["counts"], result["first_seen_auc"]
-    out = []
+    out = list(result.get("data_warnings", []))
     if c["positives"] < c["needed_positives"]:
         out.append(f"only {c['positives']} positives; the evaluation asks for at least {c['needed_positives']} "
                    "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
-    if auc["predicts"]:
+    clock = result.get("clock") or {}
+    if clock.get("known") and clock["disagree"] >= 0.2 * clock["known"]:
+        hours = ("posting hours use each place's zone where it has one, the data's clock elsewhere"
+                 if clock["local_time"] == "ip" else "posting hours are cut on the data's clock, not the poster's: "
+                 "set data.local_time: ip (and data.ip_zones for places with several zones)")
+        out.append(f"{clock['disagree']} of {clock['known']} posts with a known IP location (mostly "
+                   f"{', '.join(clock['places'])}) come from places whose clock differs from data.timezone "
+                   f"({clock['timezone']}) when they posted; {hours}")
+    if not auc.get("readable", True):
+        out.append(f"fewer than {MIN_POSITIVES} labelled users in the smaller class ({c['positives']} positives of "
+                   f"{c['labelled']}): correlations and retention by group are marked '{TOO_FEW}'")
+    if auc["predicts"] and auc.get("readable", True):
         out.append(f"the first-seen date alone predicts the label: ROC-AUC {auc['auc']:.3f} "
                    f"({auc['ci_low']:.3f} .. {auc['ci_high']:.3f}); a model may learn arrival time, not behaviour")
     return out
@@ -22,10 +35,16 @@ def _f(x, fmt=".3f") -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
+def _ci(row: dict, fmt: str = ".3f") -> str:
+    """The interval cell, or the mark when the label holds too few positives for it to be read."""
+    if not row.get("readable", True):
+        return TOO_FEW
+    return f"{_f(row['ci_low'], fmt)} .. {_f(row['ci_high'], fmt)}"
+
+
 def _rates(rows: list[dict], key: str, title: str) -> list[str]:
     lines = [f"| {title} | users | retained | rate | 95% interval |", "|---|---:|---:|---:|---|"]
-    lines += [f"| {r[key]} | {r['users']} | {r['retained']} | {_f(r['rate'])} | {_f(r['ci_low'])} .. {_f(r['ci_high'])} |"
-              for r in rows]
+    lines += [f"| {r[key]} | {r['users']} | {r['retained']} | {_f(r['rate'])} | {_ci(r)} |" for r in rows]
     return lines
 
 
@@ -34,7 +53,21 @@ def _counts(r: dict) -> list[str]:
     return ["| posts | users | in cohort | censored (data end) | censored (crawl coverage) | labelled | positives | rate |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {c['posts']} | {c['users']} | {c['cohort']} | {c['censored_by_data_end']} | {c['censored_by_coverage']} | "
-            f"{c['labelled']} | {c['positives']} | {c['positive_rate']:.2%} |"]
+            f"{c['labelled']} | {c['positives']} | {c['positive_rate']:.2%} |", "",
+            f"Crawl coverage applied: {c.get('coverage', 'off')}. Not yet active (day 0 in the cohort's dates, "
+            f"no post in the observation window; not in the cohort): {c.get('not_yet_active', 0)}.",
+            *_arrival(r.get("arrival", []))]
+
+
+def _arrival(rows: list[dict]) -> list[str]:
+    """Who is left after censoring against who was in the cohort, by week of day 0."""
+    if not rows:
+        return []
+    lines = ["", "Labelled users against the cohort, by week of day 0 (first seen):", "",
+             "| week starting | cohort | labelled | censored (data end) | censored (crawl coverage) |",
+             "|---|---:|---:|---:|---:|"]
+    return lines + [f"| {w['week']} | {w['cohort']} | {w['labelled']} | {w['censored_by_data_end']} | "
+                    f"{w['censored_by_coverage']} |" for w in rows]
 
 
 def _topics(t: dict) -> list[str]:
@@ -46,10 +79,10 @@ def _topics(t: dict) -> list[str]:
     for topic in t["topics"]:
         row = rates.get(topic["id"], {"users": 0, "rate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")})
         lines.append(f"| {topic['id']} | {', '.join(topic['english']) or '-'} | {', '.join(topic['chinese']) or '-'} | "
-                     f"{row['users']} | {_f(row['rate'])} | {_f(row['ci_low'])} .. {_f(row['ci_high'])} |")
+                     f"{row['users']} | {_f(row['rate'])} | {_ci(row)} |")
     if -1 in rates:
         row = rates[-1]
-        lines.append(f"| -1 | (no topic) | | {row['users']} | {_f(row['rate'])} | {_f(row['ci_low'])} .. {_f(row['ci_high'])} |")
+        lines.append(f"| -1 | (no topic) | | {row['users']} | {_f(row['rate'])} | {_ci(row)} |")
     return lines
 
 
@@ -61,9 +94,9 @@ def render(r: dict) -> str:
     lines += ["## Crawl volume and arrival", "",
               f"{v['days']} days from {v['first']} to {v['last']}, {v['empty_days']} without any post. The spec's "
               "windows are marked.", "", "![volume](volume.png)", "",
-              f"First-seen time alone as a score: ROC-AUC {_f(auc['auc'])} ({_f(auc['ci_low'])} .. {_f(auc['ci_high'])}, "
-              "stratified bootstrap). " + ("It predicts the label." if auc["predicts"] else
-                                           "Its interval includes 0.5: arrival time alone does not predict the label."),
+              f"First-seen time alone as a score: ROC-AUC {_f(auc['auc'])} ({_ci(auc)}, stratified bootstrap). "
+              + (TOO_FEW + "." if not auc.get("readable", True) else "It predicts the label." if auc["predicts"] else
+                 "Its interval includes 0.5: arrival time alone does not predict the label."),
               "", "### Retention by first-seen day (95% Wilson intervals)", "", *_rates(r["by_day"], "day", "day"), "",
               "![by day](retention_by_day.png)", "", "### Retention by account-creation week", ""]
     if r["by_week"]:
@@ -79,10 +112,12 @@ def render(r: dict) -> str:
     lines += [f"| {c} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
               for c, e in r["engagement"].items()]
     lines += ["", "![engagement](engagement.png)", "", "## Behaviour and retention", "",
-              "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval.", "",
-              "| column | r | 95% interval |", "|---|---:|---|"]
-    lines += [f"| {c['column']} | {_f(c['r'], '+.3f')} | {_f(c['ci_low'], '+.3f')} .. {_f(c['ci_high'], '+.3f')} |"
-              for c in r["correlations"]]
+              "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval, "
+              "and the permutation p-value (label shuffles; exact at any size). With fewer than "
+              f"{MIN_POSITIVES} labelled users in the smaller class they are marked '{TOO_FEW}'.", "",
+              "| column | r | 95% interval | permutation p |", "|---|---:|---|---:|"]
+    lines += [f"| {c['column']} | {_f(c['r'], '+.3f')} | {_ci(c, '+.3f')} | "
+              f"{_f(c.get('p_perm'), '.3f') if c.get('readable', True) else TOO_FEW} |" for c in r["correlations"]]
     types = ", ".join(f"{k} {v:.1%}" for k, v in r["mix"]["types"].items())
     peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
     lines += ["", "![correlation](correlation.png)", "", "## Posting hour, post type, language", "",

@@ -60,7 +60,8 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     posts, _ = load_posts(posts_path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                           timezone=spec.data.timezone)
     check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns)
-    users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone)
+    users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone, local_time=spec.data.local_time,
+                                    ip_zones=spec.data.ip_zones)
     scores = model.score(users) if len(users) else np.array([])
     scored = pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
                            "decision": (scores >= model.threshold).astype(int), "reason": ""})

@@ -22,6 +22,7 @@ from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
 from toolkit.evaluation.metrics import paired_delta_draws
+from toolkit.evaluation.baselines import baseline_entry
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
 DELTA_METRICS = ("roc_auc", "pr_auc")
@@ -32,11 +33,11 @@ ROW_KEYS = (
     *(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")),
     *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
     "delta_note", *COST_KEYS, "pareto", "cache",
-    "seeds", *(f"{m}_seed_sd" for m in SHOWN_METRICS), "first_seen_roc_auc", "exposure_roc_auc",
+    "seeds", *(f"{m}_seed_sd" for m in SHOWN_METRICS), "timing_roc_auc", "exposure_roc_auc",
 )
 #: numbers averaged over the seeds of a configuration in the seed-aggregated rows
 _AVERAGED = (*(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")), *COST_KEYS,
-             "first_seen_roc_auc", "exposure_roc_auc")
+             "timing_roc_auc", "exposure_roc_auc")
 ORACLE_LABEL = "oracle (true probabilities)"
 
 
@@ -215,8 +216,8 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     for m in SHOWN_METRICS:
         v = metrics["metrics"][m]
         row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
-    for name in ("first_seen", "exposure"):
-        b = metrics.get("baselines", {}).get(name)
+    for name in ("timing", "exposure"):
+        b = baseline_entry(metrics.get("baselines", {}), name)  # older folders: first_seen
         row[f"{name}_roc_auc"] = b["roc_auc"]["mean"] if b else None
     base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
     if base_id is not None and _folds_differ(result, by_id[base_id]):
@@ -355,7 +356,7 @@ COLUMNS = {
     "precision": lambda r: _interval(r, "precision"),
     "Δ ROC-AUC": lambda r: _delta_cell(r, "roc_auc"),
     "Δ PR-AUC": lambda r: _delta_cell(r, "pr_auc"),
-    "first-seen AUC": lambda r: _num(r.get("first_seen_roc_auc")),
+    "timing AUC": lambda r: _num(r.get("timing_roc_auc")),
     "exposure AUC": lambda r: _num(r.get("exposure_roc_auc")),
     "cost s": lambda r: _num(r["total_cost_s"], ".2f"),
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
@@ -372,7 +373,7 @@ COLUMNS = {
     "note": row_note,
     "status": lambda r: "" if r["status"] == "done" else r["status"],
 }
-COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "first-seen AUC",
+COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "timing AUC",
            "exposure AUC", "cost s", "head params", "frozen params", "model MB", "front", "cache", "status")
 
 

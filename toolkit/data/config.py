@@ -36,6 +36,9 @@ class DataConfig:
     columns: dict[str, str] = field(default_factory=dict)  # toolkit column name -> the file's column name
     on_bad_rows: Literal["error", "skip"] = "error"
     timezone: str = DEFAULT_TIMEZONE  # the clock of naive times; days are cut on it (see toolkit.data.clock)
+    # the clock of posting-hour features: the data's, or the zone of each post's IP location where it has one
+    local_time: Literal["data", "ip"] = "data"
+    ip_zones: dict[str, str] = field(default_factory=dict)  # IP location -> zone, for places with several zones
 
     param_paths = True
 
@@ -47,6 +50,12 @@ class DataConfig:
             raise ToolkitError(f"{where}.path must be a file path. Got {self.path!r} instead.")
         column_mapping(self.columns)
         parse_timezone(self.timezone)
+        for place, zone in self.ip_zones.items():
+            try:
+                parse_timezone(zone)
+            except ToolkitError:
+                raise ToolkitError(f"{where}.ip_zones[{place!r}] must be an IANA time zone (e.g. 'America/Chicago') "
+                                   f"or an offset (e.g. 'UTC-6'). Got {zone!r} instead.") from None
 
     def resolve(self, base_dir: Path) -> None:
         """Make ``path`` absolute, relative to ``base_dir`` (the spec file's folder)."""
@@ -55,7 +64,8 @@ class DataConfig:
             self.path = str(path if path.is_absolute() else (base_dir / path).resolve())
 
     def to_dict(self) -> dict:
-        out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows, "timezone": self.timezone}
+        out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows, "timezone": self.timezone,
+                     "local_time": self.local_time, "ip_zones": dict(self.ip_zones)}
         if self.path is not None:
             out["path"] = self.path
         else:

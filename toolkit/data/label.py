@@ -38,7 +38,7 @@ _FORMS = (
     "label:\n  cohort: {first_seen: [START, END]}\n  observe_until: DATE  |  observe_days: N\n"
     "  retained_if: {active_between: [START, END]}  |  {returns_after_days: N, horizon_days: M}\n"
     "  data_end: DATE   # optional\n  day0: first_post | account_created   # optional\n"
-    "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8} | null   # optional"
+    "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8, reference_quantile: 0.9} | null   # optional"
 )
 _DAYS = Interval(1, 3660)  # ten years: any longer window is a typo
 

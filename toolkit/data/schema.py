@@ -51,13 +51,14 @@ BEHAVIOR_COLUMNS = (
     *(f"log_{c.replace('_count', '')}_{stat}" for c in COUNT_COLUMNS for stat in ("sum", "mean", "max")),
     *(f"{c.replace('_count', '')}_lb_share" for c in COUNT_COLUMNS),
     "video_share",
-    "hour_mean",
-    "hour_std",
+    "hour_sin",  # mean posting direction on the 24-hour circle (toolkit.data.users._circular_hours)
+    "hour_cos",
+    "hour_spread",  # circular variance of the posting hours, 0..1
     "night_share",
     "zh_share",
     "text_chars",
     "n_hashtags",
-    "account_age_days",  # days from the account's creation (object-id user ids) to the first post; NaN if unknown
+    "account_age_days",  # account age at day 0: creation (object-id user ids) -> first post; 0 under day0: account_created
 )
 
 #: per-user exposure: days from day 0 to the end of the spec's observation window, and posts in them.
@@ -65,4 +66,6 @@ BEHAVIOR_COLUMNS = (
 EXPOSURE_COLUMNS = ("exposure_days", "exposure_posts")
 
 #: every column of the users table handed to featurizers
-USER_COLUMNS = ("user_id", "first_seen", "text", *BEHAVIOR_COLUMNS, *EXPOSURE_COLUMNS, "activity")
+#: ``first_seen`` (first observed post) and ``day0`` (the user's day 0, a date): not features, the timing
+#: baseline reads them (toolkit.evaluation.baselines).
+USER_COLUMNS = ("user_id", "first_seen", "day0", "text", *BEHAVIOR_COLUMNS, *EXPOSURE_COLUMNS, "activity")

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from toolkit.data.arrival import arrival_table, arrival_text, unlabelled_stretches
 from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
-from toolkit.data.coverage import reference_volume, windows_covered
+from toolkit.data.coverage import min_posts, windows_covered
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
+from toolkit.data.local_time import local_hours
 from toolkit.data.schema import COUNT_COLUMNS, LOWER_BOUND_COLUMNS, USER_COLUMNS
 from toolkit.data.user_text import text_columns
 from toolkit.errors import ToolkitError
@@ -27,7 +29,7 @@ class DataReport:
     """What the label did to the users in the file."""
 
     users: int  # distinct users in the file
-    in_cohort: int  # day 0 inside the cohort's dates
+    in_cohort: int  # day 0 inside the cohort's dates and a post inside the observation window
     censored: int  # in the cohort, but the label window ends after the data does
     positives: int  # retained, among the labelled users
     positive_rate: float  # positives / labelled users
@@ -36,6 +38,8 @@ class DataReport:
     censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it
     coverage: str = "off"  # the coverage rule in words
     coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
+    not_yet_active: int = 0  # day 0 inside the cohort's dates, but no post inside the observation window
+    arrival: list[dict] = field(default_factory=list)  # cohort and labelled users per week of day 0
     warnings: list[str] = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # cohort / observation / label windows as [first, last] dates
     volume: pd.Series | None = field(default=None, repr=False)  # posts per calendar day over the whole file
@@ -46,7 +50,11 @@ class DataReport:
 
     def counts_text(self) -> str:
         return (f"{self.users} users in the file, {self.in_cohort} in the cohort, {self.censored} censored by "
-                f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage")
+                f"data_end ({self.data_end}), {self.censored_by_coverage} censored by crawl coverage, "
+                f"{self.not_yet_active} not yet active (day 0 in the cohort's dates, no post in the observation window)")
+
+    def arrival_text(self) -> str:
+        return arrival_text(self.arrival)
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "volume"}
@@ -63,8 +71,8 @@ class Windows:
     lab_end: pd.Series
 
 
-def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
-                ) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
+def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE, local_time: str = "data",
+                ip_zones: dict[str, str] | None = None) -> tuple[pd.DataFrame, np.ndarray, DataReport]:
     """Build the users table, their labels and the data report.
 
     Args:
@@ -72,24 +80,34 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
         label: the parsed label block.
         timezone: the clock of the post times (``data.timezone``); account creation
             times decoded from object ids are converted to it.
+        local_time, ip_zones: the clock of posting-hour features (``data.local_time``,
+            ``data.ip_zones``; see :mod:`toolkit.data.local_time`).
 
     Returns:
         ``(users, y, report)``: the users table with ``USER_COLUMNS`` (sorted by
         user_id so the row order does not depend on the file's), the 0/1 label
         per user, and the counts.
     """
-    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    posts = _dated(posts, timezone, local_time, ip_zones)
     first_seen = posts.groupby("user_id")["create_time"].min()
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
     day0 = _day0(first_seen, created, label)
     start, end = pd.Timestamp(label.cohort_start), pd.Timestamp(label.cohort_end)
-    cohort = day0[(day0 >= start) & (day0 <= end)]
+    dated = day0[(day0 >= start) & (day0 <= end)]
+    win = _windows(dated, label)
+    # Only users seen inside their own observation window are in the cohort: under day0: account_created a
+    # user who first posts after it would otherwise "return" by merely arriving late.
+    active = (first_seen[dated.index].dt.normalize() <= win.obs_end).to_numpy()
+    cohort = dated[active]
+    win = Windows(*(w[cohort.index] for w in vars(win).values()))
     report = _report(posts, label, first_seen.size, len(cohort))
-    win = _windows(cohort, label)
+    report.not_yet_active = int((~active).sum())
     data_end = pd.Timestamp(report.data_end)
     censored = (win.lab_end > data_end).to_numpy()
     uncovered = ~censored & _uncovered(report.volume, win, label)
     report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
+    report.arrival = arrival_table(cohort, censored, uncovered)
+    report.warnings += unlabelled_stretches(cohort, censored, uncovered)
     kept = cohort.index[~censored & ~uncovered]
     if len(kept) == 0:
         raise ToolkitError(
@@ -101,11 +119,18 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     own = own.assign(day=(own["date"] - own["user_id"].map(win.day0)).dt.days)
     in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
-    _add_user_columns(users, own, first_seen, created, win)
+    _add_user_columns(users, own, first_seen, created, win, label)
     users = users[list(USER_COLUMNS)]
     y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
     report.positives, report.positive_rate = int(y.sum()), float(y.mean())
     return users, y, report
+
+
+def _dated(posts: pd.DataFrame, timezone: str, local_time: str, ip_zones: dict[str, str] | None) -> pd.DataFrame:
+    """Each post's calendar date (on the data's clock) and its hour on the poster's clock."""
+    places = posts["ip_location"] if "ip_location" in posts else pd.Series("", index=posts.index)
+    return posts.assign(date=posts["create_time"].dt.normalize(),
+                        hour=local_hours(posts["create_time"], places, timezone, local_time, ip_zones))
 
 
 def _created(user_ids: pd.Index, timezone: str, *, required: bool) -> pd.Series:
@@ -160,7 +185,7 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
                       coverage=rule.describe() if rule else "off (label.coverage: null, or synthetic data)", warnings=warnings, windows=windows, volume=volume,
-                      coverage_min_posts=rule.min_daily_share * reference_volume(volume) if rule else None)
+                      coverage_min_posts=min_posts(volume, rule) if rule else None)
 
 
 def label_windows(label: LabelSpec) -> dict:
@@ -193,18 +218,28 @@ def _retained(own: pd.DataFrame, win: Windows, min_gap_hours: float) -> np.ndarr
 
 
 def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Series, created: pd.Series,
-                      win: Windows) -> None:
-    """First post time, account age at it, and exposure (days and posts in the spec's observation window)."""
+                      win: Windows, label: LabelSpec) -> None:
+    """First post time, day 0, account age at day 0, and exposure (days and posts in the spec's observation window).
+
+    Every user here has a post in their window, so ``first_seen`` is the first *observed* post.
+    ``account_age_days`` is the account's age at day 0: with ``day0: first_post`` the creation -> first post
+    time, known on day 0; with ``day0: account_created`` it is 0 by definition, because the creation -> first
+    post delay would carry arrival timing into a behaviour column (the timing baseline holds it instead).
+    """
     ids = users["user_id"]
     users["first_seen"] = first_seen.reindex(ids).to_numpy()
+    users["day0"] = win.day0.reindex(ids).to_numpy()
     age = (first_seen - created).dt.total_seconds() / 86400.0
+    if label.day0 == "account_created":
+        age = pd.Series(0.0, index=first_seen.index)
     users["account_age_days"] = age.reindex(ids).to_numpy(dtype=float)
     users["exposure_days"] = ((win.exposure_end - win.day0).dt.days + 1).reindex(ids).to_numpy(dtype=float)
     exposed = own[(own["date"] <= own["user_id"].map(win.exposure_end)).to_numpy()]
     users["exposure_posts"] = exposed.groupby("user_id").size().reindex(ids, fill_value=0).to_numpy(dtype=float)
 
 
-def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE
+def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE,
+                   local_time: str = "data", ip_zones: dict[str, str] | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the users table of every user in ``posts`` without labelling anyone (scoring new users).
 
@@ -217,7 +252,7 @@ def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEF
         ``(users, skipped)``: the users table (``USER_COLUMNS``, sorted by user_id)
         and a frame of ``user_id, reason`` for users with no post inside the window.
     """
-    posts = posts.assign(date=posts["create_time"].dt.normalize())
+    posts = _dated(posts, timezone, local_time, ip_zones)
     first_seen = posts.groupby("user_id")["create_time"].min()
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
     win = _windows(_day0(first_seen, created, label), label)
@@ -235,7 +270,7 @@ def build_features(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEF
     own = own[own["user_id"].isin(kept)]
     in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
-    _add_user_columns(users, own, first_seen, created, win)
+    _add_user_columns(users, own, first_seen, created, win, label)
     return users[list(USER_COLUMNS)], skipped
 
 
@@ -260,9 +295,8 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     for col, flag in LOWER_BOUND_COLUMNS.items():
         feats[f"{col.replace('_count', '')}_lb_share"] = g[flag].mean()
     feats["video_share"] = (window["post_type"] == "video").groupby(key).mean()
-    hours = window["create_time"].dt.hour + window["create_time"].dt.minute / 60.0
-    feats["hour_mean"] = hours.groupby(key).mean()
-    feats["hour_std"] = hours.groupby(key).std(ddof=0)
+    hours = window["hour"] if "hour" in window else window["create_time"].dt.hour + window["create_time"].dt.minute / 60
+    feats = feats.join(_circular_hours(hours, key))
     feats["night_share"] = (hours < 6).groupby(key).mean()
     text = text_columns(window, key, len(user_ids))
     feats = feats.fillna(0.0)
@@ -272,6 +306,21 @@ def _user_features(window: pd.DataFrame, user_ids: pd.Index, steps: int, last_da
     feats.index = user_ids
     feats["activity"] = _activity(window["day"].to_numpy(), key, user_ids, steps, last_day)
     return feats.reset_index()
+
+
+def _circular_hours(hours: pd.Series, key: np.ndarray) -> pd.DataFrame:
+    """Posting hours on a circle: 23:30 and 00:30 average to midnight, not noon.
+
+    ``hour_sin``/``hour_cos``: the mean direction as a unit vector (0, 0 when the hours cancel out);
+    ``hour_spread``: the circular variance, 1 - the mean resultant length (0: always the same time,
+    1: spread evenly round the clock).
+    """
+    angle = hours.to_numpy(dtype=float) * (2 * np.pi / 24)
+    s = pd.Series(np.sin(angle), index=hours.index).groupby(key).mean()
+    c = pd.Series(np.cos(angle), index=hours.index).groupby(key).mean()
+    r = np.hypot(s, c)
+    safe = r.where(r > 1e-9, np.inf)
+    return pd.DataFrame({"hour_sin": s / safe, "hour_cos": c / safe, "hour_spread": 1 - r})
 
 
 def _activity(days: np.ndarray, key: np.ndarray, user_ids: pd.Index, steps: int,

@@ -1,17 +1,22 @@
-"""Confound baselines: how far the calendar and exposure alone get on the same folds as the model.
+"""Confound baselines: how far timing and exposure alone get on the same folds as the model.
 
 On a crawl, "came back" can be predicted from *when* a user arrived (the crawler
-collected more on some days than others) or from *how long* they were watched,
-without anything about the user. Every run therefore fits, in each of the
-model's own folds, a logistic regression on
+collected more on some days than others, or a late first post lands closer to a
+label window counted from sign-up) or from *how long* they were watched, without
+anything about the user. Every run therefore fits, in each of the model's own
+folds, a logistic regression on
 
-* ``first_seen``: the time of the user's first post (days since the earliest);
+* ``timing``: the user's day-0 date (days since the earliest) and the delay from
+  day 0 to the first observed post (days; under ``day0: account_created`` the
+  sign-up delay, under ``first_post`` the time of day of the first post);
 * ``exposure``: days observed under the spec's observation window and
   log1p(posts in it);
 
 and reports their ROC-AUC and PR-AUC with intervals, and the model's paired Δ
-over each (same users, same bootstrap draws). When the Δ over ``first_seen``
-has an interval that includes 0, the model may be learning the calendar.
+over each (same users, same bootstrap draws). When the Δ over ``timing`` has an
+interval that includes 0, timing alone may explain the label. Results written
+before the timing baseline call it ``first_seen`` (the first post's time alone);
+readers accept both names.
 """
 
 from __future__ import annotations
@@ -21,16 +26,26 @@ import pandas as pd
 
 from toolkit.evaluation.metrics import paired_delta, summarize
 
-CONFOUNDS = ("first_seen", "exposure")
+CONFOUNDS = ("timing", "exposure")
+#: the timing baseline's name in results written before it replaced the first-seen baseline
+OLD_NAMES = {"timing": "first_seen"}
 
 
 def confound_features(users: pd.DataFrame) -> dict[str, np.ndarray]:
     """The columns each baseline sees, one row per user."""
     first = pd.to_datetime(users["first_seen"])
-    days = ((first - first.min()).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+    day0 = pd.to_datetime(users["day0"]) if "day0" in users else first.dt.normalize()
+    days = ((day0 - day0.min()).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+    delay = ((first - day0).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
     exposure = np.column_stack([users["exposure_days"].to_numpy(dtype=float),
                                 np.log1p(users["exposure_posts"].to_numpy(dtype=float))])
-    return {"first_seen": days[:, None], "exposure": exposure}
+    return {"timing": np.column_stack([days, delay]), "exposure": exposure}
+
+
+def baseline_entry(result_baselines: dict, name: str) -> dict | None:
+    """One baseline of a ``metrics.json`` ``baselines`` block, under its name or its older one."""
+    found = result_baselines.get(name)
+    return found if found is not None else result_baselines.get(OLD_NAMES.get(name, ""))
 
 
 def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds, repeats: int, seed: int) -> np.ndarray:
@@ -76,9 +91,10 @@ def baselines(users: pd.DataFrame, y: np.ndarray, folds, model_scores: np.ndarra
 
 
 def calendar_warning(result_baselines: dict) -> str | None:
-    """One line when the model's ROC-AUC is not clearly above the first-seen baseline's."""
-    d = result_baselines.get("first_seen", {}).get("delta_roc_auc")
+    """One line when the model's ROC-AUC is not clearly above the timing baseline's."""
+    d = (baseline_entry(result_baselines, "timing") or {}).get("delta_roc_auc")
     if d is None or (d["ci_low"] > 0):
         return None
-    return (f"warning: the model's ROC-AUC is not clearly above the first-seen date's alone (Δ {d['mean']:+.3f}, "
-            f"interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] includes 0): the model may be learning the calendar.")
+    return (f"warning: the model's ROC-AUC is not clearly above the timing baseline's (day-0 date and delay to "
+            f"the first observed post; Δ {d['mean']:+.3f}, interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
+            "includes 0): timing alone may explain the label, and the model may be learning the calendar.")

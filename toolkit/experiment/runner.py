@@ -96,7 +96,8 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                              timezone=spec.data.timezone)
-    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone)
+    users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone,
+                                   local_time=spec.data.local_time, ip_zones=spec.data.ip_zones)
     check_positives(y, spec.evaluation, counts=report.counts_text())
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
@@ -329,8 +330,9 @@ def _log_data(progress: Progress, prepared: Prepared) -> None:
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")
     progress.log(f"users: {report.users} in file, {report.in_cohort} in cohort, {report.censored} censored by "
-                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.positives} positive "
-                 f"({report.positive_rate:.2%})")
+                 f"data_end, {report.censored_by_coverage} by crawl coverage, {report.not_yet_active} not yet active, "
+                 f"{report.positives} positive ({report.positive_rate:.2%})")
+    progress.log(report.arrival_text())
     for line in text_chart(report.volume, report.windows):
         progress.log(line)
     for warning in report.warnings:
