@@ -23,10 +23,15 @@ def metrics_table(result: dict) -> Table:
     table = Table()
     table.add_column("metric")
     table.add_column("mean", justify="right")
-    table.add_column(f"{conf:.0%} CI", justify="right")
+    note = (result.get("intervals") or {}).get("note")
+    table.add_column(f"{conf:.0%} CI" + (f" ({note})" if note else ""), justify="right")
     for name in METRIC_NAMES:
         m = result["metrics"][name]
-        table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+        if m.get("fallback"):
+            table.add_row(name, "fallback", f"{_fmt(m['mean'])} at the prevalence threshold, every fold")
+        else:
+            table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    _permutation_rows(table, result.get("permutation"))
     fold = result.get("fold_roc_auc")
     if fold and fold.get("folds"):
         table.add_row("roc_auc, mean of folds", _fmt(fold["mean"]), f"sd {_fmt(fold['sd'])} over {fold['folds']}",
@@ -42,6 +47,17 @@ def metrics_table(result: dict) -> Table:
                     f"positive rate (validation part with < {thr['min_validation_positives']} positives)")
     table.caption = caption
     return table
+
+
+def _permutation_rows(table: Table, perm: dict | None) -> None:
+    """The permutation test's p-values under the metrics, with the null's median and spread."""
+    if not perm:
+        return
+    for key, words in (("roc_auc", "roc_auc"), ("delta_roc_auc", f"Δ roc_auc over {perm['delta_roc_auc'].get('baseline', 'baseline')}")):
+        p = perm[key]
+        null = p["null"]
+        table.add_row(f"{words}, permutation p", _fmt(p["p_value"]),
+                      f"null {_fmt(null['q05'])} .. {_fmt(null['q95'])} over {perm['n']} shuffles", style="dim")
 
 
 def baselines_table(result: dict) -> Table:

@@ -23,11 +23,13 @@ from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users, label_windows
 from toolkit.environment import describe, make_deterministic
 from toolkit.evaluation.baselines import baselines, calendar_warning
+from toolkit.evaluation.caveats import annotate
 from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
 from toolkit.evaluation.folds import Fold, carve_validation, check_positives, make_folds
 from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
+from toolkit.experiment.permutation import permutation_test
 from toolkit.experiment.run_folder import ResultsFolder
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
@@ -268,6 +270,7 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
                   "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
         "environment": describe(spec.seed),
     }
+    annotate(result)
     result["warnings"] = list(report.warnings) + [w for w in [calendar_warning(result["baselines"])] if w]
     if store.row_stats:  # stateless featurizers: rows embedded once per run, or read back by content
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
@@ -306,12 +309,17 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
     _log_data(progress, prepared)
     with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        cv = cross_validate(spec, prepared, store, fold_seed=spec.seed if fold_seed is None else fold_seed,
-                            progress=progress)
+        fold_seed = spec.seed if fold_seed is None else fold_seed
+        loop_start = time.perf_counter()
+        cv = cross_validate(spec, prepared, store, fold_seed=fold_seed, progress=progress)
+        permutation = permutation_test(spec, prepared, store, cv, fold_seed=fold_seed, progress=progress,
+                                       loop_seconds=time.perf_counter() - loop_start)
         progress.start("final model", 1)
         final = final_model(spec, prepared, store, out.path / "model" if save else None)
         progress.advance("final model")
         result = record(spec, prepared, cv, final, store)
+        if permutation is not None:
+            result["permutation"] = permutation
         if save:
             scored = cv.scored
             out.write_json("metrics.json", result)
