@@ -402,8 +402,11 @@ def cmd_predict(args, console) -> int:
     table = predict(args.run_dir, args.posts)
     path = write_scores(table, args.out)
     scored = int(table["score"].notna().sum())
-    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
+    flagged = int(table["decision"].sum())
+    console.print(f"scored {scored} user(s), {flagged} predicted to stay ({flagged / max(scored, 1):.1%}); "
                   f"{len(table) - scored} could not be scored -> {path}")
+    if table.attrs.get("note"):
+        console.print(f"note: {table.attrs['note']}")
     return 0
 
 

@@ -31,6 +31,7 @@ def metrics_table(result: dict) -> Table:
             table.add_row(name, "fallback", f"{_fmt(m['mean'])} at the prevalence threshold, every fold")
         else:
             table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    _calibration_rows(table, result)
     _permutation_rows(table, result.get("permutation"))
     fold = result.get("fold_roc_auc")
     if fold and fold.get("folds"):
@@ -45,8 +46,26 @@ def metrics_table(result: dict) -> Table:
     if thr.get("fallbacks"):
         caption += (f"; {thr['fallbacks']} of {len(result['folds'])} folds fell back to flagging the training "
                     f"positive rate (validation part with < {thr['min_validation_positives']} positives)")
+    flagged = thr.get("flagged")
+    if flagged:
+        caption += (f"; flags {flagged['out_of_fold']:.1%} of users out of fold, the final model (predict) "
+                    f"{flagged['final_model']:.1%} of its training users")
     table.caption = caption
     return table
+
+
+def _calibration_rows(table: Table, result: dict) -> None:
+    """Brier score beside a constant at the base rate, and the expected calibration error."""
+    m = result["metrics"]
+    if "brier" not in m:
+        return
+    b = m["brier"]
+    cal = result.get("calibration", {})
+    words = f"calibrated ({cal['method']})" if cal.get("calibrated") else "scores not calibrated"
+    table.add_row("brier", _fmt(b["mean"]), f"{_fmt(b['ci_low'])} - {_fmt(b['ci_high'])}; base rate "
+                  f"{_fmt(b['base_rate'])}", style="dim")
+    e = m["ece"]
+    table.add_row("ece (10 bins)", _fmt(e["mean"]), words, style="dim")
 
 
 def _permutation_rows(table: Table, perm: dict | None) -> None:
