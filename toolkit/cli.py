@@ -86,7 +86,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_per_seed(command: argparse.ArgumentParser) -> None:
-    # bench and compare build the same table, so they take the same switch.
+    # bench, compare and imbalance aggregate seeds alike, so they take the same switch.
     command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
 
@@ -147,6 +147,7 @@ def _add_imbalance(sub: argparse._SubParsersAction) -> None:
                                      "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
     imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
     imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
+    _add_per_seed(imb)
 
 
 def _add_eda(sub: argparse._SubParsersAction) -> None:
@@ -426,7 +427,7 @@ def cmd_explain(args, console) -> int:
 def cmd_imbalance(args, console) -> int:
     from toolkit.analysis.imbalance import write_imbalance
 
-    path, _ = write_imbalance(args.sweep_dir, precision=args.precision)
+    path, _ = write_imbalance(args.sweep_dir, precision=args.precision, per_seed=args.per_seed)
     console.print(path.read_text(encoding="utf-8"))
     console.print(f"written: {path} and imbalance.json")
     return 0
