@@ -6,9 +6,9 @@ seed, stratified on the shuffled labels (as scikit-learn's ``permutation_test_sc
 re-splits with its ``cv``), so every shuffle is evaluated exactly as the real labels
 were; keeping the real labels' folds instead would give the observed labelling
 evenly spread positives that no shuffle has, and bias the test. Featurizers are
-refitted per fold (read back from the feature cache when it is on), and the first
-confound baseline is refitted on the same shuffled labels. The shuffles are drawn
-from the run's seed, so a run repeats exactly.
+refitted per fold (their blocks stay out of the feature cache: shuffled folds are
+never asked for again), and the first confound baseline is refitted on the same
+shuffled labels. The shuffles are drawn from the run's seed, so a run repeats exactly.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def permutation_test(spec, prepared, store, cv, *, fold_seed: int, loop_seconds:
                  f"{n * loop_seconds:.0f} s ({why})")
     baseline, auc, delta = observed_statistics(prepared, cv, spec.seed)
     rng = np.random.default_rng(spec.seed)
+    # Shuffled folds are never asked for again: keep their blocks out of the feature cache (a frozen
+    # encoder's rows, embedded once per run, are still shared).
+    store = dataclasses.replace(store, cache=None)
     null_auc, null_delta = np.empty(n), np.empty(n)
     start = time.perf_counter()
     progress.start("permutations", n)
