@@ -105,3 +105,8 @@ def test_calibration_lowers_the_brier_score_and_predict_writes_probabilities_onl
             assert "class_weight: balanced" in stdout
         else:
             assert table["probability"].between(0, 1).all()
+        # the share the run says predict would flag is what predict flags among the labelled users
+        labelled = pd.read_csv(folders[method] / "predictions.csv", dtype={"user_id": str})["user_id"].unique()
+        decisions = table.set_index("user_id")["decision"].reindex(labelled)
+        reported = (raw if method == "none" else cal)["threshold"]["flagged"]["final_model"]
+        assert decisions.mean() == pytest.approx(reported)
