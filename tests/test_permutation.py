@@ -71,7 +71,7 @@ def test_many_positives_leave_the_test_off_unless_asked(tmp_path):
 
 @pytest.mark.slow
 def test_labels_independent_of_the_features_are_declared_significant_at_most_at_the_nominal_rate(tmp_path):
-    """40 null data sets x 19 shuffles, 8 positives among ~100 users: p <= 0.05 at most 5% of the time.
+    """40 null data sets x 19 shuffles, 8 positives among 129 users: p <= 0.05 at most 5% of the time.
 
     The allowed rate is 0.05 plus two binomial standard errors of 40 draws (0.069), so a
     correct test fails here about 2% of the time at worst; the seeds are fixed, so it does not flake.
