@@ -7,7 +7,7 @@ import pytest
 from rich.console import Console
 
 from specs import spec_dict
-from toolkit.console import metrics_table
+from toolkit.console import baselines_table, metrics_table
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import EvaluationConfig
 from toolkit.evaluation.folds import check_positives
@@ -46,6 +46,10 @@ def test_the_terminal_labels_intervals_built_on_few_positives():
     assert "user resampling only; 4 positives" in text
     assert "roc_auc, permutation p" in text and "0.350" in text and "19 shuffles" in text
     assert "over timing, permutation p" in text
+    result["baselines"] = {"timing": {"roc_auc": {"mean": 0.6, "ci_low": 0.5, "ci_high": 0.7},
+                                      "pr_auc": {"mean": 0.2, "ci_low": 0.1, "ci_high": 0.3},
+                                      "delta_roc_auc": {"mean": 0.3, "ci_low": 0.1, "ci_high": 0.5}}}
+    assert "user resampling only; 4 positives" in _text(baselines_table(result))
 
 
 def test_the_too_few_positives_message_says_what_lowering_the_minimum_costs():

@@ -92,6 +92,9 @@ def baselines_table(result: dict) -> Table:
         d = b["delta_roc_auc"]
         table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),
                       f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    note = (result.get("intervals") or {}).get("note")
+    if note:  # the Δ intervals resample users too; the permutation test's p-value is above
+        table.caption = f"intervals: {note}; read the permutation p-values under the metrics"
     return table
 
 
