@@ -159,7 +159,9 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
         on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
-    head = calibrate_head(spec.training.calibrate, head, head.predict([b.rows(val_pos) for b in blocks]), y[val_pos])
+    if spec.training.calibrate != "none":
+        head = calibrate_head(spec.training.calibrate, head, head.predict([b.rows(val_pos) for b in blocks]),
+                              y[val_pos])
     ev = spec.evaluation
     if needs_fallback(y[val_pos], ev.threshold, ev.min_validation_positives):
         return head, prevalence_threshold(y, head.predict(blocks)), seconds, True
