@@ -34,3 +34,68 @@ def test_paired_deltas_point_estimate_by_hand():
     assert d["recall"]["mean"] == pytest.approx(1.0 - 0.25)  # 4/4 flagged vs 1/4
     assert d["precision"]["mean"] == pytest.approx(0.0)  # both flag positives only
     assert d["recall"]["excludes_zero"]
+
+
+def _fake_sweep(tmp_path, configs):
+    """A sweep folder the bench reader accepts: ``configs`` maps id -> (axes, baseline id, scores)."""
+    import json
+
+    import pandas as pd
+
+    from toolkit.bench.records import ConfigResult
+
+    lines, order = [], {}
+    for cid, (axes, base, scores, y) in configs.items():
+        folder = tmp_path / cid
+        folder.mkdir()
+        (folder / "metrics.json").write_text(json.dumps({"name": cid, "metrics": {}}))
+        pd.DataFrame({"user_id": [f"u{i:03d}" for i in range(len(y))], "repeat": 0, "fold": np.arange(len(y)) % 3,
+                      "label": y.astype(int), "score": scores, "predicted": (scores >= 0.5).astype(int)}
+                     ).to_csv(folder / "predictions.csv", index=False)
+        label = " | ".join(f"{k} {v}" for k, v in axes.items())
+        lines.append(json.dumps(ConfigResult(cid, label, "done", "", folder, cid == base, axes).to_dict(tmp_path)))
+        order[cid] = base
+    (tmp_path / "ledger.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "baselines.json").write_text(json.dumps(order))
+    return tmp_path
+
+
+def test_seeds_are_aggregated_and_stars_are_holm_corrected_like_the_bench_table(tmp_path):
+    from toolkit.analysis.imbalance import imbalance_table
+    from toolkit.evaluation.metrics import holm
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(90, dtype=bool)
+    y[:20] = True
+    configs = {}
+    for seed in (0, 1):
+        base = f"b{seed}"
+        configs[base] = ({"head": "logreg", "seed": seed}, base, rng.random(90), y)
+        # one strategy helps at seed 0 and does nothing at seed 1: a per-seed table stars it once
+        good = np.where(y, 0.45 + 0.5 * rng.random(90), 0.5 * rng.random(90)) if seed == 0 else rng.random(90)
+        configs[f"m{seed}"] = ({"head": "mlp", "seed": seed}, base, good, y)
+        for k in range(3):  # strategies that change nothing: many tests, no findings
+            configs[f"n{k}{seed}"] = ({"head": f"null{k}", "seed": seed}, base, rng.random(90), y)
+    sweep = _fake_sweep(tmp_path, configs)
+
+    per_seed = imbalance_table(sweep, precision=0.3, n_boot=300, per_seed=True)
+    rows = imbalance_table(sweep, precision=0.3, n_boot=300)
+    assert len(per_seed) == 10 and len(rows) == 5
+    mlp = next(r for r in rows if r["label"].startswith("head mlp"))
+    assert mlp["seeds"] == 2 and mlp["label"].endswith("| 2 seeds")
+    by_id = {r["config_id"]: r for r in per_seed}
+    assert mlp["recall"] == pytest.approx((by_id["m0"]["recall"] + by_id["m1"]["recall"]) / 2)
+    assert mlp["delta"]["recall"]["mean"] == pytest.approx(
+        (by_id["m0"]["delta"]["recall"]["mean"] + by_id["m1"]["delta"]["recall"]["mean"]) / 2)
+    # one good seed alone has an interval excluding 0 (what a per-seed, uncorrected table starred) ...
+    assert by_id["m0"]["delta"]["recall"]["excludes_zero"]
+    # ... the configuration over its seeds, corrected for the rows tested, is no finding
+    assert not mlp["delta"]["recall"]["significant"]
+    for table in (rows, per_seed):
+        with_delta = [r for r in table if r.get("delta")]
+        for name in ("recall_at_precision", "recall", "precision"):
+            expected = holm([r["delta"][name]["p"] for r in with_delta])
+            for r, p in zip(with_delta, expected):
+                d = r["delta"][name]
+                assert d["p_holm"] == pytest.approx(p) and d["p_holm"] >= d["p"]
+                assert d["significant"] == (d["p_holm"] < 0.05)

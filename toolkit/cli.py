@@ -86,7 +86,7 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_per_seed(command: argparse.ArgumentParser) -> None:
-    # bench and compare build the same table, so they take the same switch.
+    # bench, compare and imbalance aggregate seeds alike, so they take the same switch.
     command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
 
@@ -147,6 +147,7 @@ def _add_imbalance(sub: argparse._SubParsersAction) -> None:
                                      "paired bootstrap intervals. Writes imbalance.md and imbalance.json into SWEEP_DIR.")
     imb.add_argument("sweep_dir", metavar="SWEEP_DIR")
     imb.add_argument("--precision", type=float, default=0.1, help="the useful precision P (default 0.1)")
+    _add_per_seed(imb)
 
 
 def _add_eda(sub: argparse._SubParsersAction) -> None:
@@ -402,8 +403,11 @@ def cmd_predict(args, console) -> int:
     table = predict(args.run_dir, args.posts)
     path = write_scores(table, args.out)
     scored = int(table["score"].notna().sum())
-    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
+    flagged = int(table["decision"].sum())
+    console.print(f"scored {scored} user(s), {flagged} predicted to stay ({flagged / max(scored, 1):.1%}); "
                   f"{len(table) - scored} could not be scored -> {path}")
+    if table.attrs.get("note"):
+        console.print(f"note: {table.attrs['note']}")
     return 0
 
 
@@ -423,7 +427,7 @@ def cmd_explain(args, console) -> int:
 def cmd_imbalance(args, console) -> int:
     from toolkit.analysis.imbalance import write_imbalance
 
-    path, _ = write_imbalance(args.sweep_dir, precision=args.precision)
+    path, _ = write_imbalance(args.sweep_dir, precision=args.precision, per_seed=args.per_seed)
     console.print(path.read_text(encoding="utf-8"))
     console.print(f"written: {path} and imbalance.json")
     return 0

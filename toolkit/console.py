@@ -23,10 +23,16 @@ def metrics_table(result: dict) -> Table:
     table = Table()
     table.add_column("metric")
     table.add_column("mean", justify="right")
-    table.add_column(f"{conf:.0%} CI", justify="right")
+    note = (result.get("intervals") or {}).get("note")
+    table.add_column(f"{conf:.0%} CI" + (f" ({note})" if note else ""), justify="right")
     for name in METRIC_NAMES:
         m = result["metrics"][name]
-        table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+        if m.get("fallback"):
+            table.add_row(name, "fallback", f"{_fmt(m['mean'])} at the prevalence threshold, every fold")
+        else:
+            table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    _calibration_rows(table, result)
+    _permutation_rows(table, result.get("permutation"))
     fold = result.get("fold_roc_auc")
     if fold and fold.get("folds"):
         table.add_row("roc_auc, mean of folds", _fmt(fold["mean"]), f"sd {_fmt(fold['sd'])} over {fold['folds']}",
@@ -40,8 +46,37 @@ def metrics_table(result: dict) -> Table:
     if thr.get("fallbacks"):
         caption += (f"; {thr['fallbacks']} of {len(result['folds'])} folds fell back to flagging the training "
                     f"positive rate (validation part with < {thr['min_validation_positives']} positives)")
+    flagged = thr.get("flagged")
+    if flagged:
+        caption += (f"; flags {flagged['out_of_fold']:.1%} of users out of fold, the final model (predict) "
+                    f"{flagged['final_model']:.1%} of its training users")
     table.caption = caption
     return table
+
+
+def _calibration_rows(table: Table, result: dict) -> None:
+    """Brier score beside a constant at the base rate, and the expected calibration error."""
+    m = result["metrics"]
+    if "brier" not in m:
+        return
+    b = m["brier"]
+    cal = result.get("calibration", {})
+    words = f"calibrated ({cal['method']})" if cal.get("calibrated") else "scores not calibrated"
+    table.add_row("brier", _fmt(b["mean"]), f"{_fmt(b['ci_low'])} - {_fmt(b['ci_high'])}; base rate "
+                  f"{_fmt(b['base_rate'])}", style="dim")
+    e = m["ece"]
+    table.add_row("ece (10 bins)", _fmt(e["mean"]), words, style="dim")
+
+
+def _permutation_rows(table: Table, perm: dict | None) -> None:
+    """The permutation test's p-values under the metrics, with the null's median and spread."""
+    if not perm:
+        return
+    for key, words in (("roc_auc", "roc_auc"), ("delta_roc_auc", f"Δ roc_auc over {perm['delta_roc_auc'].get('baseline', 'baseline')}")):
+        p = perm[key]
+        null = p["null"]
+        table.add_row(f"{words}, permutation p", _fmt(p["p_value"]),
+                      f"null {_fmt(null['q05'])} .. {_fmt(null['q95'])} over {perm['n']} shuffles", style="dim")
 
 
 def baselines_table(result: dict) -> Table:
@@ -58,6 +93,9 @@ def baselines_table(result: dict) -> Table:
         d = b["delta_roc_auc"]
         table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),
                       f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    note = (result.get("intervals") or {}).get("note")
+    if note:  # the Δ intervals resample users too; the permutation test's p-value is above
+        table.caption = f"intervals: {note}; read the permutation p-values under the metrics"
     return table
 
 

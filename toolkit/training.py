@@ -45,6 +45,8 @@ class TrainingConfig:
     class_weight: Literal["none", "balanced"] = "none"  # balanced: each class weighs half of the loss
     # applied to the training part only; smote interpolates new positives between dense feature rows
     resample: Literal["none", "oversample", "undersample", "smote"] = "none"
+    # map scores to probabilities on the validation part (toolkit.evaluation.calibration)
+    calibrate: Literal["none", "sigmoid", "isotonic"] = "none"
     validation_fraction: float = 0.15  # carved from the training fold: early stopping and the threshold
     early_stopping_patience: int = 5  # epochs without val-loss improvement before stopping
     reduce_lr_patience: int = 2  # epochs without improvement before the learning rate is cut

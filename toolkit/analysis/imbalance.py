@@ -10,6 +10,13 @@ each as ``configuration - baseline`` with a paired stratified bootstrap interval
   the scores allow, whatever threshold the run picked);
 * ``recall`` and ``precision`` of the hard predictions the run made with its own
   threshold rule (what a user of the model would get).
+
+As in the bench table (:mod:`toolkit.bench.seeds`), the seeds of a configuration
+make one row (``--per-seed`` for one row each): the statistics are the seeds'
+means, and the Δ is bootstrapped over users and seeds together. Each Δ gets a
+two-sided bootstrap p-value, Holm-adjusted over the table's rows per column; a
+star means the adjusted p-value is below 0.05, so a strategy that helps at one
+seed and not at another, or one of many strategies tried, is not starred by chance.
 """
 
 from __future__ import annotations
@@ -53,8 +60,15 @@ def read_predictions(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return scores.index.to_numpy(str), y, scores.to_numpy(float).T, predicted.to_numpy().astype(bool).T
 
 
-def paired_deltas(a, b, precision: float, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """``a - b`` of the three statistics, with a stratified paired percentile bootstrap over users."""
+NAMES = ("recall_at_precision", "recall", "precision")
+
+
+def delta_draws(a, b, precision: float, *, n_boot: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``a - b`` of the three statistics and ``n_boot`` stratified paired bootstrap draws of it, (n_boot, 3).
+
+    The user draws depend only on the labels, ``n_boot`` and ``seed``, so two seeds of a configuration
+    (same users) are resampled alike and their draws can be mixed (:func:`toolkit.bench.seeds.mix_seeds`).
+    """
     (y, sa, pa), (_, sb, pb) = a, b
     point = _statistics(y, sa, pa, precision) - _statistics(y, sb, pb, precision)
     rng = np.random.default_rng(seed)
@@ -64,15 +78,73 @@ def paired_deltas(a, b, precision: float, *, n_boot: int = 1000, confidence: flo
         rows = np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]
         draws.append(_statistics(y[rows], sa[:, rows], pa[:, rows], precision)
                      - _statistics(y[rows], sb[:, rows], pb[:, rows], precision))
+    return point, np.array(draws)
+
+
+def summarize_draws(point: np.ndarray, draws: np.ndarray, confidence: float = 0.95) -> dict:
+    """Interval, ``excludes_zero`` and the two-sided bootstrap p-value of each statistic."""
+    from toolkit.evaluation.metrics import bootstrap_p_value
+
     tail = (1 - confidence) / 2
-    low, high = np.quantile(np.array(draws), [tail, 1 - tail], axis=0)
-    names = ("recall_at_precision", "recall", "precision")
+    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
     return {n: {"mean": float(point[i]), "ci_low": float(low[i]), "ci_high": float(high[i]),
-                "excludes_zero": bool(low[i] > 0 or high[i] < 0)} for i, n in enumerate(names)}
+                "excludes_zero": bool(low[i] > 0 or high[i] < 0), "p": bootstrap_p_value(draws[:, i])}
+            for i, n in enumerate(NAMES)}
 
 
-def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000, seed: int = 0) -> list[dict]:
-    """One row per finished configuration: its statistics and paired deltas against its baseline."""
+def paired_deltas(a, b, precision: float, *, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """``a - b`` of the three statistics, with a stratified paired percentile bootstrap over users."""
+    return summarize_draws(*delta_draws(a, b, precision, n_boot=n_boot, seed=seed), confidence)
+
+
+def _seed_groups(done: dict, per_seed: bool) -> list[list[str]]:
+    """Config ids grouped by the bench table's rule (same axes but ``seed``); one group per id with ``per_seed``."""
+    from toolkit.bench.seeds import group_key
+
+    groups: dict[str, list[str]] = {}
+    for cid, r in done.items():
+        key = None if per_seed else group_key(r)
+        groups.setdefault(cid if key is None else key, []).append(cid)
+    return list(groups.values())
+
+
+def _group_row(members: list[str], done: dict, loaded: dict, baselines: dict, precision: float, *,
+               n_boot: int, seed: int) -> dict:
+    """One row for the seeds of a configuration: mean statistics, Δ drawn over users and seeds."""
+    from toolkit.bench.seeds import _SEED_IN_LABEL, mix_seeds
+
+    first = done[members[0]]
+    stats = np.mean([_statistics(*loaded[c][1:], precision) for c in members], axis=0)
+    label = first.label if len(members) == 1 else _SEED_IN_LABEL.sub("", first.label) + f" | {len(members)} seeds"
+    ids, y = loaded[members[0]][:2]
+    row = {"config_id": members[0], "label": label, "is_baseline": first.is_baseline, "seeds": len(members),
+           "users": int(len(y)), "positives": int(y.sum()), **dict(zip(NAMES, map(float, stats)))}
+    pairs = [(c, baselines.get(c)) for c in members]
+    if all(b in loaded and b != c and np.array_equal(loaded[b][0], loaded[c][0]) for c, b in pairs):
+        found = [delta_draws(loaded[c][1:], loaded[b][1:], precision, n_boot=n_boot, seed=seed) for c, b in pairs]
+        row["baseline"] = pairs[0][1]
+        row["delta"] = summarize_draws(np.mean([p for p, _ in found], axis=0), mix_seeds([d for _, d in found], seed))
+    return row
+
+
+def holm_marks(rows: list[dict], confidence: float = 0.95) -> None:
+    """Holm-adjust each statistic's Δ p-values over the rows (as the bench table does) and mark the survivors."""
+    from toolkit.evaluation.metrics import holm
+
+    with_delta = [r for r in rows if r.get("delta")]
+    for name in NAMES:
+        adjusted = holm([r["delta"][name]["p"] for r in with_delta])
+        for r, p in zip(with_delta, adjusted):
+            r["delta"][name]["p_holm"] = float(p)
+            r["delta"][name]["significant"] = bool(p < 1 - confidence)
+
+
+def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000, seed: int = 0,
+                    per_seed: bool = False) -> list[dict]:
+    """One row per finished configuration (its seeds aggregated unless ``per_seed``) with Δ against its baseline.
+
+    Stars are Holm-corrected over the rows, per statistic, like the bench table's.
+    """
     from toolkit.bench.comparison import gather
 
     if not 0 < precision <= 1:
@@ -80,22 +152,14 @@ def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: in
     results, baselines = gather([str(sweep_dir)])
     done = {r.config_id: r for r in results if r.status == "done"}
     loaded = {cid: read_predictions(r.folder) for cid, r in done.items()}
-    rows = []
-    for cid, r in done.items():
-        ids, y, s, p = loaded[cid]
-        recall_p, recall, prec = _statistics(y, s, p, precision)
-        row = {"config_id": cid, "label": r.label, "is_baseline": r.is_baseline, "users": int(len(y)),
-               "positives": int(y.sum()), "recall_at_precision": recall_p, "recall": recall, "precision": prec}
-        base = baselines.get(cid)
-        if base in loaded and base != cid and np.array_equal(loaded[base][0], ids):
-            row["baseline"] = base
-            row["delta"] = paired_deltas((y, s, p), loaded[base][1:], precision, n_boot=n_boot, seed=seed)
-        rows.append(row)
+    rows = [_group_row(members, done, loaded, baselines, precision, n_boot=n_boot, seed=seed)
+            for members in _seed_groups(done, per_seed)]
+    holm_marks(rows)
     return rows
 
 
 def _cell(d: dict) -> str:
-    mark = " *" if d["excludes_zero"] else ""
+    mark = " *" if d.get("significant") else ""
     return f"{d['mean']:+.3f} ({d['ci_low']:+.3f} .. {d['ci_high']:+.3f}){mark}"
 
 
@@ -108,12 +172,15 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
                      f"{_cell(d['recall_at_precision']) if d else '-'} | {r['recall']:.3f} | "
                      f"{_cell(d['recall']) if d else '-'} | {r['precision']:.3f} | {_cell(d['precision']) if d else '-'} |")
     lines += ["", "Δ: configuration - baseline on the same users and folds, with a 95% paired stratified bootstrap "
-              "interval; * marks an interval that excludes 0."]
+              "interval (over users and, for a configuration run at several seeds, over its seeds; its numbers "
+              "are the seeds' means); * marks a Δ whose two-sided bootstrap p-value stays below 0.05 after Holm's "
+              "correction over the rows of its column."]
     return "\n".join(lines) + "\n"
 
 
-def write_imbalance(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000) -> tuple[Path, list[dict]]:
-    rows = imbalance_table(sweep_dir, precision=precision, n_boot=n_boot)
+def write_imbalance(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000,
+                    per_seed: bool = False) -> tuple[Path, list[dict]]:
+    rows = imbalance_table(sweep_dir, precision=precision, n_boot=n_boot, per_seed=per_seed)
     folder = Path(sweep_dir)
     (folder / "imbalance.json").write_text(json.dumps({"precision": precision, "rows": rows}, indent=2) + "\n")
     (folder / "imbalance.md").write_text(imbalance_markdown(rows, precision), encoding="utf-8")

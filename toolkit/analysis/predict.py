@@ -42,12 +42,27 @@ def check_columns(path: Path, featurizer_keys: list[str], mapping: dict[str, str
             )
 
 
+def score_note(spec, calibrated: bool) -> str | None:
+    """Why a model's scores are not probabilities (None when they were calibrated)."""
+    if calibrated:
+        return None
+    t = spec.training
+    why = ["training.calibrate: none"]
+    if t.class_weight == "balanced":
+        why.append("class_weight: balanced")
+    if t.resample != "none":
+        why.append(f"resample: {t.resample}")
+    return f"scores are not probabilities ({'; '.join(why)}); they rank users, the threshold turns them into decisions"
+
+
 def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
-    """One row per user of the file: ``user_id, score, decision, reason``.
+    """One row per user of the file: ``user_id, score, [probability,] decision, reason``.
 
     ``decision`` is 1 when ``score >= threshold`` (the final model's saved
-    threshold); users that could not be scored have an empty score and decision
-    and a ``reason``.
+    threshold, chosen by the same rule as each fold's); users that could not be
+    scored have an empty score and decision and a ``reason``. ``probability``
+    (the same number) is there only when the run calibrated its scores
+    (``training.calibrate``); ``table.attrs["note"]`` says why when it is not.
     """
     from toolkit.data.posts import load_posts
     from toolkit.data.users import build_features
@@ -68,7 +83,11 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     unscored = skipped.assign(score=np.nan, decision=pd.NA)[["user_id", "score", "decision", "reason"]]
     out = pd.concat([scored, unscored], ignore_index=True) if len(unscored) else scored
     out["decision"] = out["decision"].astype("Int64")
-    return out.sort_values("user_id", kind="stable").reset_index(drop=True)
+    if model.calibrated:
+        out.insert(2, "probability", out["score"])
+    out = out.sort_values("user_id", kind="stable").reset_index(drop=True)
+    out.attrs["note"] = score_note(spec, model.calibrated)
+    return out
 
 
 def write_scores(table: pd.DataFrame, out: str | Path) -> Path:

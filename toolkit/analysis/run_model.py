@@ -24,6 +24,7 @@ class RunModel:
     featurizers: list
     head: object
     threshold: float
+    calibrated: bool = False  # scores pass through the calibrator fitted with the model (model.json)
 
     def blocks(self, users: pd.DataFrame) -> list[Block]:
         return [Block(n, f.output_kind(), f.transform(users)) for n, f in zip(self.names, self.featurizers)]
@@ -72,4 +73,9 @@ def load_run_model(folder: str | Path) -> RunModel:
         import_keras()  # now, so TensorFlow's C++ start-up notices stay hidden
     featurizers = [Featurizer.load(model_dir / f"featurizer_{n}.pkl") for n in info["featurizers"]]
     head = HEADS.get(info["head"]).load(model_dir / info["head_file"])
-    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, float(info["threshold"]))
+    if info.get("calibration"):
+        from toolkit.evaluation.calibration import CalibratedHead, Calibrator
+
+        head = CalibratedHead(head, Calibrator.from_dict(info["calibration"]))
+    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, float(info["threshold"]),
+                    bool(info.get("calibration")))

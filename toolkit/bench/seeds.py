@@ -47,10 +47,18 @@ def seed_draws(members: list[tuple[str, str]], scores: dict, *, metric: str, n_b
         point, d = paired_delta_draws(y, s, base_s, metric=metric, n_boot=n_boot, seed=seed)
         points.append(point)
         draws.append(d)
-    stacked = np.stack(draws)  # (seeds, n_boot): the same user draws in every row
-    picks = np.random.default_rng(seed + 1).integers(0, len(members), size=(n_boot, len(members)))
-    combined = stacked[picks, np.arange(n_boot)[:, None]].mean(axis=1)
-    return float(np.mean(points)), combined
+    return float(np.mean(points)), mix_seeds(draws, seed)
+
+
+def mix_seeds(draws: list[np.ndarray], seed: int) -> np.ndarray:
+    """Draws over users x seeds from per-seed draws ``(n_boot, ...)`` made with the same user draws.
+
+    Each combined draw keeps its user resample and averages the seeds picked (with replacement) for it.
+    """
+    stacked = np.stack(draws)  # (seeds, n_boot, ...): the same user draws in every row
+    n_seeds, n_boot = stacked.shape[:2]
+    picks = np.random.default_rng(seed + 1).integers(0, n_seeds, size=(n_boot, n_seeds))
+    return stacked[picks, np.arange(n_boot)[:, None]].mean(axis=1)
 
 
 def fill_delta(row: dict, metric: str, point: float, draws: np.ndarray, confidence: float) -> None:

@@ -43,8 +43,11 @@ class EvaluationConfig:
     min_validation_positives: int = 3  # fewer in a validation part: the threshold falls back (evaluation.fallback)
     bootstrap: int = 1000  # resamples for the confidence intervals
     confidence: float = 0.95
+    # label shuffles of the permutation test (evaluation.permutation); unset: on below a number of positives
+    permutations: int | None = None
 
     param_constraints = {
+        "permutations": Interval(0, 100_000),
         "min_positives_per_fold": Interval(1, 100_000),
         "min_validation_positives": Interval(0, 100_000),
         "bootstrap": Interval(100, 100_000),

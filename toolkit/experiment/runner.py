@@ -23,11 +23,14 @@ from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users, label_windows
 from toolkit.environment import describe, make_deterministic
 from toolkit.evaluation.baselines import baselines, calendar_warning
+from toolkit.evaluation.calibration import calibrate_head, calibration_info, calibration_metrics, is_calibrated
+from toolkit.evaluation.caveats import annotate
 from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
 from toolkit.evaluation.folds import Fold, carve_validation, check_positives, make_folds
 from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
+from toolkit.experiment.permutation import permutation_test
 from toolkit.experiment.run_folder import ResultsFolder
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
@@ -71,6 +74,8 @@ class FinalModel:
     cost: Cost
     threshold: float
     cache_hits: int
+    flagged: float = float("nan")  # share of the labelled users the final model flags at its threshold
+    calibrated: bool = False
 
 
 @dataclass
@@ -155,6 +160,9 @@ def fit_head(spec: Spec, blocks: list[Block], y: np.ndarray, on_epoch=None):
         on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
+    if spec.training.calibrate != "none":
+        head = calibrate_head(spec.training.calibrate, head, head.predict([b.rows(val_pos) for b in blocks]),
+                              y[val_pos])
     ev = spec.evaluation
     if needs_fallback(y[val_pos], ev.threshold, ev.min_validation_positives):
         return head, prevalence_threshold(y, head.predict(blocks)), seconds, True
@@ -195,7 +203,7 @@ def _score_fold(cv: CrossValidation, fold: Fold, feats: Featurized, head, thresh
     cv.preds[fold.repeat, fold.test] = s >= threshold
     yt = y[fold.test]
     cv.per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
-                        "positives": int(yt.sum()), "threshold": float(threshold),
+                        "positives": int(yt.sum()), "threshold": float(threshold), "calibrated": is_calibrated(head),
                         "epochs": int(getattr(head, "epochs_run_", 1)),
                         **point_metrics(yt, s, (s >= threshold).astype(int))})
 
@@ -206,6 +214,7 @@ def final_model(spec: Spec, prepared: Prepared, store: FeatureStore, folder: Pat
     all_rows = np.arange(len(y))
     feats = featurize(spec, users, all_rows, [], store, need_fitted=True)
     head, threshold, _, _ = fit_head(spec, feats.train, y)
+    flagged = float(np.mean(head.predict(feats.train) >= threshold))
 
     sample = users.iloc[np.resize(all_rows, 1000)]  # 1,000 users, repeating rows when there are fewer
     names = spec.block_names()
@@ -226,17 +235,17 @@ def final_model(spec: Spec, prepared: Prepared, store: FeatureStore, folder: Pat
         _save_model(folder, spec, names, feats.featurizers, head, threshold)
         cost.model_bytes = folder_bytes(folder)
     cost.peak_rss_mb = peak_rss_mb()
-    return FinalModel(cost, threshold, feats.cache_hits)
+    return FinalModel(cost, threshold, feats.cache_hits, flagged, is_calibrated(head))
 
 
 def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, threshold: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for n, f in zip(names, featurizers):
         f.save(folder / f"featurizer_{n}.pkl")
-    head.save(folder / type(head).filename)
+    head.save(folder / head.filename)
     (folder / "model.json").write_text(json.dumps({
-        "featurizers": names, "head": spec.head[0], "head_file": type(head).filename,
-        "threshold": float(threshold)}, indent=2))
+        "featurizers": names, "head": spec.head[0], "head_file": head.filename,
+        "threshold": float(threshold), "calibration": calibration_info(head)}, indent=2))
 
 
 def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalModel, store: FeatureStore) -> dict:
@@ -246,6 +255,8 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
     y = prepared.y[scored]
     metrics = summarize(y, cv.scores[:, scored], cv.preds[:, scored], n_boot=ev.bootstrap,
                         confidence=ev.confidence, seed=spec.seed)
+    metrics.update(calibration_metrics(y, cv.scores[:, scored], n_boot=ev.bootstrap, confidence=ev.confidence,
+                                       seed=spec.seed))
     final.cost.featurize_s = {n: s / len(cv.folds) for n, s in cv.featurize_s.items()}
     final.cost.train_s = cv.train_s / len(cv.folds)
     result = {
@@ -262,13 +273,17 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
         "threshold": {"rule": ev.threshold, "mean": float(np.mean([f["threshold"] for f in cv.per_fold])),
                       "final_model": float(final.threshold),
                       "fallbacks": int(sum(f.get("threshold_fallback", False) for f in cv.per_fold)),
-                      "min_validation_positives": ev.min_validation_positives},
+                      "min_validation_positives": ev.min_validation_positives,
+                      "flagged": {"out_of_fold": float(cv.preds[:, scored].mean()), "final_model": final.flagged}},
+        "calibration": {"method": spec.training.calibrate, "calibrated": final.calibrated and all(
+            f["calibrated"] for f in cv.per_fold)},
         "folds": cv.per_fold,
         "cost": final.cost.to_dict(),
         "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final.cache_hits,
                   "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
         "environment": describe(spec.seed),
     }
+    annotate(result)
     result["warnings"] = list(report.warnings) + [w for w in [calendar_warning(result["baselines"])] if w]
     if store.row_stats:  # stateless featurizers: rows embedded once per run, or read back by content
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
@@ -307,12 +322,17 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
     _log_data(progress, prepared)
     with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        cv = cross_validate(spec, prepared, store, fold_seed=spec.seed if fold_seed is None else fold_seed,
-                            progress=progress)
+        fold_seed = spec.seed if fold_seed is None else fold_seed
+        loop_start = time.perf_counter()
+        cv = cross_validate(spec, prepared, store, fold_seed=fold_seed, progress=progress)
+        permutation = permutation_test(spec, prepared, store, cv, fold_seed=fold_seed, progress=progress,
+                                       loop_seconds=time.perf_counter() - loop_start)
         progress.start("final model", 1)
         final = final_model(spec, prepared, store, out.path / "model" if save else None)
         progress.advance("final model")
         result = record(spec, prepared, cv, final, store)
+        if permutation is not None:
+            result["permutation"] = permutation
         if save:
             scored = cv.scored
             out.write_json("metrics.json", result)
