@@ -1,0 +1,131 @@
+"""Hostile battery: what the toolkit reads and shows (reports, cached data, sweep sizes, limits)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from hostile import assert_refused, toolkit
+from toolkit.analysis.report_html import markdown_to_html
+from toolkit.sanitize import for_markdown_cell
+
+SECRET = b"SECRET-BYTES-5f1c0a9e-never-in-a-report"
+HEADER = ["post_id", "user_id", "title", "content", "label", "like_count", "collect_count", "comment_count",
+          "share_count", "create_time", "post_type", "ip_localtion"]
+
+
+class _Tags(HTMLParser):
+    """Every tag and attribute a browser would see in a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def _active_markup(page: str) -> list:
+    """Tags or attributes a browser would act on beyond what the report writes itself."""
+    parser = _Tags()
+    parser.feed(page)
+    bad = []
+    for tag, attrs in parser.found:
+        if tag in ("script", "iframe", "object", "embed", "a", "link", "form", "svg"):
+            bad.append((tag, attrs))
+        bad += [(tag, k) for k in attrs if k.startswith("on") or k in ("href", "srcset")]
+        if tag == "img" and (set(attrs) != {"alt", "src"} or not attrs["src"].startswith("data:image/png;base64,")):
+            bad.append((tag, attrs))
+    return bad
+
+
+def _planted(tmp_path):
+    """A secret file and the hostile values that point at it, absolute, relative and by ``../``."""
+    secret = tmp_path / "secret.key"
+    secret.write_bytes(SECRET)
+    return [
+        f"normal\n![k]({secret})\nx",
+        "video\n![k](../secret.key)\nx",
+        "normal\n![a\" onerror=\"alert(1)](secret.key)\n",
+        f"\n![volume.png]({secret})\n<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        f"x\n\n![k](../../secret.key)\n\n# heading\n| a | b |",
+    ]
+
+
+def _hostile_csv(tmp_path, values):
+    path = tmp_path / "data" / "hostile.csv"
+    path.parent.mkdir()
+    users = ["u_a", "u_b", "u_c", "u_d", "u_e", "u_f"]
+    days = ["1/1/2025 10:00", "1/2/2025 11:00", "1/12/2025 10:00", "1/20/2025 10:00", "2/10/2025 10:00"]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADER)
+        for i in range(60):
+            bad = values[i % len(values)]
+            out.writerow([f"p{i}", users[i % len(users)], bad, f"garden {bad} rocket", bad, "3", "0", "0", "0",
+                          days[(i // 6) % len(days)], bad if i % 3 else "video", "U.S."])
+    return path
+
+
+def test_eda_report_never_embeds_or_shows_a_file_named_in_the_data(tmp_path):
+    values = _planted(tmp_path)
+    path = _hostile_csv(tmp_path, values)
+    done = toolkit("eda", str(path), "--results-dir", str(tmp_path / "r"), "--topics", "2", cwd=tmp_path / "data")
+    assert done.rc == 0, done.text
+    folder = next((tmp_path / "r" / "eda" / "hostile").iterdir())
+    page = (folder / "report.html").read_bytes()
+    assert SECRET not in page and base64.b64encode(SECRET)[:24] not in page
+    assert _active_markup(page.decode("utf-8")) == []
+    figures = sorted(p.name for p in folder.glob("*.png"))
+    assert page.count(b"data:image/png;base64,") == len(figures) >= 6
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    own = {f"({name})" for name in figures}
+    for line in md.splitlines():
+        assert not line.startswith("![") or any(line.endswith(o) for o in own), line
+        assert not line.startswith(("<", ">")), line
+    # the data was shown, escaped: the post type's text is in the page, as text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.decode()
+
+
+def test_renderer_embeds_only_its_own_figures_by_name(tmp_path):
+    secret = tmp_path / "secret.key"
+    secret.write_bytes(SECRET)
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "volume.png").write_bytes(b"\x89PNG-volume")
+    (folder / "other.png").symlink_to(secret)
+    (folder / "copied.png").write_bytes(SECRET)
+    md = "\n".join([f"![k]({secret})", "![k](../secret.key)", "![x\" onerror=\"alert(1)](volume.png)",
+                    "![k](other.png)", "![k](copied.png)", "![k](./volume.png)"])
+    page = markdown_to_html(md, folder, "t <script>", figures=["volume.png", "other.png"])
+    assert SECRET not in page.encode() and base64.b64encode(SECRET)[:24].decode() not in page
+    assert page.count("data:image/png;base64,") == 1  # volume.png, once, by its exact name
+    assert 'alt="x&quot; onerror=&quot;alert(1)"' in page and _active_markup(page) == []
+    assert base64.b64encode(b"\x89PNG-volume").decode() in page
+
+
+def test_renderer_shows_escaped_markdown_as_the_original_text(tmp_path):
+    value = "a|b **c** `d` ![e](f) <g> \\ _h_ #i"
+    page = markdown_to_html(f"| x | y |\n|---|---|\n| {for_markdown_cell(value)} | 1 |", tmp_path, "t")
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    assert cells == ["a|b **c** `d` ![e](f) &lt;g&gt; \\ _h_ #i", "1"]
+
+
+def test_markdown_cell_is_one_line_without_syntax():
+    cell = for_markdown_cell("normal\n![k](/etc/passwd)\r\n|x\x1b]0;t\x07")
+    assert "\n" not in cell and "\x1b" not in cell and "![" not in cell and "|" not in cell.replace("\\|", "")
+
+
+@pytest.mark.parametrize("size", [21 * 1024 * 1024])
+def test_renderer_never_reads_a_huge_figure(tmp_path, size):
+    folder = tmp_path / "report"
+    folder.mkdir()
+    with (folder / "volume.png").open("wb") as fh:
+        fh.truncate(size)  # sparse: no disk used
+    page = markdown_to_html("![volume](volume.png)", folder, "t", figures=["volume.png"])
+    assert "data:image" not in page and len(page) < 10_000
