@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import csv
+import os
 import re
+import warnings
 from html.parser import HTMLParser
 
 import pytest
@@ -129,3 +131,99 @@ def test_renderer_never_reads_a_huge_figure(tmp_path, size):
         fh.truncate(size)  # sparse: no disk used
     page = markdown_to_html("![volume](volume.png)", folder, "t", figures=["volume.png"])
     assert "data:image" not in page and len(page) < 10_000
+
+
+def _oracle_auc(path):
+    import pandas as pd
+    from sklearn.metrics import roc_auc_score
+
+    from toolkit.data.synth import truth_path
+
+    truth = pd.read_csv(truth_path(path), dtype={"user_id": str}, encoding="utf-8-sig")
+    return roc_auc_score(truth["retained"], truth["p_retained"])
+
+
+def test_tampered_synthetic_truth_in_the_cache_is_regenerated(tmp_path):
+    import pandas as pd
+
+    from toolkit.data.synth import ensure_synthetic, truth_path
+
+    path = ensure_synthetic(400, seed=3, cache_dir=tmp_path)
+    truth = truth_path(path)
+    original, auc = truth.read_bytes(), _oracle_auc(path)
+    assert auc > 0.7
+    frame = pd.read_csv(truth, dtype={"user_id": str}, encoding="utf-8-sig")
+    frame["p_retained"] = 1 - frame["p_retained"]  # flipped: the oracle would look worse than chance
+    frame.to_csv(truth, index=False)
+    assert _oracle_auc(path) < 0.3
+    with pytest.warns(UserWarning, match="not trusted"):
+        assert ensure_synthetic(400, seed=3, cache_dir=tmp_path) == path
+    assert truth.read_bytes() == original and _oracle_auc(path) == pytest.approx(auc)
+
+
+@pytest.mark.parametrize("tamper", ["posts", "signature", "forged"])
+def test_synthetic_posts_or_signature_altered_is_regenerated(tmp_path, tamper):
+    import json
+
+    from toolkit.data.synth import ensure_synthetic
+    from toolkit.data.synth_cache import signature_path
+
+    path = ensure_synthetic(60, seed=4, cache_dir=tmp_path)
+    original = path.read_bytes()
+    if tamper == "posts":
+        path.write_bytes(original.replace(b"video", b"VIDEO", 1))
+    elif tamper == "signature":
+        signature_path(path).unlink()
+    else:  # the attacker rewrites the file and a matching checksum, but cannot sign it
+        path.write_bytes(original + b"p,x,,,,0,0,0,0,1/1/2025 10:00,normal,U.S.\n")
+        doc = json.loads(signature_path(path).read_text())
+        from toolkit.data.synth_cache import _digest
+
+        doc["files"][0] = _digest(path)
+        signature_path(path).write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match="not trusted"):
+        ensure_synthetic(60, seed=4, cache_dir=tmp_path)
+    assert path.read_bytes() == original
+
+
+def test_empty_home_keeps_cache_and_key_in_a_private_temporary_folder(tmp_path, monkeypatch):
+    for name in ("TOOLKIT_CACHE_DIR", "TOOLKIT_CACHE_KEY_FILE", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    done = toolkit("cache", "clear", cwd=tmp_path, env={"HOME": "", "TMPDIR": str(tmp_path)})
+    assert done.rc == 0, done.text
+    private = tmp_path / f"toolkit-{os.getuid()}"
+    assert "HOME is ''" in done.err and str(private) in done.err
+    assert f"from {private}/.cache/toolkit/features" in done.out and " /.cache" not in done.out
+    assert private.is_dir() and private.stat().st_mode & 0o077 == 0
+
+
+def test_empty_home_key_and_cache_paths(tmp_path, monkeypatch):
+    from toolkit.signing import key_file
+    from toolkit.user_dirs import cache_root
+
+    for name in ("TOOLKIT_CACHE_DIR", "TOOLKIT_CACHE_KEY_FILE", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.warns(UserWarning, match="HOME is ''"):
+        assert key_file().parent.parent.parent == tmp_path / f"toolkit-{os.getuid()}"
+    with pytest.warns(UserWarning, match="HOME"):
+        assert str(cache_root()).startswith(str(tmp_path))
+    monkeypatch.setenv("HOME", "relative/home")
+    with pytest.warns(UserWarning, match="relative/home"):
+        assert cache_root().is_absolute()
+
+
+def test_a_temporary_folder_made_by_someone_else_is_refused(tmp_path, monkeypatch):
+    from toolkit.errors import ToolkitError
+    from toolkit.user_dirs import cache_root
+
+    monkeypatch.delenv("TOOLKIT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    planted = tmp_path / f"toolkit-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)  # open to everyone: someone else may have made it
+    with pytest.raises(ToolkitError, match="not a private folder"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cache_root()
