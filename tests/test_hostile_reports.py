@@ -227,3 +227,51 @@ def test_a_temporary_folder_made_by_someone_else_is_refused(tmp_path, monkeypatc
     with pytest.raises(ToolkitError, match="not a private folder"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cache_root()
+
+
+def _big_sweep(folder, seeds=100, trainings=100):
+    import yaml
+
+    from specs import BASE
+
+    (folder / "base.yaml").write_text(yaml.safe_dump(BASE))
+    grid = {"seed": list(range(seeds)), "training": [{"epochs": e} for e in range(1, trainings + 1)]}
+    (folder / "sweep.yaml").write_text(yaml.safe_dump({"name": "huge", "base": "base.yaml", "grid": grid}))
+    return folder / "sweep.yaml"
+
+
+@pytest.mark.parametrize("command", ["validate", "bench"])
+def test_a_sweep_of_ten_thousand_configurations_is_refused_before_expanding(tmp_path, command):
+    import time
+
+    sweep = _big_sweep(tmp_path)
+    assert sweep.stat().st_size < 4000
+    start = time.perf_counter()
+    done = toolkit(command, str(sweep), *(["--results-dir", str(tmp_path / "r")] if command == "bench" else []),
+                   cwd=tmp_path)
+    assert_refused(done, 2, "10,000 configurations", "1,000", "--max-configs")
+    assert time.perf_counter() - start < 30  # expanding them took 48 s; the refusal needs no expansion
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_cap_counts_every_grid_of_a_list_and_can_be_raised(tmp_path):
+    import yaml
+
+    from toolkit.bench.sweep import load_sweep
+    from toolkit.errors import ToolkitError
+
+    sweep = _big_sweep(tmp_path, seeds=3, trainings=2)
+    raw = yaml.safe_load(sweep.read_text())
+    raw["grid"] = [raw["grid"], {"seed": [0, 1], "head": [{"type": "logreg"}]}]  # 6 + 2 configurations
+    sweep.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ToolkitError, match="asks for 8 configurations, more than the limit of 7"):
+        load_sweep(sweep, max_configs=7)
+    assert len([c for c in load_sweep(sweep, max_configs=8).configs if not c.is_baseline]) == 8
+
+
+def test_max_configs_must_be_positive(tmp_path):
+    sweep = _big_sweep(tmp_path, seeds=2, trainings=2)
+    assert_refused(toolkit("validate", str(sweep), "--spec-only", "--max-configs", "0", cwd=tmp_path), 2,
+                   "--max-configs must be an int >= 1")
+    done = toolkit("validate", str(sweep), "--spec-only", "--max-configs", "4", cwd=tmp_path)
+    assert done.rc == 0 and "4 configurations" in done.out, done.text

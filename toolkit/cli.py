@@ -54,6 +54,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     val.add_argument("--cache-dir", default=None)
     val.add_argument("--spec-only", action="store_true", help="check the spec but do not load the data")
+    _add_max_configs(val)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +75,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--track", choices=("mlflow",), default=None,
                        help="also log the sweep to MLflow: a parent run, one child per configuration")
     _add_per_seed(bench)
+    _add_max_configs(bench)
+
+
+def _add_max_configs(command: argparse.ArgumentParser) -> None:
+    # The default lives in toolkit.bench.sweep.MAX_CONFIGS; importing it here would slow every command.
+    command.add_argument("--max-configs", type=int, default=None, metavar="N",
+                         help="refuse a sweep of more than N configurations (default 1000)")
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
@@ -259,7 +267,7 @@ def _validate_sweep(args, console) -> int:
 
     if args.overrides:
         raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
-    sweep = load_sweep(args.spec)
+    sweep = load_sweep(args.spec, max_configs=_max_configs(args))
     missing = {} if args.spec_only else unavailable(sweep)
     reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
     runnable = [c for c in sweep.configs if not reasons[c.config_id]]
@@ -270,6 +278,16 @@ def _validate_sweep(args, console) -> int:
         mark = "baseline" if c.is_baseline else ("skip" if why else "run")
         console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {why}" if why else ""))
     return 0
+
+
+def _max_configs(args) -> int:
+    from toolkit.bench.sweep import MAX_CONFIGS
+
+    if args.max_configs is None:
+        return MAX_CONFIGS
+    if args.max_configs < 1:
+        raise ToolkitError(f"--max-configs must be an int >= 1. Got {args.max_configs} instead.")
+    return args.max_configs
 
 
 def cmd_plugins(args, console) -> int:
@@ -337,7 +355,7 @@ def cmd_bench(args, console) -> int:
         from toolkit.analysis.tracking import require_mlflow
 
         require_mlflow()
-    sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
+    sweep = load_sweep(args.files[0], max_configs=_max_configs(args)) if len(args.files) == 1 else combine(args.files)
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
     if args.quiet:
