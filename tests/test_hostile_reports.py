@@ -275,3 +275,65 @@ def test_max_configs_must_be_positive(tmp_path):
                    "--max-configs must be an int >= 1")
     done = toolkit("validate", str(sweep), "--spec-only", "--max-configs", "4", cwd=tmp_path)
     assert done.rc == 0 and "4 configurations" in done.out, done.text
+
+
+def test_a_sweep_in_which_every_configuration_is_skipped_exits_non_zero(tmp_path):
+    import yaml
+
+    from specs import BASE
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(BASE))
+    grid = {"head": [{"type": "lstm"}], "seed": [0, 1]}  # lstm takes only sequence blocks: both skipped
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"name": "none", "base": "base.yaml", "grid": grid}))
+    done = toolkit("bench", "sweep.yaml", "--quiet", "--results-dir", "r", "--cache-dir", "c", cwd=tmp_path)
+    assert_refused(done, 1, "no configuration ran", "all 2 were skipped")
+    assert "lstm takes only sequence blocks" in done.out
+
+
+@pytest.mark.parametrize("index", ["³", "٣", "1²", "²"])
+def test_a_set_index_of_non_ascii_digits_is_one_error_line(tmp_path, index):
+    import yaml
+
+    from specs import BASE
+
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(BASE))
+    done = toolkit("validate", "spec.yaml", "--spec-only", "--set", f"featurizers.{index}.max_features=5", cwd=tmp_path)
+    assert_refused(done, 2, "--set featurizers.", "expected an index 0..1")
+
+
+@pytest.mark.parametrize("repeats", ["1", "1001", "100000000"])
+def test_explain_repeats_is_bounded(tmp_path, repeats):
+    done = toolkit("explain", str(tmp_path / "no-such-run"), "--repeats", repeats, cwd=tmp_path)
+    assert_refused(done, 2, "--repeats must be an int from 2", "to 1000", repeats)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    import yaml
+
+    from specs import BASE
+    from toolkit.cli import main
+
+    folder = tmp_path_factory.mktemp("done")
+    (folder / "spec.yaml").write_text(yaml.safe_dump(BASE))
+    assert main(["run", str(folder / "spec.yaml"), "--quiet", "--results-dir", str(folder / "r"),
+                 "--cache-dir", str(folder / "c")]) == 0
+    return next((folder / "r" / "t").iterdir())
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), float("-inf")])
+def test_compare_marks_and_warns_about_metrics_that_are_not_finite(tmp_path, finished_run, value):
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["metrics"]["roc_auc"]["mean"] = value
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    done = toolkit("compare", str(run), "--out", "cmp", cwd=tmp_path)
+    assert done.rc == 0, done.text
+    warning = [line for line in done.text.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "roc_auc" in warning[0] and "t (" in warning[0], done.text
+    table = (tmp_path / "cmp" / "table.md").read_text()
+    assert f"{'nan' if value != value else value}!" in table

@@ -15,6 +15,8 @@ from toolkit.environment import quiet_backends
 from toolkit.errors import ToolkitError, describe_os_error
 from toolkit.interrupts import sigterm_as_interrupt
 
+MAX_REPEATS = 1000  # explain --repeats: each repeat scores every held-out user once per block
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each command's arguments are added by its own ``_add_*`` function.
@@ -144,7 +146,8 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
                                          "explain.json and PNGs to RUN_DIR/explain/.")
     explain.add_argument("run_dir", metavar="RUN_DIR")
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
-    explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
+    explain.add_argument("--repeats", type=int, default=5,
+                         help=f"shuffles per feature (default 5, at most {MAX_REPEATS})")
     explain.add_argument("--cache-dir", default=None)
 
 
@@ -375,6 +378,10 @@ def cmd_bench(args, console) -> int:
             f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
             f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
         return 1
+    if not any(r.status == "done" for r in results):  # every configuration skipped: nothing was measured
+        Console(stderr=True, markup=False, highlight=False).print(
+            f"error: no configuration ran: all {len(results)} were skipped (reasons above)", soft_wrap=True)
+        return 1
     return 0
 
 
@@ -428,8 +435,9 @@ def cmd_predict(args, console) -> int:
 def cmd_explain(args, console) -> int:
     from toolkit.analysis.explain import explain
 
-    if args.repeats < 2:
-        raise ToolkitError(f"--repeats must be an int >= 2 (an interval needs repeats). Got {args.repeats} instead.")
+    if not 2 <= args.repeats <= MAX_REPEATS:
+        raise ToolkitError(f"--repeats must be an int from 2 (an interval needs repeats) to {MAX_REPEATS} "
+                           f"(each repeat scores every held-out user again). Got {args.repeats} instead.")
     result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
     for row in result["importance"]["blocks"]:
         console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
