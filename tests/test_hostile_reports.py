@@ -337,3 +337,40 @@ def test_compare_marks_and_warns_about_metrics_that_are_not_finite(tmp_path, fin
     assert len(warning) == 1 and "roc_auc" in warning[0] and "t (" in warning[0], done.text
     table = (tmp_path / "cmp" / "table.md").read_text()
     assert f"{'nan' if value != value else value}!" in table
+
+
+@pytest.mark.parametrize("users", ["5000000", "1500001"])
+def test_data_synth_refuses_more_users_than_fit_the_machine(tmp_path, users):
+    done = toolkit("data", "synth", "--users", users, "--out", "s.csv", "--quiet", cwd=tmp_path)
+    assert_refused(done, 2, "from 10 to 1,500,000", users)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_synthetic_spec_over_the_maximum_is_refused(tmp_path):
+    import yaml
+
+    from specs import BASE
+
+    spec = {**BASE, "data": {"synthetic": {"users": 5_000_000, "seed": 1}}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    assert_refused(toolkit("validate", "spec.yaml", "--spec-only", cwd=tmp_path), 2, "users", "1500000")
+
+
+def test_one_user_with_megabytes_of_text_is_capped_before_featurizing():
+    import numpy as np
+    import pandas as pd
+
+    from toolkit.data.user_text import MAX_USER_TEXT_CHARS, text_columns
+
+    post = "garden " * 100  # 700 characters
+    n = 3 * MAX_USER_TEXT_CHARS // len(post)
+    window = pd.DataFrame({"title": ["t"] * (n + 2), "content": [post] * n + ["short", None],
+                           "hashtags": ["a#b"] * (n + 2)})
+    key = np.array([0] * n + [1, 1])
+    out = text_columns(window, key, 3)
+    full = n * len(("t\n" + post).strip()) + (n - 1)
+    assert len(out.loc[0, "text"]) == MAX_USER_TEXT_CHARS
+    assert out.loc[0, "text"] == "\n".join([("t\n" + post).strip()] * n)[:MAX_USER_TEXT_CHARS]
+    assert out.loc[0, "text_chars"] == pytest.approx(np.log1p(full))  # the length of the whole text
+    assert out.loc[1, "text"] == "t\nshort\nt" and out.loc[1, "text_chars"] == pytest.approx(np.log1p(9))
+    assert out.loc[2, "text"] == "" and out.loc[2, "text_chars"] == 0

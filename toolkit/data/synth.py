@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
+from toolkit.data.config import MAX_SYNTHETIC_USERS
 from toolkit.data.counts import parse_counts
 from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
@@ -76,9 +77,10 @@ _HOUR_WEIGHTS = np.array([4, 3, 2, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 5, 5, 6, 7, 
 
 
 def _validate(users: int, seed: int, positive_rate: float) -> None:
-    if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or users < 10:
+    if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or not 10 <= users <= MAX_SYNTHETIC_USERS:
         raise ToolkitError(
-            f"The 'users' argument of the synthetic generator must be an int >= 10. Got {users!r} instead."
+            f"The 'users' argument of the synthetic generator must be an int from 10 to {MAX_SYNTHETIC_USERS:,} "
+            f"(generating holds every post in memory, about 9.4 KB a user). Got {users!r} instead."
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ToolkitError(
