@@ -374,3 +374,15 @@ def test_one_user_with_megabytes_of_text_is_capped_before_featurizing():
     assert out.loc[0, "text_chars"] == pytest.approx(np.log1p(full))  # the length of the whole text
     assert out.loc[1, "text"] == "t\nshort\nt" and out.loc[1, "text_chars"] == pytest.approx(np.log1p(9))
     assert out.loc[2, "text"] == "" and out.loc[2, "text_chars"] == 0
+
+
+def test_eda_survives_mathtext_and_thousands_of_post_types(tmp_path):
+    values = ["$\\notacommand{x}$", "a$b", "$$", "\\$\\frac{1}{0}$"] + [f"type{i}" for i in range(2000)]
+    path = _hostile_csv(tmp_path, values)
+    done = toolkit("eda", str(path), "--results-dir", str(tmp_path / "r"), "--topics", "2", cwd=tmp_path / "data")
+    assert done.rc == 0, done.text
+    folder = next((tmp_path / "r" / "eda" / "hostile").iterdir())
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    types_line = next(line for line in md.splitlines() if "Post types:" in line)
+    assert types_line.count("%") <= 11 + 1 and "other (" in types_line  # ten types, "other", the Chinese share
+    assert (folder / "posts_mix.png").stat().st_size < 2_000_000

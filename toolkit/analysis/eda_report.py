@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from toolkit.analysis.eda_figures import top_types
 from toolkit.sanitize import for_markdown_cell as _md
 
 
@@ -91,7 +92,7 @@ def render(r: dict) -> str:
               "| column | r | 95% interval |", "|---|---:|---|"]
     lines += [f"| {_md(c['column'])} | {_f(c['r'], '+.3f')} | {_f(c['ci_low'], '+.3f')} .. {_f(c['ci_high'], '+.3f')} |"
               for c in r["correlations"]]
-    types = ", ".join(f"{_md(k)} {v:.1%}" for k, v in r["mix"]["types"].items())
+    types = ", ".join(f"{_md(k)} {v:.1%}" for k, v in top_types(r["mix"]["types"]).items())
     peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
     lines += ["", "![correlation](correlation.png)", "", "## Posting hour, post type, language", "",
               f"Busiest hour: {peak}:00. Post types: {types}. Mean share of Chinese characters per user: "
