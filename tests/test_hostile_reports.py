@@ -386,3 +386,18 @@ def test_eda_survives_mathtext_and_thousands_of_post_types(tmp_path):
     types_line = next(line for line in md.splitlines() if "Post types:" in line)
     assert types_line.count("%") <= 11 + 1 and "other (" in types_line  # ten types, "other", the Chinese share
     assert (folder / "posts_mix.png").stat().st_size < 2_000_000
+
+
+def test_explain_markdown_keeps_words_from_data_on_their_line():
+    from toolkit.analysis.explain import _terms_lines, _topic_lines
+
+    bad = "x\n![k](/etc/passwd)\n# h |"
+    term = {"term": bad, "coef": 1.0, "users": 3}
+    terms = {"model": "m", "retention": {"english": [term], "chinese": []}, "churn": {"english": [], "chinese": []}}
+    topics = {"n_topics": 1, "rule": "r", "topics": [{"id": 0, "english": [bad], "chinese": [], "users": 3,
+                                                        "rate": 0.5, "ci_low": 0.1, "ci_high": 0.9}]}
+    lines = _terms_lines(terms) + _topic_lines(topics)
+    assert not any(line.startswith(("![", "#")) for line in lines)
+    assert all("\n" not in line for line in lines)
+    row = next(line for line in lines if line.startswith("| 0 |"))
+    assert row.count(" | ") == 4  # the escaped "|" did not add a cell
