@@ -401,3 +401,8 @@ def test_explain_markdown_keeps_words_from_data_on_their_line():
     assert all("\n" not in line for line in lines)
     row = next(line for line in lines if line.startswith("| 0 |"))
     assert row.count(" | ") == 4  # the escaped "|" did not add a cell
+
+
+def test_comparing_more_specs_than_the_cap_is_refused_before_reading_them(tmp_path):
+    names = [f"missing{i}.yaml" for i in range(3)]  # never read: the count alone is refused
+    assert_refused(toolkit("bench", *names, "--max-configs", "2", cwd=tmp_path), 2, "3 specs to compare", "limit of 2")

@@ -358,7 +358,9 @@ def cmd_bench(args, console) -> int:
         from toolkit.analysis.tracking import require_mlflow
 
         require_mlflow()
-    sweep = load_sweep(args.files[0], max_configs=_max_configs(args)) if len(args.files) == 1 else combine(args.files)
+    limit = _max_configs(args)
+    sweep = (load_sweep(args.files[0], max_configs=limit) if len(args.files) == 1
+             else combine(args.files, max_configs=limit))
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
     if args.quiet:

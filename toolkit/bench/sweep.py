@@ -159,8 +159,11 @@ def _single(spec: Spec, path: Path) -> Sweep:
     return sweep
 
 
-def combine(paths: list[str | Path]) -> Sweep:
+def combine(paths: list[str | Path], *, max_configs: int = MAX_CONFIGS) -> Sweep:
     """``bench A.yaml B.yaml``: plain specs compared with each other, the first as baseline."""
+    if len(paths) > max_configs:
+        raise ToolkitError(f"{len(paths):,} specs to compare, more than the limit of {max_configs:,} "
+                           "configurations. Compare fewer, or raise the limit with --max-configs N.")
     specs = [load_spec(p) for p in paths]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
