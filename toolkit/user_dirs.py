@@ -57,5 +57,6 @@ def _private_temp() -> Path:
                            "Set HOME, or TOOLKIT_CACHE_DIR and TOOLKIT_CACHE_KEY_FILE.") from None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o077:
         raise ToolkitError(f"HOME is not set to a usable folder and {folder} is not a private folder of yours "
-                           "(another user may have made it). Set HOME, or TOOLKIT_CACHE_DIR and TOOLKIT_CACHE_KEY_FILE.")
+                           "(another user may have made it). Set HOME, or TOOLKIT_CACHE_DIR and "
+                           "TOOLKIT_CACHE_KEY_FILE.")
     return folder

@@ -473,7 +473,8 @@ def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_di
     return path
 
 
-# The names ensure_synthetic gives its files (signature included), and the temporary files _write_atomic leaves if killed.
+# The names ensure_synthetic gives its files (signature included), and the temporary files
+# _write_atomic leaves if killed.
 _CACHED_FILE = re.compile(
     r"(\.)?synthetic-v\d+-u\d+-s\d+-r[0-9.e+-]+(?:\.truth\.csv|\.csv(?:\.sig)?)(?(1)\.[A-Za-z0-9_]+\.tmp|)")
 
