@@ -45,7 +45,8 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
     for r in rows:
         if r["status"] == "done" and (bad := nonfinite(r)):
             console.print(f"warning: {for_terminal(r['label'])} ({for_terminal(r['config_id'])}) has metrics "
-                          f"that are not finite numbers ({', '.join(bad)}; marked ! in the table): its run folder is damaged or was edited")
+                          f"that are not finite numbers ({', '.join(bad)}; marked ! in the table): its run "
+                          "folder is damaged or was edited")
     console.print(f"comparison: {folder} (table.md, table.csv, table.json, report.html, "
                   f"{', '.join(p.name for p in plots.values())})")
     return written
