@@ -56,6 +56,8 @@ def _planted(tmp_path):
         f"\n![volume.png]({secret})\n<script>alert(1)</script>",
         "<img src=x onerror=alert(1)>",
         f"x\n\n![k](../../secret.key)\n\n# heading\n| a | b |",
+        "normal\n![k](../../../../secret.key)\n",  # from r/eda/hostile/<timestamp>/ to the secret
+        "normal\r![k](../../../../secret.key)\u2028x",
     ]
 
 
