@@ -329,7 +329,8 @@ HEADLINE = ("roc_auc", "pr_auc", "recall", "precision")
 def nonfinite(row: dict) -> list[str]:
     """The row's values that are infinite, or not a number where a number is always measured."""
     bad = [k for k, v in row.items() if isinstance(v, float) and math.isinf(v)]
-    return bad + [k for k in HEADLINE if isinstance(row.get(k), float) and math.isnan(row[k])]
+    keys = [k + end for k in HEADLINE for end in ("", "_ci_low", "_ci_high")]
+    return bad + [k for k in keys if isinstance(row.get(k), float) and math.isnan(row[k])]
 
 
 def _whole(x):
