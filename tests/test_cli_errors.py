@@ -440,7 +440,7 @@ def test_missing_distilbert_model(capsys, tmp_path, results_dir, cache_dir):
 
 
 @pytest.mark.parametrize("args, phrases", [
-    pytest.param(["--users", "3"], ["'users' argument of the synthetic generator must be an int >= 10", "Got 3"],
+    pytest.param(["--users", "3"], ["'users' argument of the synthetic generator must be an int from 10 to 1,500,000", "Got 3"],
                  id="too-few-users"),
     pytest.param(["--users", "50", "--positive-rate", "1.5"], ["'positive_rate' argument", "range (0, 1)",
                                                                "Got 1.5"], id="rate-out-of-range"),

@@ -15,6 +15,8 @@ from toolkit.environment import quiet_backends
 from toolkit.errors import ToolkitError, describe_os_error
 from toolkit.interrupts import sigterm_as_interrupt
 
+MAX_REPEATS = 1000  # explain --repeats: each repeat scores every held-out user once per block
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; each command's arguments are added by its own ``_add_*`` function.
@@ -54,6 +56,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     val.add_argument("--cache-dir", default=None)
     val.add_argument("--spec-only", action="store_true", help="check the spec but do not load the data")
+    _add_max_configs(val)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +77,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--track", choices=("mlflow",), default=None,
                        help="also log the sweep to MLflow: a parent run, one child per configuration")
     _add_per_seed(bench)
+    _add_max_configs(bench)
+
+
+def _add_max_configs(command: argparse.ArgumentParser) -> None:
+    # The default lives in toolkit.bench.sweep.MAX_CONFIGS; importing it here would slow every command.
+    command.add_argument("--max-configs", type=int, default=None, metavar="N",
+                         help="refuse a sweep of more than N configurations (default 1000)")
 
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
@@ -136,7 +146,8 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
                                          "explain.json and PNGs to RUN_DIR/explain/.")
     explain.add_argument("run_dir", metavar="RUN_DIR")
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
-    explain.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default 5)")
+    explain.add_argument("--repeats", type=int, default=5,
+                         help=f"shuffles per feature (default 5, at most {MAX_REPEATS})")
     explain.add_argument("--cache-dir", default=None)
 
 
@@ -260,7 +271,7 @@ def _validate_sweep(args, console) -> int:
 
     if args.overrides:
         raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
-    sweep = load_sweep(args.spec)
+    sweep = load_sweep(args.spec, max_configs=_max_configs(args))
     missing = {} if args.spec_only else unavailable(sweep)
     reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
     runnable = [c for c in sweep.configs if not reasons[c.config_id]]
@@ -271,6 +282,16 @@ def _validate_sweep(args, console) -> int:
         mark = "baseline" if c.is_baseline else ("skip" if why else "run")
         console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {why}" if why else ""))
     return 0
+
+
+def _max_configs(args) -> int:
+    from toolkit.bench.sweep import MAX_CONFIGS
+
+    if args.max_configs is None:
+        return MAX_CONFIGS
+    if args.max_configs < 1:
+        raise ToolkitError(f"--max-configs must be an int >= 1. Got {args.max_configs} instead.")
+    return args.max_configs
 
 
 def cmd_plugins(args, console) -> int:
@@ -338,7 +359,9 @@ def cmd_bench(args, console) -> int:
         from toolkit.analysis.tracking import require_mlflow
 
         require_mlflow()
-    sweep = load_sweep(args.files[0]) if len(args.files) == 1 else combine(args.files)
+    limit = _max_configs(args)
+    sweep = (load_sweep(args.files[0], max_configs=limit) if len(args.files) == 1
+             else combine(args.files, max_configs=limit))
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
     if args.quiet:
@@ -357,6 +380,10 @@ def cmd_bench(args, console) -> int:
         Console(stderr=True, markup=False, highlight=False).print(
             f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
             f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
+        return 1
+    if not any(r.status == "done" for r in results):  # every configuration skipped: nothing was measured
+        Console(stderr=True, markup=False, highlight=False).print(
+            f"error: no configuration ran: all {len(results)} were skipped (reasons above)", soft_wrap=True)
         return 1
     return 0
 
@@ -414,8 +441,9 @@ def cmd_predict(args, console) -> int:
 def cmd_explain(args, console) -> int:
     from toolkit.analysis.explain import explain
 
-    if args.repeats < 2:
-        raise ToolkitError(f"--repeats must be an int >= 2 (an interval needs repeats). Got {args.repeats} instead.")
+    if not 2 <= args.repeats <= MAX_REPEATS:
+        raise ToolkitError(f"--repeats must be an int from 2 (an interval needs repeats) to {MAX_REPEATS} "
+                           f"(each repeat scores every held-out user again). Got {args.repeats} instead.")
     result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
     for row in result["importance"]["blocks"]:
         console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")

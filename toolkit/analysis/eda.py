@@ -175,6 +175,7 @@ def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: 
         result = analyse(data, out.path, n_topics=n_topics)
         markdown = render(result)
         out.write_text("report.md", markdown)
-        out.write_text("report.html", markdown_to_html(markdown, out.path, f"EDA: {data.name}"))
+        out.write_text("report.html", markdown_to_html(markdown, out.path, f"EDA: {data.name}",
+                                                       figures=result["figures"].values()))
         out.write_text("eda.json", json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n")
     return out.final, result

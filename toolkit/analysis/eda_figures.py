@@ -9,6 +9,26 @@ import pandas as pd
 
 from toolkit.analysis.figures import pyplot, save
 from toolkit.data.schema import COUNT_COLUMNS
+from toolkit.sanitize import strip_controls
+
+#: post types shown one by one in the report and its figure; the rest are pooled as "other"
+TOP_TYPES = 10
+
+
+def top_types(types: dict[str, float]) -> dict[str, float]:
+    """The :data:`TOP_TYPES` most common post types (``types`` is sorted, most common first), the rest pooled."""
+    items = list(types.items())
+    top = dict(items[:TOP_TYPES])
+    if len(items) > TOP_TYPES:
+        top[f"other ({len(items) - TOP_TYPES} types)"] = float(sum(v for _, v in items[TOP_TYPES:]))
+    return top
+
+
+def data_label(text: str, width: int = 30) -> str:
+    """A tick label from data: one line, at most ``width`` characters, ``$`` not read as mathtext."""
+    text = " ".join(strip_controls(str(text), " ").split())
+    text = text if len(text) <= width else text[:width - 1] + "…"
+    return text.replace("$", r"\$")
 
 
 def volume_figure(volume: pd.Series, windows: list[tuple[str, object, object]], path: Path) -> Path:
@@ -75,7 +95,9 @@ def mix_figure(mix: dict, zh_share: pd.Series, path: Path) -> Path:
     fig, (hours, types, zh) = plt.subplots(1, 3, figsize=(11, 2.8))
     hours.bar(range(24), mix["hours"], color="#4C72B0")
     hours.set_title("posts by hour of day", fontsize=9)
-    types.bar(list(mix["types"]), list(mix["types"].values()), color="#55A868")
+    shown = top_types(mix["types"])
+    types.bar(range(len(shown)), list(shown.values()), color="#55A868")
+    types.set_xticks(range(len(shown)), [data_label(t) for t in shown], rotation=30, fontsize=7, ha="right")
     types.set_title("post type (share of posts)", fontsize=9)
     zh.hist(zh_share.to_numpy(dtype=float), bins=20, range=(0, 1), color="#C44E52")
     zh.set_title("share of Chinese characters per user", fontsize=9)

@@ -1,10 +1,17 @@
-"""The EDA report as markdown, from the numbers :func:`toolkit.analysis.eda.analyse` returns."""
+"""The EDA report as markdown, from the numbers :func:`toolkit.analysis.eda.analyse` returns.
+
+Every value that came from the posts file or the spec (names, post types, topic words, days,
+label text) goes through :func:`toolkit.sanitize.for_markdown_cell`: on one line, with Markdown
+syntax escaped, so data never starts a construct (an ``![x](path)`` image line above all).
+"""
 
 from __future__ import annotations
 
 import math
 
+from toolkit.analysis.eda_figures import top_types
 from toolkit.analysis.eda_stats import MIN_POSITIVES, TOO_FEW
+from toolkit.sanitize import for_markdown_cell as _md
 
 
 def warnings(result: dict) -> list[str]:
@@ -20,7 +27,7 @@ def warnings(result: dict) -> list[str]:
                  if clock["local_time"] == "ip" else "posting hours are cut on the data's clock, not the poster's: "
                  "set data.local_time: ip (and data.ip_zones for places with several zones)")
         out.append(f"{clock['disagree']} of {clock['known']} posts with a known IP location (mostly "
-                   f"{', '.join(clock['places'])}) come from places whose clock differs from data.timezone "
+                   f"{', '.join(_md(p) for p in clock['places'])}) come from places whose clock differs from data.timezone "
                    f"({clock['timezone']}) when they posted; {hours}")
     if not auc.get("readable", True):
         out.append(f"fewer than {MIN_POSITIVES} labelled users in the smaller class ({c['positives']} positives of "
@@ -44,7 +51,7 @@ def _ci(row: dict, fmt: str = ".3f") -> str:
 
 def _rates(rows: list[dict], key: str, title: str) -> list[str]:
     lines = [f"| {title} | users | retained | rate | 95% interval |", "|---|---:|---:|---:|---|"]
-    lines += [f"| {r[key]} | {r['users']} | {r['retained']} | {_f(r['rate'])} | {_ci(r)} |" for r in rows]
+    lines += [f"| {_md(r[key])} | {r['users']} | {r['retained']} | {_f(r['rate'])} | {_ci(r)} |" for r in rows]
     return lines
 
 
@@ -66,19 +73,20 @@ def _arrival(rows: list[dict]) -> list[str]:
     lines = ["", "Labelled users against the cohort, by week of day 0 (first seen):", "",
              "| week starting | cohort | labelled | censored (data end) | censored (crawl coverage) |",
              "|---|---:|---:|---:|---:|"]
-    return lines + [f"| {w['week']} | {w['cohort']} | {w['labelled']} | {w['censored_by_data_end']} | "
+    return lines + [f"| {_md(w['week'])} | {w['cohort']} | {w['labelled']} | {w['censored_by_data_end']} | "
                     f"{w['censored_by_coverage']} |" for w in rows]
 
 
 def _topics(t: dict) -> list[str]:
     rates = {row["topic"]: row for row in t["retention"]}
-    lines = [f"NMF over the TF-IDF of each user's text (jieba for Chinese); {t['n_topics']} topics ({t['rule']}). "
+    lines = [f"NMF over the TF-IDF of each user's text (jieba for Chinese); {t['n_topics']} topics ({_md(t['rule'])}). "
              "Each user goes to their heaviest topic; -1: no topic (no usable text).", "",
              "| topic | top English words | top Chinese words | users | retention | 95% interval |",
              "|---:|---|---|---:|---:|---|"]
     for topic in t["topics"]:
         row = rates.get(topic["id"], {"users": 0, "rate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")})
-        lines.append(f"| {topic['id']} | {', '.join(topic['english']) or '-'} | {', '.join(topic['chinese']) or '-'} | "
+        lines.append(f"| {_md(topic['id'])} | {_md(', '.join(topic['english'])) or '-'} | "
+                     f"{_md(', '.join(topic['chinese'])) or '-'} | "
                      f"{row['users']} | {_f(row['rate'])} | {_ci(row)} |")
     if -1 in rates:
         row = rates[-1]
@@ -88,11 +96,11 @@ def _topics(t: dict) -> list[str]:
 
 def render(r: dict) -> str:
     auc, v = r["first_seen_auc"], r["volume"]
-    lines = [f"# Exploratory analysis: {r['name']}", "", f"Label ({r['label_source']}): {r['label']}.", ""]
+    lines = [f"# Exploratory analysis: {_md(r['name'])}", "", f"Label ({_md(r['label_source'])}): {_md(r['label'])}.", ""]
     lines += [f"- **warning:** {w}" for w in warnings(r)] + [""]
     lines += ["## Counts", "", *_counts(r), ""]
     lines += ["## Crawl volume and arrival", "",
-              f"{v['days']} days from {v['first']} to {v['last']}, {v['empty_days']} without any post. The spec's "
+              f"{v['days']} days from {_md(v['first'])} to {_md(v['last'])}, {v['empty_days']} without any post. The spec's "
               "windows are marked.", "", "![volume](volume.png)", "",
               f"First-seen time alone as a score: ROC-AUC {_f(auc['auc'])} ({_ci(auc)}, stratified bootstrap). "
               + (TOO_FEW + "." if not auc.get("readable", True) else "It predicts the label." if auc["predicts"] else
@@ -109,16 +117,16 @@ def render(r: dict) -> str:
     lb = r["lower_bound_share"]
     lines += ["## Engagement", "", "| count | median | 90th percentile | max | share shown as a lower bound (1千+) |",
               "|---|---:|---:|---:|---:|"]
-    lines += [f"| {c} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
+    lines += [f"| {_md(c)} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
               for c, e in r["engagement"].items()]
     lines += ["", "![engagement](engagement.png)", "", "## Behaviour and retention", "",
               "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval, "
               "and the permutation p-value (label shuffles; exact at any size). With fewer than "
               f"{MIN_POSITIVES} labelled users in the smaller class they are marked '{TOO_FEW}'.", "",
               "| column | r | 95% interval | permutation p |", "|---|---:|---|---:|"]
-    lines += [f"| {c['column']} | {_f(c['r'], '+.3f')} | {_ci(c, '+.3f')} | "
+    lines += [f"| {_md(c['column'])} | {_f(c['r'], '+.3f')} | {_ci(c, '+.3f')} | "
               f"{_f(c.get('p_perm'), '.3f') if c.get('readable', True) else TOO_FEW} |" for c in r["correlations"]]
-    types = ", ".join(f"{k} {v:.1%}" for k, v in r["mix"]["types"].items())
+    types = ", ".join(f"{_md(k)} {v:.1%}" for k, v in top_types(r["mix"]["types"]).items())
     peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
     lines += ["", "![correlation](correlation.png)", "", "## Posting hour, post type, language", "",
               f"Busiest hour: {peak}:00. Post types: {types}. Mean share of Chinese characters per user: "

@@ -24,6 +24,7 @@ from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
 from toolkit.analysis.run_model import read_run_spec
 from toolkit.analysis.terms import linear_terms
+from toolkit.sanitize import for_markdown_cell
 
 
 def refit_on_part(spec, prepared, test_fraction: float):
@@ -102,7 +103,7 @@ def _topic_lines(topics: dict) -> list[str]:
              "95% Wilson intervals.", "", "| topic | words | users | retention | 95% interval |", "|---:|---|---:|---:|---|"]
     for t in topics["topics"]:
         words = ", ".join(t["english"][:5] + t["chinese"][:5])
-        lines.append(f"| {t['id']} | {words} | {t['users']:.0f} | {t['rate']:.3f} | {t['ci_low']:.3f} .. {t['ci_high']:.3f} |")
+        lines.append(f"| {t['id']} | {for_markdown_cell(words)} | {t['users']:.0f} | {t['rate']:.3f} | {t['ci_low']:.3f} .. {t['ci_high']:.3f} |")
     return lines
 
 
@@ -118,7 +119,7 @@ def _terms_lines(terms: dict) -> list[str]:
     for direction in ("retention", "churn"):
         for language in ("english", "chinese"):
             items = terms[direction][language]
-            text = ", ".join(f"{t['term']} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
+            text = ", ".join(f"{for_markdown_cell(t['term'])} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
             lines.append(f"- **{direction}, {language}:** {text}")
     return lines
 
@@ -126,7 +127,7 @@ def _terms_lines(terms: dict) -> list[str]:
 def explain_markdown(r: dict) -> str:
     d, cal, op = r["design"], r["calibration"], r["operating_point"]
     lines = [
-        f"# What drives retention: {r['run']}", "",
+        f"# What drives retention: {for_markdown_cell(r['run'])}", "",
         "## Permutation importance", "",
         f"The spec's pipeline was refitted on a stratified {d['train_users']}-user training part and scored on "
         f"{d['held_out_users']} held-out users ({d['held_out_positives']} retained; held-out ROC-AUC "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +25,14 @@ def save(fig, path: Path) -> Path:
     return path
 
 
-def embed_png(path: Path) -> str:
-    """An ``<img>`` whose source is the PNG itself, so an HTML report is one self-contained file."""
+def embed_png(path: Path, alt: str | None = None) -> str:
+    """An ``<img>`` whose source is the PNG itself, so an HTML report is one self-contained file.
+
+    ``alt`` (default: the file's stem) is escaped, quotes included: it may hold text from data.
+    """
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img alt="{Path(path).stem}" src="data:image/png;base64,{data}">'
+    alt = Path(path).stem if alt is None else alt
+    return f'<img alt="{html.escape(alt, quote=True)}" src="data:image/png;base64,{data}">'
 
 
 def interval_bars(rows: list[dict], path: Path, *, title: str, xlabel: str, label_key: str = "name") -> Path:

@@ -13,8 +13,9 @@ from toolkit.bench.html import write_report
 from toolkit.bench.ledger import Ledger
 from toolkit.bench.plots import cost_plot, curves_plot, pareto_plot
 from toolkit.bench.records import ConfigResult
-from toolkit.bench.table import build_rows, header_lines, rich_table, write_tables
+from toolkit.bench.table import build_rows, header_lines, nonfinite, rich_table, write_tables
 from toolkit.errors import ToolkitError
+from toolkit.sanitize import for_terminal
 
 
 def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console, *,
@@ -41,6 +42,11 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
             reasons.setdefault(f"{r['status']}: {r['reason']}", []).append(r["label"])
     for reason, labels in reasons.items():  # once per reason: a grid repeats the same refusal per seed
         console.print(f"- {', '.join(labels)}\n  {reason}")
+    for r in rows:
+        if r["status"] == "done" and (bad := nonfinite(r)):
+            console.print(f"warning: {for_terminal(r['label'])} ({for_terminal(r['config_id'])}) has metrics "
+                          f"that are not finite numbers ({', '.join(bad)}; marked ! in the table): its run "
+                          "folder is damaged or was edited")
     console.print(f"comparison: {folder} (table.md, table.csv, table.json, report.html, "
                   f"{', '.join(p.name for p in plots.values())})")
     return written

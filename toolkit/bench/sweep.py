@@ -19,6 +19,11 @@ order, so axes can be paired instead of crossed (logreg and MLP on two-block
 featurizer sets, the hybrid head on sets with a sequence block). ``exclude`` lists
 partial axis mappings; a configuration matching every key of one is dropped.
 
+A sweep may hold at most :data:`MAX_CONFIGS` configurations (``--max-configs N`` on
+``bench`` and ``validate`` raises the cap). The count is the product of each grid's axis
+lengths, summed over the grids, taken from the file before anything is expanded and before
+``exclude`` drops any: a 2 KB file can otherwise ask for millions of configurations.
+
 Every configuration uses the same folds (drawn with the base spec's seed), so
 comparisons between configurations are paired; the ``seed`` axis changes the
 training seed only. Each configuration is compared with the baseline of the
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +47,7 @@ from toolkit.yaml_io import read_yaml_mapping
 from toolkit.params import parse, unknown_key
 
 AXES = ("featurizers", "head", "seed", "training")
+MAX_CONFIGS = 1000  # more is refused unless --max-configs says otherwise
 
 
 @dataclass(kw_only=True)
@@ -80,6 +87,10 @@ class SweepFields:
     def grids(self) -> list[dict]:
         return self.grid if isinstance(self.grid, list) else [self.grid]
 
+    def count(self) -> int:
+        """Configurations the grids ask for (before ``exclude``), without expanding them."""
+        return sum(math.prod(len(values) for values in grid.values()) for grid in self.grids())
+
 
 @dataclass
 class Config:
@@ -110,8 +121,11 @@ class Sweep:
         return {c.config_id: c.baseline_id for c in self.configs}
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep file; a plain spec file counts as a one-configuration sweep."""
+def load_sweep(path: str | Path, *, max_configs: int = MAX_CONFIGS) -> Sweep:
+    """Read a sweep file; a plain spec file counts as a one-configuration sweep.
+
+    A grid asking for more than ``max_configs`` configurations is refused before it is expanded.
+    """
     path = Path(path)
     raw = _read_yaml(path)
     if "base" not in raw and "grid" not in raw:
@@ -121,6 +135,7 @@ def load_sweep(path: str | Path) -> Sweep:
         fields = parse(SweepFields, raw, where="sweep")
     except ToolkitError as exc:
         raise ToolkitError(f"{path}: {exc}") from None
+    check_size(fields.count(), max_configs, path)
     base_path = (path.parent / fields.base).resolve()
     base_raw = _read_yaml(base_path)
     for key, value in fields.set.items():
@@ -131,14 +146,24 @@ def load_sweep(path: str | Path) -> Sweep:
     return sweep
 
 
+def check_size(count: int, max_configs: int, path: Path) -> None:
+    if count > max_configs:
+        raise ToolkitError(f"{path}: the grid asks for {count:,} configurations, more than the limit of "
+                           f"{max_configs:,}. Use fewer values per axis, split the sweep, or raise the limit "
+                           "with --max-configs N.")
+
+
 def _single(spec: Spec, path: Path) -> Sweep:
     sweep = Sweep(spec.name, path, spec.raw, path.parent, spec.seed)
     sweep.configs = [Config(spec.name, spec.name, {}, spec.raw, spec)]
     return sweep
 
 
-def combine(paths: list[str | Path]) -> Sweep:
+def combine(paths: list[str | Path], *, max_configs: int = MAX_CONFIGS) -> Sweep:
     """``bench A.yaml B.yaml``: plain specs compared with each other, the first as baseline."""
+    if len(paths) > max_configs:
+        raise ToolkitError(f"{len(paths):,} specs to compare, more than the limit of {max_configs:,} "
+                           "configurations. Compare fewer, or raise the limit with --max-configs N.")
     specs = [load_spec(p) for p in paths]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):

@@ -318,7 +318,20 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
 def _num(x, fmt: str = ".3f") -> str:
     if x is None:
         return ""
+    if isinstance(x, float) and math.isinf(x):
+        return f"{x}!"  # no metric or cost is infinite: the run folder is damaged; finish() warns
     return "nan" if isinstance(x, float) and math.isnan(x) else format(x, fmt)
+
+
+#: the metrics a run always measures: not a number there means the run folder is damaged
+HEADLINE = ("roc_auc", "pr_auc", "recall", "precision")
+
+
+def nonfinite(row: dict) -> list[str]:
+    """The row's values that are infinite, or not a number where a number is always measured."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and math.isinf(v)]
+    keys = [k + end for k in HEADLINE for end in ("", "_ci_low", "_ci_high")]
+    return bad + [k for k in keys if isinstance(row.get(k), float) and math.isnan(row[k])]
 
 
 def _whole(x):
@@ -330,7 +343,8 @@ def _interval(row: dict, key: str) -> str:
     if row.get(key) is None:
         return ""
     spread = f" ±{_num(row[key + '_seed_sd'])}" if row.get(key + "_seed_sd") is not None else ""
-    return f"{_num(row[key])} [{_num(row[key + '_ci_low'], '.2f')}, {_num(row[key + '_ci_high'], '.2f')}]{spread}"
+    mark = "!" if isinstance(row[key], float) and math.isnan(row[key]) else ""  # see nonfinite()
+    return f"{_num(row[key])}{mark} [{_num(row[key + '_ci_low'], '.2f')}, {_num(row[key + '_ci_high'], '.2f')}]{spread}"
 
 
 def _delta_cell(row: dict, metric: str) -> str:

@@ -34,10 +34,12 @@ import numpy as np
 import pandas as pd
 
 from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
+from toolkit.data.config import MAX_SYNTHETIC_USERS
 from toolkit.data.counts import parse_counts
 from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
 from toolkit.progress import counter_for
+from toolkit.user_dirs import cache_root
 
 #: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
 GEN_OBSERVE_DAYS = 7
@@ -75,9 +77,10 @@ _HOUR_WEIGHTS = np.array([4, 3, 2, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 5, 5, 6, 7, 
 
 
 def _validate(users: int, seed: int, positive_rate: float) -> None:
-    if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or users < 10:
+    if isinstance(users, bool) or not isinstance(users, (int, np.integer)) or not 10 <= users <= MAX_SYNTHETIC_USERS:
         raise ToolkitError(
-            f"The 'users' argument of the synthetic generator must be an int >= 10. Got {users!r} instead."
+            f"The 'users' argument of the synthetic generator must be an int from 10 to {MAX_SYNTHETIC_USERS:,} "
+            f"(generating holds every post in memory, about 9.4 KB a user). Got {users!r} instead."
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ToolkitError(
@@ -456,20 +459,24 @@ def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_di
             ``~/.cache/toolkit/synthetic``.
 
     Returns:
-        The posts CSV's path (its truth file is beside it).
+        The posts CSV's path (its truth file and their signature, ``<name>.csv.sig``, are beside it).
     """
+    from toolkit.data.synth_cache import sign_pair, trusted
+
     _validate(users, seed, positive_rate)
     if cache_dir is None:
-        root = os.environ.get("TOOLKIT_CACHE_DIR")
-        cache_dir = Path(root) / "synthetic" if root else Path.home() / ".cache" / "toolkit" / "synthetic"
+        cache_dir = cache_root() / "synthetic"
     path = Path(cache_dir) / f"synthetic-v{GENERATOR_VERSION}-u{users}-s{seed}-r{positive_rate:g}.csv"
-    if not (path.is_file() and truth_path(path).is_file()):
+    if not trusted(path, truth_path(path)):  # missing, unsigned or altered: the generator's files again
         write_synthetic(path, users, seed, positive_rate)
+        sign_pair(path, truth_path(path))
     return path
 
 
-# The names ensure_synthetic gives its files, and the temporary files _write_atomic leaves if killed.
-_CACHED_FILE = re.compile(r"(\.)?synthetic-v\d+-u\d+-s\d+-r[0-9.e+-]+(?:\.truth)?\.csv(?(1)\.[A-Za-z0-9_]+\.tmp|)")
+# The names ensure_synthetic gives its files (signature included), and the temporary files
+# _write_atomic leaves if killed.
+_CACHED_FILE = re.compile(
+    r"(\.)?synthetic-v\d+-u\d+-s\d+-r[0-9.e+-]+(?:\.truth\.csv|\.csv(?:\.sig)?)(?(1)\.[A-Za-z0-9_]+\.tmp|)")
 
 
 def clear_synthetic(folder: str | Path) -> Removal:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,8 @@ def apply_override(raw: dict, item: str) -> None:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
+            # ASCII digits only: str.isdigit() also accepts "³", which int() then refuses
+            if not re.fullmatch(r"[0-9]+", part) or int(part) >= len(node):
                 raise ToolkitError(f"--set {key}: {'.'.join(parts[:i]) or 'spec'} is a list of {len(node)}; "
                                    f"expected an index 0..{len(node) - 1}, got {part!r}.")
             part = int(part)

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from toolkit.cleanup import Removal
 from toolkit.features.cache_clear import clear_entries
 from toolkit.features.cache_key import load_or_create_key, sign, verify
+from toolkit.user_dirs import cache_root
 
 FORMAT = 2  # part of every key: bump it when the layout changes and old entries simply miss
 MANIFEST = "manifest.json"
@@ -49,10 +50,7 @@ MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few hundred bytes; read no more 
 
 def default_cache_root(cache_dir: str | Path | None = None) -> Path:
     """``cache_dir`` if given, else ``$TOOLKIT_CACHE_DIR``, else ``~/.cache/toolkit``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("TOOLKIT_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "toolkit"
+    return cache_root(cache_dir)
 
 
 @functools.lru_cache(maxsize=None)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 import time
 from array import array
@@ -121,7 +122,8 @@ def free_cores() -> int:
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
     cap = os.environ.get("OMP_NUM_THREADS", "")
-    return max(1, min(cores, int(cap))) if cap.isdigit() and int(cap) > 0 else cores
+    # ASCII digits only: str.isdigit() also accepts "³", which int() then refuses
+    return max(1, min(cores, int(cap))) if re.fullmatch(r"[0-9]+", cap) and int(cap) > 0 else cores
 
 
 def _tokenize_fresh(texts: list[str], stop_words: bool, progress: ProgressCallback | None) -> list[tuple[str, ...]]:
