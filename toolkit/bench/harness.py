@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
 from toolkit.experiment.run_folder import check_folder_name, reserve_folder
 from toolkit.progress import NullProgress, Progress
+from toolkit.safe_io import atomic_write, make_folder, remove_path
 
 
 def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> Path:
@@ -37,7 +36,7 @@ def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> P
             raise ToolkitError(f"--resume: no unfinished sweep named {sweep.name!r} under {parent}. "
                                "Run without --resume to start one.")
         return unfinished[-1]
-    return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"))[1]
+    return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"), within=results_dir)[1]
 
 
 def _complete(folder: Path) -> bool:
@@ -59,9 +58,10 @@ def _prepare_folder(folder: Path, sweep: Sweep) -> None:
         {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
          "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
         sort_keys=False, allow_unicode=True))
-    for partial in (folder / "configs").glob(".*.partial"):  # a configuration that was being placed when killed
-        shutil.rmtree(partial, ignore_errors=True)
-    shutil.rmtree(folder / SCRATCH, ignore_errors=True)  # runs in progress when the driver was killed
+    configs = make_folder(folder / "configs", within=folder)  # a received folder's link out is refused here
+    for partial in configs.glob(".*.partial"):  # a configuration that was being placed when killed
+        remove_path(partial)
+    remove_path(folder / SCRATCH)  # runs in progress when the driver was killed
 
 
 def unavailable(sweep: Sweep) -> dict[str, str]:
@@ -141,7 +141,7 @@ def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) ->
         result = ConfigResult(c.config_id, c.label, outcome["status"], outcome["reason"], None, c.is_baseline, c.axes,
                               spec_sha256)
         if "traceback" in outcome:
-            (folder / f"{c.config_id}.error.txt").write_text(outcome["traceback"])
+            atomic_write(folder / f"{c.config_id}.error.txt", outcome["traceback"], within=folder)
     ledger.append(result)
     return result
 
@@ -153,10 +153,5 @@ def _outcome_line(result: ConfigResult) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a small text file through a temporary file and a rename: readers see the old or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write a small text file of the sweep folder: a planted link at ``path`` is replaced, never followed."""
+    atomic_write(path, text, within=path.parent)

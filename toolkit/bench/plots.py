@@ -20,6 +20,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 from toolkit.bench.records import ConfigResult  # noqa: E402
 from toolkit.bench.table import load_scores  # noqa: E402
+from toolkit.safe_io import save_figure  # noqa: E402
 
 _MIN_COST_S = 1e-3  # a log axis cannot show zero; a run this cheap is drawn at this floor
 _FRONT = "tab:orange"
@@ -34,8 +35,10 @@ def _text(label: str, width: int = 40) -> str:
 def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)  # a sweep draws many figures; open ones would pile up in memory
+    try:  # atomically: a link planted at the figure's name in a received sweep folder is replaced, not followed
+        save_figure(fig, path, within=path.parent, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)  # a sweep draws many figures; open ones would pile up in memory
     return path
 
 
