@@ -15,6 +15,7 @@ from toolkit.bench.plots import cost_plot, curves_plot, pareto_plot
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.table import build_rows, header_lines, rich_table, write_tables
 from toolkit.errors import ToolkitError
+from toolkit.sanitize import for_terminal
 
 
 def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console, *,
@@ -40,7 +41,7 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
         if r["status"] != "done":
             reasons.setdefault(f"{r['status']}: {r['reason']}", []).append(r["label"])
     for reason, labels in reasons.items():  # once per reason: a grid repeats the same refusal per seed
-        console.print(f"- {', '.join(labels)}\n  {reason}")
+        console.print(f"- {for_terminal(', '.join(labels))}\n  {for_terminal(reason)}")
     console.print(f"comparison: {folder} (table.md, table.csv, table.json, report.html, "
                   f"{', '.join(p.name for p in plots.values())})")
     return written

@@ -11,6 +11,7 @@ import yaml
 
 from toolkit.bench.executors import EXECUTORS, SCRATCH, place
 from toolkit.bench.ledger import Ledger
+from toolkit.bench.lock import sweep_lock
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
@@ -95,9 +96,15 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
 
     On resume, a configuration is reused only if the ledger records it as done with
     the same :func:`config_hash`; failed ones and ones whose spec changed run again.
+    The sweep folder's lock is held throughout: a second driver on the same folder is refused.
     """
-    progress = progress or NullProgress()
     folder = sweep_folder(results_dir, sweep, resume)
+    with sweep_lock(folder):
+        return folder, _run_locked(sweep, folder, workers, executor, cache_dir, progress or NullProgress())
+
+
+def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_dir: str | None,
+                progress: Progress) -> list[ConfigResult]:
     _prepare_folder(folder, sweep)
     ledger = Ledger(folder / "ledger.jsonl")
     hashes = {c.config_id: config_hash(c, sweep.fold_seed) for c in sweep.configs}
@@ -129,7 +136,7 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
     finally:
         outcomes.close()
     write_atomic(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2))
-    return folder, [results[c.config_id] for c in sweep.configs]
+    return [results[c.config_id] for c in sweep.configs]
 
 
 def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) -> ConfigResult:
