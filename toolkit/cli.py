@@ -375,7 +375,7 @@ def cmd_compare(args, console) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     else:
-        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
+        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"), within="results")[0]
     finish(out, results, baselines, console, per_seed=args.per_seed)
     return 0
 

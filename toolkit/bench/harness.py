@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -54,7 +55,15 @@ def config_hash(config, fold_seed: int) -> str:
 
 
 def _prepare_folder(folder: Path, sweep: Sweep) -> None:
-    """Write (or, on resume, update) sweep.yaml; remove what a killed run left half-written."""
+    """Write (or, on resume, update) sweep.yaml; remove what a killed run left half-written.
+
+    A received sweep folder may hold planted links: one at the ledger (appended to, so it cannot
+    be replaced) is refused before anything runs; ``configs`` must stay inside the folder.
+    """
+    ledger = folder / "ledger.jsonl"
+    if ledger.is_symlink():
+        raise ToolkitError(f"Refusing to resume {folder}: its ledger.jsonl is a symbolic link "
+                           f"(to {os.readlink(ledger)}). Remove the link and try again.")
     write_atomic(folder / "sweep.yaml", yaml.safe_dump(
         {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
          "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
