@@ -265,3 +265,15 @@ def test_the_lock_file_is_never_followed_when_it_is_a_link(sweep, tmp_path, caps
     assert main(_resume(sweep, folder)) == 2
     assert len(_error_lines(capsys.readouterr().err)) == 1
     assert target.read_text() == SECRET
+
+
+def test_terms_and_topic_words_from_data_stay_inside_their_markdown_line():
+    from toolkit.analysis.explain import _terms_lines, _topic_lines
+
+    bad = "x\n![k](/etc/passwd)\n# owned | cell"
+    term = {"term": bad, "coef": 0.5, "users": 3}
+    terms = {"model": "logreg", **{d: {"english": [term], "chinese": []} for d in ("retention", "churn")}}
+    topic = {"id": 0, "english": [bad], "chinese": [], "users": 3, "rate": 0.5, "ci_low": 0.1, "ci_high": 0.9}
+    lines = "\n".join(_terms_lines(terms) + _topic_lines({"n_topics": 1, "rule": "r", "topics": [topic]})).splitlines()
+    assert not any(line.startswith(("![", "#")) for line in lines), lines
+    assert lines[-1].count(" | ") == 4, lines[-1]  # the "|" in the words did not add a column

@@ -121,7 +121,7 @@ def _topic_lines(topics: dict) -> list[str]:
 
 def _importance_table(rows: list[dict]) -> list[str]:
     lines = ["| feature | drop in ROC-AUC | interval over repeats |", "|---|---:|---|"]
-    lines += [f"| {cell(r['name'].split(':', 1)[1])} | {r['mean']:+.4f} | {r['ci_low']:+.4f} .. {r['ci_high']:+.4f} |"
+    lines += [f"| {r['name'].split(':', 1)[1]} | {r['mean']:+.4f} | {r['ci_low']:+.4f} .. {r['ci_high']:+.4f} |"
               for r in rows]
     return lines
 

@@ -64,10 +64,10 @@ def _prepare_folder(folder: Path, sweep: Sweep) -> None:
     if ledger.is_symlink():
         raise ToolkitError(f"Refusing to resume {folder}: its ledger.jsonl is a symbolic link "
                            f"(to {os.readlink(ledger)}). Remove the link and try again.")
-    write_atomic(folder / "sweep.yaml", yaml.safe_dump(
+    atomic_write(folder / "sweep.yaml", yaml.safe_dump(
         {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
          "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
-        sort_keys=False, allow_unicode=True))
+        sort_keys=False, allow_unicode=True), within=folder)
     configs = make_folder(folder / "configs", within=folder)  # a received folder's link out is refused here
     for partial in configs.glob(".*.partial"):  # a configuration that was being placed when killed
         remove_path(partial)
@@ -144,7 +144,8 @@ def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_d
             progress.log(_outcome_line(results[config_id]))
     finally:
         outcomes.close()
-    write_atomic(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2))
+    atomic_write(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2),
+                 within=folder)
     return [results[c.config_id] for c in sweep.configs]
 
 
@@ -167,7 +168,3 @@ def _outcome_line(result: ConfigResult) -> str:
         return f"{result.config_id}: done, roc_auc {result.metrics['metrics']['roc_auc']['mean']:.3f}"
     return f"{result.config_id}: {result.status} ({result.reason.splitlines()[0][:120] if result.reason else ''})"
 
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a small text file of the sweep folder: a planted link at ``path`` is replaced, never followed."""
-    atomic_write(path, text, within=path.parent)
