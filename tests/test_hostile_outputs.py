@@ -172,11 +172,11 @@ def test_user_ids_in_predictions_csv_are_text_to_a_spreadsheet_and_still_pair_ru
     from toolkit.bench.table import load_scores
     from toolkit.evaluation.folds import Fold
 
-    ids = np.array(HOSTILE_IDS + ["u6", "-12"], dtype=object)
-    y = np.array([0, 1, 0, 1, 0, 1, 0])
-    folds = [Fold(repeat=0, fold=f, train=np.flatnonzero(np.arange(7) % 2 != f), test=np.flatnonzero(np.arange(7) % 2 == f))
+    ids = np.array(HOSTILE_IDS + ["u6", "-12", "'-1+2"], dtype=object)  # the last neutralises like "-1+2"
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    folds = [Fold(repeat=0, fold=f, train=np.flatnonzero(np.arange(8) % 2 != f), test=np.flatnonzero(np.arange(8) % 2 == f))
              for f in (0, 1)]
-    scores = np.linspace(0.1, 0.9, 7)[None, :]
+    scores = np.linspace(0.1, 0.9, 8)[None, :]
     written = []
     for name in ("a", "b"):
         with ResultsFolder(tmp_path, name) as out:
@@ -186,9 +186,10 @@ def test_user_ids_in_predictions_csv_are_text_to_a_spreadsheet_and_still_pair_ru
         cells = [row[0] for row in csv.reader(fh)][1:]
     assert cells[:4] == ["'" + i for i in HOSTILE_IDS[:4]]
     assert "\x1b" not in cells[4] and "\x07" not in cells[4] and cells[4].startswith("id")
-    assert cells[5:] == ["u6", "-12"]  # plain ids and numbers are left as they are
+    assert cells[5:7] == ["u6", "-12"]  # plain ids and numbers are left as they are
+    assert cells[7] == "'-1+2#2"  # two users never share a row key
     (ids_a, y_a, s_a), (ids_b, _, _) = load_scores(written[0]), load_scores(written[1])
-    assert list(ids_a) == list(ids_b) and len(ids_a) == 7  # both runs read back the same users, paired
+    assert list(ids_a) == list(ids_b) and len(ids_a) == 8  # both runs read back the same users, paired
     by_id = dict(zip(ids_a, s_a[0]))
     assert by_id["'-1+2"] == pytest.approx(scores[0, 2])
 

@@ -160,14 +160,26 @@ class ResultsFolder:
             fold_of[f.repeat, f.test] = f.fold
         if scored is not None:
             fold_of = fold_of[:, scored]
-        # user ids come from the data: a spreadsheet must not run one as a formula (once per user, not per row)
-        user_ids = csv_frame(pd.DataFrame({"user_id": user_ids}))["user_id"].to_numpy()
+        user_ids = _csv_ids(user_ids)  # once per user, not per row
         frames = [
             pd.DataFrame({"user_id": user_ids, "label": y, "repeat": r, "fold": fold_of[r],
                           "score": scores[r], "predicted": preds[r]})
             for r in range(scores.shape[0])
         ]
         write_frame_csv(pd.concat(frames), self.path / "predictions.csv", within=self.path, index=False)
+
+
+def _csv_ids(user_ids) -> np.ndarray:
+    """User ids as text a spreadsheet shows and never runs (see :func:`toolkit.sanitize.for_csv`).
+
+    Two distinct ids that neutralise to the same text (``=a`` and ``'=a``) get ``#2``, ``#3``
+    suffixes in order, so every user keeps rows of their own and runs on the same data still pair.
+    """
+    safe = csv_frame(pd.DataFrame({"user_id": user_ids}))["user_id"]
+    if safe.duplicated().any() and not pd.Series(user_ids).duplicated().any():
+        seen = safe.groupby(safe, sort=False).cumcount()
+        safe = safe.where(seen == 0, safe.astype(str) + "#" + (seen + 1).astype(str))
+    return safe.to_numpy()
 
 
 def _plain(value):
