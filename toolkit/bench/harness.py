@@ -114,6 +114,7 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
 
 def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_dir: str | None,
                 progress: Progress) -> list[ConfigResult]:
+    """The body of :func:`run_sweep`, run with the sweep folder's lock held."""
     _prepare_folder(folder, sweep)
     ledger = Ledger(folder / "ledger.jsonl")
     hashes = {c.config_id: config_hash(c, sweep.fold_seed) for c in sweep.configs}
