@@ -7,7 +7,7 @@ import pytest
 from toolkit.errors import ToolkitError
 from toolkit.safe_io import (append_line, atomic_write, check_inside, open_atomic, remove_path, save_figure,
                              write_frame_csv)
-from toolkit.sanitize import for_csv, for_markdown_cell, for_terminal
+from toolkit.sanitize import for_csv, for_csv_many, for_markdown_cell, for_terminal
 
 
 def test_atomic_write_replaces_a_planted_link_instead_of_following_it(tmp_path):
@@ -103,3 +103,9 @@ def test_frames_and_figures_are_written_through_the_atomic_writer(tmp_path):
     assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n1,x\n2,é\n"
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "t.csv", "victim"]
+
+
+def test_for_csv_many_is_for_csv_of_each_cell():
+    cells = ["=a", "+1", "-1", "-1+2", "@x", "\tx", "\rx", "a\x1bb", "a\u2028b", "a\u202eb", "12", "-0.5", "",
+             None, 3, 2.5, "x y", "中文", "a\xa0b", "'=a", ".5", "-inf"]
+    assert for_csv_many(cells) == [for_csv(c) for c in cells]

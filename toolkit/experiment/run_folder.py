@@ -21,7 +21,7 @@ import yaml
 
 from toolkit.errors import ToolkitError, os_reason
 from toolkit.safe_io import atomic_write, check_inside, write_frame_csv
-from toolkit.sanitize import csv_frame
+from toolkit.sanitize import for_csv_many
 
 MAX_NAME = 128  # characters in a spec or sweep name: a folder name, well under the file systems' 255 bytes
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -175,11 +175,18 @@ def _csv_ids(user_ids) -> np.ndarray:
     Two distinct ids that neutralise to the same text (``=a`` and ``'=a``) get ``#2``, ``#3``
     suffixes in order, so every user keeps rows of their own and runs on the same data still pair.
     """
-    safe = csv_frame(pd.DataFrame({"user_id": user_ids}))["user_id"]
-    if safe.duplicated().any() and not pd.Series(user_ids).duplicated().any():
-        seen = safe.groupby(safe, sort=False).cumcount()
-        safe = safe.where(seen == 0, safe.astype(str) + "#" + (seen + 1).astype(str))
-    return safe.to_numpy()
+    ids = np.asarray(user_ids)
+    if ids.dtype.kind not in "OUST":  # numeric ids are numbers to a spreadsheet too
+        return ids
+    given = ids.tolist()
+    safe = for_csv_many(given)
+    if safe == given:  # the common case: nothing to neutralise, so nothing can collide
+        return ids
+    out = pd.Series(safe, dtype=object)
+    if out.duplicated().any() and not pd.Series(given, dtype=object).duplicated().any():
+        seen = out.groupby(out, sort=False).cumcount()
+        out = out.where(seen == 0, out.astype(str) + "#" + (seen + 1).astype(str))
+    return out.to_numpy()
 
 
 def _plain(value):
