@@ -23,6 +23,7 @@ from toolkit.bench.table import (ORACLE_LABEL, ROW_KEYS, build_rows, header_line
                                  rich_table, write_tables)
 from toolkit.experiment.runner import run
 from toolkit.experiment.spec import parse_spec
+from toolkit.sanitize import for_markdown_cell
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCRIPT_LABEL = "<script>alert('x')</script> C=0.01"
@@ -137,9 +138,10 @@ def test_tables_contain_every_configuration_and_the_reasons(bench):
     md = bench.tables["md"].read_text()
     assert md.startswith(bench.header[0])
     for r in bench.results:
-        assert r.label.replace("|", "\\|") in md  # a bare "|" would split the markdown cell
+        # a bare "|" would split the cell; "<", "[" or "!" from a label must not start Markdown or HTML
+        assert for_markdown_cell(r.label) in md
         assert r.label in {c["label"] for c in csv_rows}
-    assert SKIP_REASON in md and csv_rows[3]["reason"] == SKIP_REASON
+    assert for_markdown_cell(SKIP_REASON) in md and csv_rows[3]["reason"] == SKIP_REASON
     assert html.escape(SKIP_REASON) in bench.report.read_text()
 
 

@@ -116,7 +116,7 @@ def test_kill_9_of_the_driver_takes_the_workers_with_it(tmp_path):
     wait_until(lambda: not any(alive(p) for p in workers), 30, "orphaned workers to exit")
     sweep = next((tmp_path / "r" / "mini").iterdir())
     finished = {p.split("/")[1] for p in tree(sweep) if p.startswith("configs/") and "/." not in p}
-    stray = [p for p in tree(sweep) if not (p.startswith((".scratch", "configs")) or p in ("sweep.yaml", "ledger.jsonl"))]
+    stray = [p for p in tree(sweep) if not (p.startswith((".scratch", "configs")) or p in ("sweep.yaml", "ledger.jsonl", ".lock"))]
     assert stray == [], stray
     # what the kill left (runs in progress in .scratch, a half-placed .partial) is exactly what --resume removes
     from toolkit.bench.harness import _prepare_folder

@@ -5,8 +5,9 @@ import os
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.safe_io import append_line, atomic_write, check_inside, open_atomic
-from toolkit.sanitize import for_csv, for_markdown_cell, for_terminal
+from toolkit.safe_io import (append_line, atomic_write, check_inside, open_atomic, remove_path, save_figure,
+                             write_frame_csv)
+from toolkit.sanitize import for_csv, for_csv_many, for_markdown_cell, for_terminal
 
 
 def test_atomic_write_replaces_a_planted_link_instead_of_following_it(tmp_path):
@@ -69,3 +70,42 @@ def test_terminal_and_markdown_text_carry_no_control_or_syntax():
     assert "\x1b" not in for_terminal("a\x1b]0;title\x07b") and "\x9b" not in for_terminal("\x9b31m")
     cell = for_markdown_cell("normal\n![k](/home/me/.config/toolkit/cache.key)\nx | y")
     assert "\n" not in cell and "![" not in cell and " | " not in cell.replace("\\|", "")
+
+
+def test_remove_path_removes_a_link_and_never_what_it_points_to(tmp_path):
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "file").write_text("precious")
+    (tmp_path / ".c00.partial").symlink_to(kept)
+    remove_path(tmp_path / ".c00.partial")
+    assert not os.path.lexists(tmp_path / ".c00.partial") and (kept / "file").read_text() == "precious"
+    remove_path(kept)
+    assert not kept.exists()
+    remove_path(kept)  # already gone: nothing to do
+
+
+def test_frames_and_figures_are_written_through_the_atomic_writer(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    for name in ("t.csv", "f.png"):
+        (tmp_path / name).symlink_to(victim)
+    write_frame_csv(pd.DataFrame({"a": [1, 2], "b": ["x", "é"]}), tmp_path / "t.csv", index=False)
+    fig = plt.figure()
+    save_figure(fig, tmp_path / "f.png", dpi=50)
+    plt.close(fig)
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == "a,b\n1,x\n2,é\n"
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "t.csv", "victim"]
+
+
+def test_for_csv_many_is_for_csv_of_each_cell():
+    cells = ["=a", "+1", "-1", "-1+2", "@x", "\tx", "\rx", "a\x1bb", "a\u2028b", "a\u202eb", "12", "-0.5", "",
+             None, 3, 2.5, "x y", "中文", "a\xa0b", "'=a", ".5", "-inf"]
+    assert for_csv_many(cells) == [for_csv(c) for c in cells]

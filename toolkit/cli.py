@@ -14,6 +14,7 @@ from pathlib import Path
 from toolkit.environment import quiet_backends
 from toolkit.errors import ToolkitError, describe_os_error
 from toolkit.interrupts import sigterm_as_interrupt
+from toolkit.sanitize import for_terminal, for_terminal_lines
 
 MAX_REPEATS = 1000  # explain --repeats: each repeat scores every held-out user once per block
 
@@ -174,8 +175,9 @@ def _add_eda(sub: argparse._SubParsersAction) -> None:
 def main(argv: list[str] | None = None) -> int:
     quiet_backends()
     args = build_parser().parse_args(argv)
-    from rich.console import Console
     from rich.text import Text
+
+    from toolkit.terminal import safe_console as Console
 
     # markup off: paths, values and messages are printed as they are, brackets included
     # piped output is not wrapped at 80 columns: comparison tables are wide
@@ -187,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
         # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
-        errors.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+        errors.print(Text.assemble(("error:", "bold red"), " ", for_terminal_lines(str(exc))), highlight=False,
+                     soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         errors.print("interrupted: no results were written.")
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args, console) -> int:
-    from rich.console import Console
+    from toolkit.terminal import safe_console as Console
 
     from toolkit.progress import NullProgress, RichProgress
     from toolkit.console import baselines_table, cost_table, metrics_table, run_header
@@ -275,12 +278,13 @@ def _validate_sweep(args, console) -> int:
     missing = {} if args.spec_only else unavailable(sweep)
     reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
     runnable = [c for c in sweep.configs if not reasons[c.config_id]]
-    console.print(f"sweep {sweep.name}: {len(sweep.configs)} configurations, {len(runnable)} to run, "
+    console.print(f"sweep {for_terminal(sweep.name)}: {len(sweep.configs)} configurations, {len(runnable)} to run, "
                   f"{len(sweep.configs) - len(runnable)} skipped")
     for c in sweep.configs:
         why = reasons[c.config_id]
         mark = "baseline" if c.is_baseline else ("skip" if why else "run")
-        console.print(f"  {mark:8} {c.config_id}: {c.label}" + (f"\n           {why}" if why else ""))
+        console.print(f"  {mark:8} {for_terminal(c.config_id)}: {for_terminal(c.label)}"
+                      + (f"\n           {for_terminal_lines(why)}" if why else ""))
     return 0
 
 
@@ -335,7 +339,7 @@ def cmd_data(args, console) -> int:
     if args.quiet:
         path = write_synthetic(out, args.users, args.seed, args.positive_rate)
     else:
-        from rich.console import Console
+        from toolkit.terminal import safe_console as Console
 
         from toolkit.progress import RichProgress
 
@@ -346,7 +350,7 @@ def cmd_data(args, console) -> int:
 
 
 def cmd_bench(args, console) -> int:
-    from rich.console import Console
+    from toolkit.terminal import safe_console as Console
 
     from toolkit.bench.harness import run_sweep
     from toolkit.bench.comparison import finish
@@ -378,7 +382,7 @@ def cmd_bench(args, console) -> int:
     failed = [r.config_id for r in results if r.status == "failed"]
     if failed:  # the table is written, but the sweep did not do what was asked
         Console(stderr=True, markup=False, highlight=False).print(
-            f"error: {len(failed)} of {len(results)} configurations failed: {', '.join(failed)} "
+            f"error: {len(failed)} of {len(results)} configurations failed: {for_terminal(', '.join(failed))} "
             f"(tracebacks in {folder}/<id>.error.txt; --resume retries them)", soft_wrap=True)
         return 1
     if not any(r.status == "done" for r in results):  # every configuration skipped: nothing was measured
@@ -399,7 +403,7 @@ def cmd_compare(args, console) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
     else:
-        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"))[0]
+        out = reserve_folder(Path("results") / "compare", time.strftime("%Y%m%d-%H%M%S"), within="results")[0]
     finish(out, results, baselines, console, per_seed=args.per_seed)
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from toolkit.params import declared_params
+from toolkit.safe_io import open_atomic
 
 
 class Plugin:
@@ -31,7 +32,7 @@ class Plugin:
     # (a fastText model) overrides __getstate__/__setstate__.
     def save(self, path: str | Path) -> Path:
         """Write the (fitted) plugin to the file ``path``; returns it."""
-        with open(path, "wb") as fh:
+        with open_atomic(path) as fh:
             pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
         return Path(path)
 

@@ -17,6 +17,7 @@ Every file the toolkit writes goes through :func:`atomic_write` (whole files) or
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -44,12 +45,21 @@ def make_folder(folder: str | Path, *, within: str | Path | None = None) -> Path
     return folder
 
 
+def remove_path(path: str | Path) -> None:
+    """Remove a folder tree, or a link (never what it points to); nothing if it is not there."""
+    if os.path.islink(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def atomic_write(path: str | Path, data: bytes | str, *, within: str | Path | None = None,
-                 mode: int | None = None, encoding: str = "utf-8") -> Path:
+                 mode: int | None = None, encoding: str = "utf-8", fsync: bool = False) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
-    ``mode`` sets the file's permission bits (default: 0o666 less the umask, as ``open`` would).
-    A link at ``path`` is replaced, never followed. Returns ``path``.
+    ``mode`` sets the file's permission bits (default: 0o666 less the umask, as ``open`` would);
+    ``fsync`` flushes the data to disk before the rename. A link at ``path`` is replaced, never
+    followed. Returns ``path``.
     """
     path = Path(path)
     if within is not None:
@@ -61,6 +71,9 @@ def atomic_write(path: str | Path, data: bytes | str, *, within: str | Path | No
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -70,17 +83,19 @@ def atomic_write(path: str | Path, data: bytes | str, *, within: str | Path | No
     return path
 
 
-def open_atomic(path: str | Path, *, within: str | Path | None = None, mode: int | None = None):
+def open_atomic(path: str | Path, *, within: str | Path | None = None, mode: int | None = None,
+                fsync: bool = False):
     """A context manager for streaming a large file atomically: yields a binary file object.
 
-    On success the temporary file is renamed over ``path``; on any exception it is removed.
+    On success the temporary file is (with ``fsync``, flushed to disk and) renamed over ``path``;
+    on any exception it is removed.
     """
-    return _AtomicFile(Path(path), within, mode)
+    return _AtomicFile(Path(path), within, mode, fsync)
 
 
 class _AtomicFile:
-    def __init__(self, path: Path, within, mode):
-        self.path, self.within, self.mode = path, within, mode
+    def __init__(self, path: Path, within, mode, fsync: bool = False):
+        self.path, self.within, self.mode, self.fsync = path, within, mode, fsync
         self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
     def __enter__(self):
@@ -92,6 +107,9 @@ class _AtomicFile:
 
     def __exit__(self, exc_type, exc, tb):
         try:
+            if exc_type is None and self.fsync:
+                self.fh.flush()
+                os.fsync(self.fh.fileno())
             self.fh.close()
             if exc_type is None:
                 if self.mode is not None:
@@ -103,8 +121,11 @@ class _AtomicFile:
         return False
 
 
-def append_line(path: str | Path, line: str, *, within: str | Path | None = None) -> None:
-    """Append one line (a newline is added) to ``path``; a symbolic link at ``path`` is refused."""
+def append_line(path: str | Path, line: str, *, within: str | Path | None = None, fsync: bool = False) -> None:
+    """Append one line (a newline is added) to ``path``; a symbolic link at ``path`` is refused.
+
+    ``fsync`` flushes it to disk before returning (a ledger line must outlive a power loss).
+    """
     path = Path(path)
     if within is not None:
         check_inside(path.parent, within)
@@ -118,3 +139,27 @@ def append_line(path: str | Path, line: str, *, within: str | Path | None = None
         raise
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write(line.rstrip("\n") + "\n")
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def save_figure(fig, path: str | Path, *, within: str | Path | None = None, **options) -> Path:
+    """A matplotlib figure written through :func:`atomic_write` (``savefig`` on a path follows links)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".") or "png", **options)
+    return atomic_write(path, buffer.getvalue(), within=within)
+
+
+def write_frame_csv(frame, path: str | Path, *, within: str | Path | None = None, **options) -> Path:
+    """A pandas DataFrame streamed to CSV through :func:`open_atomic` (``to_csv`` on a path follows links)."""
+    import io
+
+    with open_atomic(path, within=within) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        frame.to_csv(text, **options)
+        text.flush()
+        text.detach()  # the atomic file closes the underlying handle itself
+    return Path(path)

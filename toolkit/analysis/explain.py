@@ -24,7 +24,8 @@ from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
 from toolkit.analysis.run_model import read_run_spec
 from toolkit.analysis.terms import linear_terms
-from toolkit.sanitize import for_markdown_cell
+from toolkit.safe_io import atomic_write, make_folder
+from toolkit.sanitize import for_markdown_cell as cell
 
 
 def refit_on_part(spec, prepared, test_fraction: float):
@@ -55,6 +56,7 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
     run_dir = Path(run_dir)
     spec = read_run_spec(run_dir)
     oof = out_of_fold(run_dir)  # fails early, before any training, when the folder lacks predictions
+    folder = output_folder(run_dir, out)  # and so does a planted link, before any training
     prepared = prepare(spec, cache_dir=cache_dir)
     train, test, head, test_blocks, behavior = refit_on_part(spec, prepared, test_fraction)
     y_test = prepared.y[test]
@@ -73,14 +75,24 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
         "calibration": calibration(y, scores),
         "operating_point": operating_point(y, oof["predicted"].to_numpy()),
     }
-    folder = Path(out) if out else run_dir / "explain"
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = curves_figures(y, scores, oof["predicted"].to_numpy(), folder)
+    return write_explain(folder, result, importance, y, scores, oof["predicted"].to_numpy())
+
+
+def output_folder(run_dir: Path, out: str | Path | None) -> Path:
+    """``out`` as named, or ``RUN_DIR/explain``, refused when a link there leads outside the run folder."""
+    if out:
+        return make_folder(out)
+    return make_folder(Path(run_dir) / "explain", within=run_dir)
+
+
+def write_explain(folder: Path, result: dict, importance: list[dict], y, scores, predicted) -> dict:
+    """The PNGs, explain.json and explain.md, each written atomically into ``folder`` (links replaced, not followed)."""
+    figures = curves_figures(y, scores, predicted, folder)
     figures["importance"] = interval_bars(importance, folder / "importance.png", xlabel="drop in held-out ROC-AUC",
                                           title="Permutation importance (held-out users)")
     result["figures"] = {k: p.name for k, p in figures.items()}
-    (folder / "explain.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (folder / "explain.md").write_text(explain_markdown(result), encoding="utf-8")
+    atomic_write(folder / "explain.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n", within=folder)
+    atomic_write(folder / "explain.md", explain_markdown(result), within=folder)
     return result
 
 
@@ -102,8 +114,8 @@ def _topic_lines(topics: dict) -> list[str]:
     lines = [f"NMF topics of the users' text ({topics['n_topics']} topics, {topics['rule']}), most retained first; "
              "95% Wilson intervals.", "", "| topic | words | users | retention | 95% interval |", "|---:|---|---:|---:|---|"]
     for t in topics["topics"]:
-        words = ", ".join(t["english"][:5] + t["chinese"][:5])
-        lines.append(f"| {t['id']} | {for_markdown_cell(words)} | {t['users']:.0f} | {t['rate']:.3f} | {t['ci_low']:.3f} .. {t['ci_high']:.3f} |")
+        words = cell(", ".join(t["english"][:5] + t["chinese"][:5]))
+        lines.append(f"| {cell(t['id'])} | {words} | {t['users']:.0f} | {t['rate']:.3f} | {t['ci_low']:.3f} .. {t['ci_high']:.3f} |")
     return lines
 
 
@@ -119,7 +131,7 @@ def _terms_lines(terms: dict) -> list[str]:
     for direction in ("retention", "churn"):
         for language in ("english", "chinese"):
             items = terms[direction][language]
-            text = ", ".join(f"{for_markdown_cell(t['term'])} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
+            text = ", ".join(f"{cell(t['term'])} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
             lines.append(f"- **{direction}, {language}:** {text}")
     return lines
 
@@ -127,7 +139,7 @@ def _terms_lines(terms: dict) -> list[str]:
 def explain_markdown(r: dict) -> str:
     d, cal, op = r["design"], r["calibration"], r["operating_point"]
     lines = [
-        f"# What drives retention: {for_markdown_cell(r['run'])}", "",
+        f"# What drives retention: {cell(r['run'])}", "",
         "## Permutation importance", "",
         f"The spec's pipeline was refitted on a stratified {d['train_users']}-user training part and scored on "
         f"{d['held_out_users']} held-out users ({d['held_out_positives']} retained; held-out ROC-AUC "

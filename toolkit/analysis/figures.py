@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.safe_io import save_figure
+
 
 def pyplot():
     import matplotlib
@@ -18,10 +20,13 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path) -> Path:
+def save(fig, path: Path, within: Path | None = None) -> Path:
+    """Write the figure atomically (a link planted at ``path`` is replaced, never followed), then close it."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    pyplot().close(fig)
+    try:
+        save_figure(fig, path, within=within if within is not None else Path(path).parent, dpi=110)
+    finally:
+        pyplot().close(fig)
     return path
 
 

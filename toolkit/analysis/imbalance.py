@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
+from toolkit.safe_io import atomic_write
+from toolkit.sanitize import for_markdown_cell
 
 
 def recall_at_precision(y: np.ndarray, scores: np.ndarray, precision: float) -> float:
@@ -168,7 +170,8 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
              "Δ recall | precision (own threshold) | Δ precision |", "|---|---:|---|---:|---|---:|---|"]
     for r in rows:
         d = r.get("delta")
-        lines.append(f"| {r['label'].replace(' | ', ', ')}{' (baseline)' if r['is_baseline'] else ''} | {r['recall_at_precision']:.3f} | "
+        # a label from a received ledger may hold newlines: it must stay inside its cell
+        lines.append(f"| {for_markdown_cell(r['label'])}{' (baseline)' if r['is_baseline'] else ''} | {r['recall_at_precision']:.3f} | "
                      f"{_cell(d['recall_at_precision']) if d else '-'} | {r['recall']:.3f} | "
                      f"{_cell(d['recall']) if d else '-'} | {r['precision']:.3f} | {_cell(d['precision']) if d else '-'} |")
     lines += ["", "Δ: configuration - baseline on the same users and folds, with a 95% paired stratified bootstrap "
@@ -181,7 +184,8 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
 def write_imbalance(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000,
                     per_seed: bool = False) -> tuple[Path, list[dict]]:
     rows = imbalance_table(sweep_dir, precision=precision, n_boot=n_boot, per_seed=per_seed)
-    folder = Path(sweep_dir)
-    (folder / "imbalance.json").write_text(json.dumps({"precision": precision, "rows": rows}, indent=2) + "\n")
-    (folder / "imbalance.md").write_text(imbalance_markdown(rows, precision), encoding="utf-8")
+    folder = Path(sweep_dir)  # written atomically: a link planted at either name is replaced, not followed
+    atomic_write(folder / "imbalance.json", json.dumps({"precision": precision, "rows": rows}, indent=2) + "\n",
+                 within=folder)
+    atomic_write(folder / "imbalance.md", imbalance_markdown(rows, precision), within=folder)
     return folder / "imbalance.md", rows

@@ -16,6 +16,8 @@ import pandas as pd
 from toolkit.analysis.run_model import load_run_model
 from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS
 from toolkit.errors import ToolkitError
+from toolkit.safe_io import write_frame_csv
+from toolkit.sanitize import csv_frame
 
 #: featurizer key -> posts columns it reads; at least one must be in the file.
 #: Featurizers not listed (third-party ones, ``temporal``) read only the required columns.
@@ -97,5 +99,6 @@ def write_scores(table: pd.DataFrame, out: str | Path) -> Path:
         raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as scores.csv.")
     if not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
-    table.to_csv(out, index=False)
+    # user ids come from the posts file: a spreadsheet must not run one as a formula
+    write_frame_csv(csv_frame(table), out, index=False)
     return out

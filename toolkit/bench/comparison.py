@@ -41,7 +41,7 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
         if r["status"] != "done":
             reasons.setdefault(f"{r['status']}: {r['reason']}", []).append(r["label"])
     for reason, labels in reasons.items():  # once per reason: a grid repeats the same refusal per seed
-        console.print(f"- {', '.join(labels)}\n  {reason}")
+        console.print(f"- {for_terminal(', '.join(labels))}\n  {for_terminal(reason)}")
     for r in rows:
         if r["status"] == "done" and (bad := nonfinite(r)):
             console.print(f"warning: {for_terminal(r['label'])} ({for_terminal(r['config_id'])}) has metrics "

@@ -9,7 +9,6 @@ with the driver.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,6 +18,7 @@ from typing import Callable, Iterator
 
 from toolkit.bench.workers import protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
+from toolkit.safe_io import atomic_write, make_folder, remove_path
 
 
 SCRATCH = ".scratch"  # in the sweep folder: runs in progress; a resume removes what a killed driver left there
@@ -63,22 +63,24 @@ def place(files: dict[str, bytes], folder: Path) -> Path:
     """Write a configuration's files under ``folder`` atomically (temp folder + rename).
 
     File names come from the worker; one that would land outside ``folder`` is refused.
-    An interrupted or failed write removes the temporary folder.
+    A link planted at the temporary or the final name is removed, never followed. An
+    interrupted or failed write removes the temporary folder.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
+    parent = make_folder(folder.parent)
+    tmp = parent / f".{folder.name}.partial"
+    remove_path(tmp)
+    tmp.mkdir()
     try:
         for rel, data in files.items():
-            target = tmp / rel
             if Path(rel).is_absolute() or ".." in Path(rel).parts:
                 raise ToolkitError(f"A configuration returned a file outside its folder: {rel!r}.")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        shutil.rmtree(folder, ignore_errors=True)
+            target = tmp / rel
+            make_folder(target.parent, within=tmp)
+            atomic_write(target, data, within=tmp)
+        remove_path(folder)
         os.replace(tmp, folder)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_path(tmp)
         raise
     return folder
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -13,11 +12,13 @@ import yaml
 
 from toolkit.bench.executors import EXECUTORS, SCRATCH, place
 from toolkit.bench.ledger import Ledger
+from toolkit.bench.lock import sweep_lock
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
 from toolkit.experiment.run_folder import check_folder_name, reserve_folder
 from toolkit.progress import NullProgress, Progress
+from toolkit.safe_io import atomic_write, make_folder, remove_path
 
 
 def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> Path:
@@ -37,7 +38,7 @@ def sweep_folder(results_dir: str | Path, sweep: Sweep, resume: bool | str) -> P
             raise ToolkitError(f"--resume: no unfinished sweep named {sweep.name!r} under {parent}. "
                                "Run without --resume to start one.")
         return unfinished[-1]
-    return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"))[1]
+    return reserve_folder(parent, time.strftime("%Y%m%d-%H%M%S"), within=results_dir)[1]
 
 
 def _complete(folder: Path) -> bool:
@@ -54,14 +55,23 @@ def config_hash(config, fold_seed: int) -> str:
 
 
 def _prepare_folder(folder: Path, sweep: Sweep) -> None:
-    """Write (or, on resume, update) sweep.yaml; remove what a killed run left half-written."""
-    write_atomic(folder / "sweep.yaml", yaml.safe_dump(
+    """Write (or, on resume, update) sweep.yaml; remove what a killed run left half-written.
+
+    A received sweep folder may hold planted links: one at the ledger (appended to, so it cannot
+    be replaced) is refused before anything runs; ``configs`` must stay inside the folder.
+    """
+    ledger = folder / "ledger.jsonl"
+    if ledger.is_symlink():
+        raise ToolkitError(f"Refusing to resume {folder}: its ledger.jsonl is a symbolic link "
+                           f"(to {os.readlink(ledger)}). Remove the link and try again.")
+    atomic_write(folder / "sweep.yaml", yaml.safe_dump(
         {"name": sweep.name, "source": str(sweep.source), "fold_seed": sweep.fold_seed,
          "configs": [{"id": c.config_id, "label": c.label, "baseline": c.baseline_id} for c in sweep.configs]},
-        sort_keys=False, allow_unicode=True))
-    for partial in (folder / "configs").glob(".*.partial"):  # a configuration that was being placed when killed
-        shutil.rmtree(partial, ignore_errors=True)
-    shutil.rmtree(folder / SCRATCH, ignore_errors=True)  # runs in progress when the driver was killed
+        sort_keys=False, allow_unicode=True), within=folder)
+    configs = make_folder(folder / "configs", within=folder)  # a received folder's link out is refused here
+    for partial in configs.glob(".*.partial"):  # a configuration that was being placed when killed
+        remove_path(partial)
+    remove_path(folder / SCRATCH)  # runs in progress when the driver was killed
 
 
 def unavailable(sweep: Sweep) -> dict[str, str]:
@@ -95,9 +105,16 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
 
     On resume, a configuration is reused only if the ledger records it as done with
     the same :func:`config_hash`; failed ones and ones whose spec changed run again.
+    The sweep folder's lock is held throughout: a second driver on the same folder is refused.
     """
-    progress = progress or NullProgress()
     folder = sweep_folder(results_dir, sweep, resume)
+    with sweep_lock(folder):
+        return folder, _run_locked(sweep, folder, workers, executor, cache_dir, progress or NullProgress())
+
+
+def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_dir: str | None,
+                progress: Progress) -> list[ConfigResult]:
+    """The body of :func:`run_sweep`, run with the sweep folder's lock held."""
     _prepare_folder(folder, sweep)
     ledger = Ledger(folder / "ledger.jsonl")
     hashes = {c.config_id: config_hash(c, sweep.fold_seed) for c in sweep.configs}
@@ -128,8 +145,9 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
             progress.log(_outcome_line(results[config_id]))
     finally:
         outcomes.close()
-    write_atomic(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2))
-    return folder, [results[c.config_id] for c in sweep.configs]
+    atomic_write(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2),
+                 within=folder)
+    return [results[c.config_id] for c in sweep.configs]
 
 
 def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) -> ConfigResult:
@@ -141,7 +159,7 @@ def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) ->
         result = ConfigResult(c.config_id, c.label, outcome["status"], outcome["reason"], None, c.is_baseline, c.axes,
                               spec_sha256)
         if "traceback" in outcome:
-            (folder / f"{c.config_id}.error.txt").write_text(outcome["traceback"])
+            atomic_write(folder / f"{c.config_id}.error.txt", outcome["traceback"], within=folder)
     ledger.append(result)
     return result
 
@@ -151,12 +169,3 @@ def _outcome_line(result: ConfigResult) -> str:
         return f"{result.config_id}: done, roc_auc {result.metrics['metrics']['roc_auc']['mean']:.3f}"
     return f"{result.config_id}: {result.status} ({result.reason.splitlines()[0][:120] if result.reason else ''})"
 
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a small text file through a temporary file and a rename: readers see the old or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

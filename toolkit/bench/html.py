@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from toolkit.bench.table import row_note, cells
+from toolkit.safe_io import atomic_write
 
 # Laid out for a 1,366 px laptop screen without horizontal scrolling: the page is at most
 # 1,300 px wide, intervals sit under their point estimate, long labels wrap anywhere, the
@@ -133,6 +134,6 @@ def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], fo
         parts.append("<h2>Figures</h2>")
         parts.extend(_figure(name, path) for name, path in plots.items())
     parts.append("</body></html>")
-    path = folder / "report.html"
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    path = folder / "report.html"  # atomically: a link planted at the name is replaced, never followed
+    atomic_write(path, "\n".join(parts) + "\n", within=folder)
     return path

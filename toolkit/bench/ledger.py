@@ -11,10 +11,10 @@ paths are read as they are.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from toolkit.bench.records import ConfigResult
+from toolkit.safe_io import append_line
 
 
 class Ledger:
@@ -37,7 +37,5 @@ class Ledger:
         return done
 
     def append(self, result: ConfigResult) -> None:
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(result.to_dict(relative_to=self.base)) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        """One line, fsynced; a link planted at the ledger's name is refused, never followed."""
+        append_line(self.path, json.dumps(result.to_dict(relative_to=self.base)), within=self.base, fsync=True)

@@ -20,6 +20,8 @@ from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 from toolkit.bench.records import ConfigResult  # noqa: E402
 from toolkit.bench.table import load_scores  # noqa: E402
+from toolkit.safe_io import save_figure  # noqa: E402
+from toolkit.sanitize import strip_controls  # noqa: E402
 
 _MIN_COST_S = 1e-3  # a log axis cannot show zero; a run this cheap is drawn at this floor
 _FRONT = "tab:orange"
@@ -27,6 +29,7 @@ _FRONT = "tab:orange"
 
 def _text(label: str, width: int = 40) -> str:
     """A label safe for matplotlib: "$" would start mathtext, and long labels crowd the axes."""
+    label = strip_controls(label)  # a received label's newlines and escape bytes are not drawn
     label = label if len(label) <= width else label[: width - 1] + "…"
     return label.replace("$", r"\$")
 
@@ -34,8 +37,10 @@ def _text(label: str, width: int = 40) -> str:
 def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)  # a sweep draws many figures; open ones would pile up in memory
+    try:  # atomically: a link planted at the figure's name in a received sweep folder is replaced, not followed
+        save_figure(fig, path, within=path.parent, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)  # a sweep draws many figures; open ones would pile up in memory
     return path
 
 

@@ -9,6 +9,7 @@ same users, which is far tighter than comparing two separate intervals.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -20,6 +21,8 @@ from rich.text import Text
 
 from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
+from toolkit.safe_io import atomic_write
+from toolkit.sanitize import for_csv, for_markdown_cell, strip_controls
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
 from toolkit.evaluation.metrics import paired_delta_draws
 from toolkit.evaluation.baselines import baseline_entry
@@ -403,8 +406,15 @@ def _plain(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
+_FROM_DATA = ("config", "note", "cache")  # cells holding labels and reasons (the rest are numbers we format)
+
+
 def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]:
     """Write ``table.md``, ``table.csv`` and ``table.json`` into ``folder``.
+
+    Each is written atomically (a link planted at the name in a received sweep folder is
+    replaced, never followed); labels and reasons from the ledger are neutralised for
+    Markdown and for spreadsheets.
 
     Returns:
         ``{"md": path, "csv": path, "json": path}``.
@@ -413,22 +423,24 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"md": folder / "table.md", "csv": folder / "table.csv", "json": folder / "table.json"}
 
-    def md(text: str) -> str:  # a "|" in a label would split the cell
-        return text.replace("|", "\\|").replace("\n", " ")
-
     columns = [c for c in COLUMNS if c != "status"]  # the note says it, with the reason
-    lines = [*header, ""] if header else []
-    lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(md(c) for c in cells(r, columns)) + " |" for r in rows]
-    paths["md"].write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    with paths["csv"].open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=ROW_KEYS)
-        writer.writeheader()
-        writer.writerows({k: _plain(r.get(k)) for k in ROW_KEYS} for r in rows)
+    def md(column: str, text: str) -> str:  # text from the ledger never starts a Markdown construct
+        return for_markdown_cell(text) if column in _FROM_DATA else text
+
+    lines = [*(" ".join(strip_controls(h).split()) for h in header), ""] if header else []
+    lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(md(c, t) for c, t in zip(columns, cells(r, columns))) + " |" for r in rows]
+    atomic_write(paths["md"], "\n".join(lines) + "\n", within=folder)
+
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=ROW_KEYS)
+    writer.writeheader()
+    writer.writerows({k: for_csv(_plain(r.get(k))) for k in ROW_KEYS} for r in rows)
+    atomic_write(paths["csv"], text.getvalue(), within=folder)
 
     data = {"header": header, "rows": [{k: _plain(r.get(k)) for k in ROW_KEYS} for r in rows]}
-    paths["json"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write(paths["json"], json.dumps(data, indent=2, ensure_ascii=False) + "\n", within=folder)
     return paths
 
 

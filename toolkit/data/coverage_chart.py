@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.safe_io import save_figure
+
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _MARKS = (("cohort", "c"), ("observation", "o"), ("label", "l"))
 
@@ -69,6 +71,8 @@ def write_png(volume: pd.Series, windows: dict, path: str | Path, *, threshold: 
     ax.legend(loc="upper right", fontsize=8)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, within=path.parent, dpi=110)
+    finally:
+        plt.close(fig)
     return path

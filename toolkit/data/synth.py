@@ -24,9 +24,9 @@ The process, per user:
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
 from toolkit.progress import counter_for
 from toolkit.user_dirs import cache_root
+from toolkit.safe_io import open_atomic
 
 #: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
 GEN_OBSERVE_DAYS = 7
@@ -381,26 +382,19 @@ def _posts_for(rng, user, day, home_hour, hour_sd, popularity, themes, p_chinese
 
 
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV with a BOM via a temp file in the same folder, then rename over ``path``."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
-            writer.writerow(frame.columns)
-            progress = counter_for("write rows", len(frame))
-            step = 50_000
-            for start in range(0, len(frame), step):  # in slices, so a bar can show rows and their rate
-                writer.writerows(frame.iloc[start:start + step].itertuples(index=False, name=None))
-                if progress is not None:
-                    progress(min(step, len(frame) - start))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a CSV with a BOM through :func:`toolkit.safe_io.open_atomic` (temp file in the folder, then rename)."""
+    with open_atomic(path, within=path.parent) as fh:
+        f = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(frame.columns)
+        progress = counter_for("write rows", len(frame))
+        step = 50_000
+        for start in range(0, len(frame), step):  # in slices, so a bar can show rows and their rate
+            writer.writerows(frame.iloc[start:start + step].itertuples(index=False, name=None))
+            if progress is not None:
+                progress(min(step, len(frame) - start))
+        f.flush()
+        f.detach()  # the atomic file closes the underlying handle itself
 
 
 def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: float = 0.1) -> Path:

@@ -20,6 +20,8 @@ import pandas as pd
 import yaml
 
 from toolkit.errors import ToolkitError, os_reason
+from toolkit.safe_io import atomic_write, check_inside, write_frame_csv
+from toolkit.sanitize import for_csv_many
 
 MAX_NAME = 128  # characters in a spec or sweep name: a folder name, well under the file systems' 255 bytes
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -42,13 +44,15 @@ def check_folder_name(name: object, what: str = "name") -> str:
     return name
 
 
-def reserve_folder(parent: Path, stamp: str, *, hidden_suffix: str = "") -> tuple[Path, Path]:
+def reserve_folder(parent: Path, stamp: str, *, hidden_suffix: str = "",
+                   within: str | Path | None = None) -> tuple[Path, Path]:
     """Atomically claim ``parent/<stamp>`` (or ``<stamp>-2``, ...) for this process.
 
     With ``hidden_suffix`` (``".partial"``) the folder created is ``.<name>.partial``
     and ``<name>`` is only the intended final name; without it, ``<name>`` itself
     is created. ``mkdir`` either creates the folder or fails, so two runs started
-    in the same second never share a name.
+    in the same second never share a name. With ``within`` (the results folder the
+    user named), a ``parent`` that is a link leading outside it is refused.
 
     Returns:
         (final name, the folder actually created).
@@ -60,6 +64,8 @@ def reserve_folder(parent: Path, stamp: str, *, hidden_suffix: str = "") -> tupl
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ToolkitError(f"Cannot create the results folder {parent}: {os_reason(exc)}.") from None
+    if within is not None:
+        check_inside(parent, within)
     for k in range(1, MAX_TRIES):
         final = parent / (stamp if k == 1 else f"{stamp}-{k}")
         made = final.with_name(f".{final.name}{hidden_suffix}") if hidden_suffix else final
@@ -85,14 +91,16 @@ class ResultsFolder:
 
     def __init__(self, results_dir: str | Path, name: str, *, enabled: bool = True):
         self.enabled = enabled
-        self.parent = Path(results_dir) / check_folder_name(name)
+        self.results_dir = Path(results_dir)
+        self.parent = self.results_dir / check_folder_name(name)
         self.stamp = time.strftime("%Y%m%d-%H%M%S")
         self.final = self.parent / self.stamp  # until reserved: the name this run hopes for
         self.path = self.parent / f".{self.stamp}.partial"
 
     def __enter__(self) -> "ResultsFolder":
         if self.enabled:
-            self.final, self.path = reserve_folder(self.parent, self.stamp, hidden_suffix=".partial")
+            self.final, self.path = reserve_folder(self.parent, self.stamp, hidden_suffix=".partial",
+                                                   within=self.results_dir)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -130,7 +138,7 @@ class ResultsFolder:
             pass
 
     def write_text(self, name: str, text: str) -> None:
-        (self.path / name).write_text(text, encoding="utf-8")
+        atomic_write(self.path / name, text, within=self.path)
 
     def write_json(self, name: str, data: dict) -> None:
         self.write_text(name, json.dumps(data, indent=2, default=_plain, allow_nan=True) + "\n")
@@ -152,12 +160,33 @@ class ResultsFolder:
             fold_of[f.repeat, f.test] = f.fold
         if scored is not None:
             fold_of = fold_of[:, scored]
+        user_ids = _csv_ids(user_ids)  # once per user, not per row
         frames = [
             pd.DataFrame({"user_id": user_ids, "label": y, "repeat": r, "fold": fold_of[r],
                           "score": scores[r], "predicted": preds[r]})
             for r in range(scores.shape[0])
         ]
-        pd.concat(frames).to_csv(self.path / "predictions.csv", index=False)
+        write_frame_csv(pd.concat(frames), self.path / "predictions.csv", within=self.path, index=False)
+
+
+def _csv_ids(user_ids) -> np.ndarray:
+    """User ids as text a spreadsheet shows and never runs (see :func:`toolkit.sanitize.for_csv`).
+
+    Two distinct ids that neutralise to the same text (``=a`` and ``'=a``) get ``#2``, ``#3``
+    suffixes in order, so every user keeps rows of their own and runs on the same data still pair.
+    """
+    ids = np.asarray(user_ids)
+    if ids.dtype.kind not in "OUST":  # numeric ids are numbers to a spreadsheet too
+        return ids
+    given = ids.tolist()
+    safe = for_csv_many(given)
+    if safe == given:  # the common case: nothing to neutralise, so nothing can collide
+        return ids
+    out = pd.Series(safe, dtype=object)
+    if out.duplicated().any() and not pd.Series(given, dtype=object).duplicated().any():
+        seen = out.groupby(out, sort=False).cumcount()
+        out = out.where(seen == 0, out.astype(str) + "#" + (seen + 1).astype(str))
+    return out.to_numpy()
 
 
 def _plain(value):

@@ -36,6 +36,7 @@ from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
 from toolkit.progress import NullProgress, Progress
+from toolkit.safe_io import atomic_write
 
 
 @dataclass
@@ -243,9 +244,9 @@ def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, t
     for n, f in zip(names, featurizers):
         f.save(folder / f"featurizer_{n}.pkl")
     head.save(folder / head.filename)
-    (folder / "model.json").write_text(json.dumps({
+    atomic_write(folder / "model.json", json.dumps({
         "featurizers": names, "head": spec.head[0], "head_file": head.filename,
-        "threshold": float(threshold), "calibration": calibration_info(head)}, indent=2))
+        "threshold": float(threshold), "calibration": calibration_info(head)}, indent=2), within=folder)
 
 
 def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalModel, store: FeatureStore) -> dict:

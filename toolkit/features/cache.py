@@ -42,6 +42,7 @@ from toolkit.cleanup import Removal
 from toolkit.features.cache_clear import clear_entries
 from toolkit.features.cache_key import load_or_create_key, sign, verify
 from toolkit.user_dirs import cache_root
+from toolkit.safe_io import open_atomic
 
 FORMAT = 2  # part of every key: bump it when the layout changes and old entries simply miss
 MANIFEST = "manifest.json"
@@ -221,10 +222,8 @@ def _canonical(body: dict) -> bytes:
 
 
 def _write_file(path: Path, write) -> dict:
-    with open(path, "wb") as fh:
+    with open_atomic(path, within=path.parent, fsync=True) as fh:
         write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
     with open(path, "rb") as fh:
         return {"bytes": path.stat().st_size, "sha256": hashlib.file_digest(fh, "sha256").hexdigest()}
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 import uuid
@@ -36,6 +35,7 @@ import pandas as pd
 
 from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.features.cache import code_version
+from toolkit.safe_io import atomic_write, open_atomic
 
 FORMAT = 1  # part of every identity: bump it when the layout changes, and old shards are never read
 
@@ -162,11 +162,8 @@ class RowStore:
             _write_once(self.folder / "identity.json", json.dumps(self.identity, indent=2, default=str).encode())
             digests = np.frombuffer(b"".join(computed), dtype=np.uint8).reshape(len(computed), 32)
             rows = np.stack(list(computed.values())).astype(np.float32)
-            name = uuid.uuid4().hex
-            tmp = self.folder / f".{name}.tmp"
-            with open(tmp, "wb") as fh:
+            with open_atomic(self.folder / f"{uuid.uuid4().hex}.npz", within=self.folder) as fh:
                 np.savez(fh, digests=digests, rows=rows, seconds=np.full(len(rows), seconds_per_row))
-            os.replace(tmp, self.folder / f"{name}.npz")
         except OSError as exc:
             warnings.warn(f"could not store rows in {self.folder} ({exc}); going on without caching them",
                           stacklevel=3)
@@ -185,13 +182,13 @@ def _read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _write_once(path: Path, content: bytes) -> None:
     if path.exists():
         return
-    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    atomic_write(path, content, within=path.parent)
 
 
 _ROW_FOLDER = re.compile(r"[0-9a-f]{32}")
-_ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|\.[0-9a-f]{32}\.tmp")
+# the last two: what an interrupted atomic write leaves (older versions' temporary names, then today's)
+_ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|\.[0-9a-f]{32}\.tmp"
+                       r"|\.([0-9a-f]{32}\.npz|identity\.json)\.[0-9a-f]{12}\.tmp")
 
 
 def clear_rows(root: str | Path) -> Removal:
