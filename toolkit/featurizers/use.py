@@ -113,14 +113,14 @@ class UsemEngine:
         self.files = [resources / "weights.npz", resources / "sp.model"]
         self.dim = 512
         self._tokenizer = self._model._tokenizer  # the package's own sentencepiece port
+        self._backend = self._model._model  # the package loads its weights on first use: load them now, untimed
         with np.load(self.files[0], allow_pickle=False) as weights:
             sizes = {name: int(weights[name].size) for name in weights.files if name not in _NOT_PARAMS}
         embedding = sum(size for name, size in sizes.items() if name[0] == "q" and name[1:].isdigit())
         self._params = (sum(sizes.values()), sum(sizes.values()) - embedding)
 
     def embed(self, texts: list[str], *, threads: int) -> np.ndarray:
-        backend = self._model._model  # built on first use; it reads its thread count on every call
-        backend.threads = int(threads)
+        self._backend.threads = int(threads)  # read on every call
         return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def token_count(self, text: str) -> int:
