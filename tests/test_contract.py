@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from factories import make_users
+from fake_encoders import fake_engines  # noqa: F401  (fixture)
 from toolkit.featurizers import Featurizer
 from toolkit.heads import Block
 from toolkit.registry import FEATURIZERS, HEADS
@@ -47,7 +48,9 @@ def users():
 
 
 @pytest.mark.parametrize("name", FEATURIZERS.names())
-def test_featurizer_contract(name, users, tiny_bert, tmp_path):
+def test_featurizer_contract(name, users, tiny_bert, tmp_path, fake_engines):
+    # fake_engines: the packaged encoders (e5, use) run on a stand-in engine here; their real engines are
+    # tested in tests/featurizers/test_e5.py and test_use.py
     train, test = users.iloc[:40], users.iloc[40:]
     feat = featurizer(name, tiny_bert)
     assert isinstance(feat, Featurizer)

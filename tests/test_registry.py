@@ -7,7 +7,7 @@ from toolkit.registry import FEATURIZERS, HEADS, Registry
 
 
 def test_builtins_are_registered():
-    assert FEATURIZERS.names() == ["behavior", "distilbert", "fasttext", "temporal", "tfidf"]
+    assert FEATURIZERS.names() == ["behavior", "distilbert", "e5", "fasttext", "temporal", "tfidf", "use"]
     assert HEADS.names() == ["hybrid", "logreg", "lstm", "mlp"]
     for entry in FEATURIZERS.entries() + HEADS.entries():
         assert entry.source == "toolkit (built-in)"

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m toolkit", description="Retention experiments with cost accounting.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (_add_run, _add_validate, _add_bench, _add_compare, _add_cache, _add_listings, _add_data,
-                        _add_predict, _add_explain, _add_imbalance, _add_eda):
+                        _add_predict, _add_explain, _add_imbalance, _add_eda, _add_embed):
         add_command(sub)
     return parser
 
@@ -481,10 +481,48 @@ def cmd_eda(args, console) -> int:
     return 0
 
 
+def _add_embed(sub: argparse._SubParsersAction) -> None:
+    embed = sub.add_parser("embed", help="compute a spec's frozen-encoder rows into the row cache, in parallel",
+                           description="Embed every user's text with the spec's frozen encoders (distilbert, e5, use) "
+                                       "into the row cache, sharded across processes or Ray tasks, so that later runs "
+                                       "read the rows back. Rows already in the cache are skipped (resumable).")
+    embed.add_argument("spec", help="YAML experiment spec")
+    embed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    embed.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local processes, or Ray tasks (a local instance, or the cluster at $RAY_ADDRESS)")
+    embed.add_argument("--workers", type=int, default=1, help="processes or Ray tasks at once (default 1)")
+    embed.add_argument("--threads", type=int, default=None, help="threads per worker (default: cores / workers)")
+    embed.add_argument("--cache-dir", default=None, help="the cache folder (default: $TOOLKIT_CACHE_DIR or "
+                                                          "~/.cache/toolkit); rows go under <cache-dir>/rows")
+    embed.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def cmd_embed(args, console) -> int:
+    from rich.console import Console
+
+    from toolkit.bench.embed import embed_spec
+    from toolkit.experiment.runner import prepare
+    from toolkit.experiment.spec import load_spec
+    from toolkit.features.cache import default_cache_root
+    from toolkit.sanitize import for_terminal
+
+    spec = load_spec(args.spec, args.overrides)
+    users = prepare(spec, cache_dir=args.cache_dir).users
+    errors = Console(stderr=True, markup=False, highlight=False)
+    progress = None if args.quiet else (lambda line: errors.print(for_terminal(line)))
+    reports = embed_spec(spec, users, default_cache_root(args.cache_dir), executor=args.executor,
+                         workers=args.workers, threads=args.threads, progress=progress)
+    for r in reports:
+        console.print(f"{for_terminal(r.block)}: {r.distinct_texts:,} distinct texts of {r.users:,} users; "
+                      f"{r.computed:,} embedded in {r.seconds:.1f}s ({r.rate:,.1f} texts/s), "
+                      f"{r.already_cached:,} already in the cache")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "plugins": cmd_plugins, "models": cmd_models, "data": cmd_data,
             "bench": cmd_bench, "compare": cmd_compare, "cache": cmd_cache,
             "predict": cmd_predict, "explain": cmd_explain,
-            "imbalance": cmd_imbalance, "eda": cmd_eda}
+            "imbalance": cmd_imbalance, "eda": cmd_eda, "embed": cmd_embed}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -157,13 +157,14 @@ def models_table(models: list[dict]) -> Table:
     table = Table(title="models", title_justify="left",
                   caption="Chinese -> [UNK]: share of the 100 most common Chinese characters the tokenizer does not know; "
                           "near 100% means an English-only model.")
-    for title in ("model: (in a spec)", "from", "type", "layers x width", "files MB", "Chinese -> [UNK]", "folder"):
+    for title in ("model: (in a spec)", "from", "type", "layers x width", "files MB", "Chinese -> [UNK]", "licence",
+                  "folder"):
         table.add_column(title, justify="right" if title in ("files MB", "Chinese -> [UNK]") else "left")
     for m in models:
-        shape = f"{m['layers']} x {m['width']}" if m["layers"] and m["width"] else "?"
+        shape = f"{m['layers'] or '-'} x {m['width']}" if m["width"] else "?"
         unk = "?" if m["chinese_unk"] is None else f"{m['chinese_unk']:.0%}"
         table.add_row(Text(m["spec"]), m["source"], m["architecture"], shape, f"{m['bytes'] / 1e6:.1f}", unk,
-                      Text(m["folder"], overflow="fold"))
+                      Text(m.get("licence") or "?"), Text(m["folder"], overflow="fold"))
     return table
 
 

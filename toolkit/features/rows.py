@@ -55,10 +55,18 @@ class RowStats:
     # what computing every row took: ``seconds`` plus, for rows read back, the seconds recorded when
     # they were computed (so cost columns hold on a cache hit, as for feature blocks)
     compute_seconds: float = 0.0
+    # distinct texts among the users (what ``compute_seconds`` embedded)
+    distinct_texts: int = 0
+
+    @property
+    def seconds_per_text(self) -> float:
+        """What embedding one text takes: the serving cost of a frozen encoder, with no text embedded again."""
+        return self.compute_seconds / self.distinct_texts if self.distinct_texts else 0.0
 
     def to_dict(self) -> dict:
         return {"computed": self.computed, "from_cache": self.from_cache, "texts_embedded": self.texts_embedded,
-                "seconds": self.seconds, "compute_seconds": self.compute_seconds}
+                "seconds": self.seconds, "compute_seconds": self.compute_seconds,
+                "distinct_texts": self.distinct_texts}
 
 
 def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = None,
@@ -85,7 +93,7 @@ def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = 
         start = time.perf_counter()
         rows = np.asarray(featurizer.transform(users), dtype=np.float32)
         seconds = time.perf_counter() - start
-        return rows, RowStats(len(users), 0, len(users), seconds, seconds)
+        return rows, RowStats(len(users), 0, len(users), seconds, seconds, len(users))
     digests = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
     store = RowStore(Path(cache_root), featurizer) if cache_root is not None else None
     known, known_seconds = store.read() if store is not None else ({}, {})
@@ -98,9 +106,10 @@ def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = 
     vectors = {**known, **computed}
     rows = np.stack([vectors[d] for d in digests]) if digests else _empty(featurizer)
     n_computed = sum(1 for d in digests if d in computed)
-    earlier = sum(known_seconds.get(d, 0.0) for d in dict.fromkeys(digests) if d not in computed)
+    distinct = dict.fromkeys(digests)
+    earlier = sum(known_seconds.get(d, 0.0) for d in distinct if d not in computed)
     return rows.astype(np.float32, copy=False), RowStats(n_computed, len(digests) - n_computed, len(missing), seconds,
-                                                         seconds + earlier)
+                                                         seconds + earlier, len(distinct))
 
 
 def _compute(featurizer, users: pd.DataFrame, digests: list[bytes], missing: list[bytes]) -> dict[bytes, np.ndarray]:

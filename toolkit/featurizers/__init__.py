@@ -6,6 +6,6 @@ module named after its registry key and imports its heavy dependencies lazily.
 
 from toolkit.featurizers.base import Featurizer
 
-from toolkit.featurizers import behavior, distilbert, fasttext, temporal, tfidf  # noqa: E402,F401  (registration)
+from toolkit.featurizers import behavior, distilbert, e5, fasttext, temporal, tfidf, use  # noqa: E402,F401  (registration)
 
 __all__ = ["Featurizer"]

