@@ -173,22 +173,26 @@ def run_local(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.nda
 
 
 def run_ray(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.ndarray, float]]]:
-    """Yield (chunk index, result) from Ray tasks: a local Ray instance, or the cluster at $RAY_ADDRESS."""
-    from toolkit.bench.ray_start import ensure_ray
+    """Yield (chunk index, result) from Ray tasks: a local Ray instance, or the cluster at $RAY_ADDRESS.
+
+    Ray starts as for ``bench --executor ray`` (off the network, the toolkit's signal handling
+    kept) and a local instance started here is shut down when the chunks are done or on Ctrl-C.
+    """
+    from toolkit.bench.ray_local import ray_instance
 
     threads = jobs[0][3]
-    ray = ensure_ray(workers * threads)  # a local instance runs `workers` tasks at once, each on its threads
-    remote = ray.remote(num_cpus=threads)(embed_chunk)
-    pending = {remote.remote(*job): index for index, job in enumerate(jobs)}
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                yield pending.pop(ref), ray.get(ref)
-    except BaseException:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        raise
+    with ray_instance(workers * threads) as (ray, _local):  # `workers` tasks at once, each on its threads
+        remote = ray.remote(num_cpus=threads)(embed_chunk)
+        pending = {remote.remote(*job): index for index, job in enumerate(jobs)}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)  # a signal is handled within a second
+                for ref in done:
+                    yield pending.pop(ref), ray.get(ref)
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
 
 
 EXECUTORS = {"local": run_local, "ray": run_ray}
