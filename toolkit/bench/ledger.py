@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from toolkit.bench.records import ConfigResult
+from toolkit.experiment.record import is_run_folder
 
 
 class Ledger:
@@ -32,7 +33,7 @@ class Ledger:
                 result = ConfigResult.from_dict(json.loads(line), base=self.base)
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # a torn or foreign line
-            if result.status != "done" or (result.folder and (Path(result.folder) / "metrics.json").is_file()):
+            if result.status != "done" or (result.folder and is_run_folder(result.folder)):
                 done[result.config_id] = result
         return done
 

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from toolkit.errors import ToolkitError, os_reason
+from toolkit.experiment.record import PREDICTIONS_FILE
 
 MAX_NAME = 128  # characters in a spec or sweep name: a folder name, well under the file systems' 255 bytes
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -157,7 +158,7 @@ class ResultsFolder:
                           "score": scores[r], "predicted": preds[r]})
             for r in range(scores.shape[0])
         ]
-        pd.concat(frames).to_csv(self.path / "predictions.csv", index=False)
+        pd.concat(frames).to_csv(self.path / PREDICTIONS_FILE, index=False)
 
 
 def _plain(value):
