@@ -115,3 +115,25 @@ def test_run_takes_a_dict_and_overrides_and_writes_the_cli_folder(tmp_path):
     assert r.record.raw["spec_sha256"] and toolkit.load_run(r.folder).metrics.equals(r.metrics)
     spec = (r.folder / "spec.yaml").read_text()
     assert "bootstrap: 150" in spec and "seed: 4" in spec
+
+
+def test_bench_runs_a_sweep_and_its_table_is_the_written_one(tmp_path):
+    import yaml
+
+    from specs import BASE
+
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**BASE, "evaluation": {**BASE["evaluation"], "bootstrap": 100}}))
+    sweep = {"name": "mini", "base": "base.yaml", "grid": {"head": [{"type": "logreg"}, {"type": "logreg", "C": 0.1}]},
+             "baseline": {"head": {"type": "logreg"}}}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    comparison = toolkit.bench(tmp_path / "sweep.yaml", results_dir=tmp_path / "results", cache_dir=str(tmp_path / "c"))
+    assert comparison.folder.parent == tmp_path / "results" / "mini" and comparison.failed == []
+    written = pd.read_csv(comparison.folder / "table.csv")
+    table = comparison.table
+    assert list(table["config_id"]) == list(written["config_id"])
+    np.testing.assert_allclose(table["roc_auc"].to_numpy(dtype=float), written["roc_auc"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(table["delta_roc_auc"].to_numpy(dtype=float), written["delta_roc_auc"].to_numpy(),
+                               rtol=1e-12, equal_nan=True)
+    again = toolkit.compare([comparison.folder]).table  # read back from the folder: the same numbers
+    np.testing.assert_allclose(again["delta_roc_auc_ci_low"].to_numpy(dtype=float),
+                               table["delta_roc_auc_ci_low"].to_numpy(dtype=float), rtol=1e-12, equal_nan=True)
