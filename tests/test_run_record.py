@@ -163,3 +163,13 @@ def test_the_driver_refuses_a_worker_folder_outside_its_scratch(tmp_path):
     with pytest.raises(ToolkitError, match="outside the sweep's scratch folder"):
         executors.adopt(outcome, tmp_path / "sweep" / "configs" / "c01", tmp_path / "sweep" / executors.SCRATCH)
     assert elsewhere.is_dir()
+
+
+def test_an_oversized_ledger_is_refused_unread(finished_run, tmp_path):  # noqa: F811
+    from toolkit.bench.ledger import MAX_LEDGER_BYTES
+
+    folder = make_sweep(tmp_path, finished_run[0])
+    with open(folder / "ledger.jsonl", "r+b") as fh:
+        fh.truncate(MAX_LEDGER_BYTES + 1)
+    with pytest.raises(ToolkitError, match="ledger.jsonl is .* bytes"):
+        SweepRecord.open(folder)
