@@ -194,6 +194,12 @@ def _version(check: _Check) -> int:
     return version
 
 
+def _confidence(value) -> float:
+    """The interval coverage recorded, or the default 0.95 for runs that did not record one."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+    return float(value) if ok else 0.95
+
+
 @dataclass
 class RunRecord:
     """One finished run, read back from its folder (or handed over in memory by the run that wrote it).
@@ -243,8 +249,9 @@ class RunRecord:
         cost = check.get("cost", dict, "an object")
         for key in _COST:
             check.get(f"cost.{key}", dict if key == "featurize_s" else (int, float), "a number")
-        baselines = {}
-        for name, entry in check.get("baselines", dict, "an object").items() if "baselines" in raw else []:
+        baselines = {}  # optional: older runs had none, and a later version may name others
+        entries = check.get("baselines", dict, "an object") if "baselines" in raw else {}
+        for name, entry in entries.items():
             baselines[str(name)] = {m: check.interval(f"baselines.{name}.{m}") for m in ("roc_auc", "pr_auc")
                                     if isinstance(entry, dict) and m in entry}
         return cls(
@@ -256,7 +263,7 @@ class RunRecord:
             Threshold(str(check.get("threshold.rule", (str, int, float), "a text")),
                       check.number("threshold.mean"), check.number("threshold.final_model")),
             cost, str(check.get("evaluation", str, "a text")),
-            float(raw.get("confidence", 0.95)) if isinstance(raw.get("confidence", 0.95), (int, float)) else 0.95,
+            _confidence(raw.get("confidence")),
             raw.get("folds") if isinstance(raw.get("folds"), list) else [],
             [str(w) for w in raw.get("warnings", [])] if isinstance(raw.get("warnings"), list) else [],
         )
@@ -308,7 +315,7 @@ def read_predictions(path: Path, limit: int) -> pd.DataFrame:
         raise ToolkitError(f"{path} is {info.st_size:,} bytes; for the users and repeats its {METRICS_FILE} "
                            f"records, a {PREDICTIONS_FILE} is at most {limit:,} bytes. Was it replaced?")
     try:
-        table = pd.read_csv(path, dtype={"user_id": str}, nrows=limit // 8 + 1)
+        table = pd.read_csv(path, dtype={"user_id": str})
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from None
