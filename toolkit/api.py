@@ -213,7 +213,12 @@ def compare(paths, *, per_seed: bool = False, out: str | Path | None = None) -> 
 
 def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | str = False, results_dir=None,
           cache_dir=None, per_seed: bool = False, quiet: bool = True) -> Comparison:
-    """Run a sweep and build its comparison (see ``toolkit.bench``)."""
+    """Run a sweep (one file, or a list to combine) and build its comparison, as ``python -m toolkit bench``.
+
+    Example:
+        >>> c = toolkit.bench("experiments/sweep.yaml", workers=2)  # doctest: +SKIP
+        >>> c.table[["label", "roc_auc", "total_cost_s", "pareto"]]  # doctest: +SKIP
+    """
     from toolkit.bench.comparison import finish
     from toolkit.bench.harness import run_sweep
     from toolkit.bench.sweep import combine, load_sweep

@@ -20,6 +20,7 @@ class _CallablePackage(types.ModuleType):
     """
 
     def __call__(self, sweep, **options):
+        """``toolkit.bench(sweep, workers=1, ...)``: run a sweep, get its Comparison (see ``toolkit.api.bench``)."""
         return importlib.import_module("toolkit.api").bench(sweep, **options)
 
 
