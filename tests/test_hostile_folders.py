@@ -210,3 +210,35 @@ def test_a_keras_file_the_loader_refuses_is_one_error_line(run_copy, tmp_path):
     info["sha256"]["head.keras"] = file_sha256(keras_file)
     path.write_text(json.dumps(info))
     assert_refused(predict(folder, posts, tmp_path), 2, "head.keras", "cannot be loaded")
+
+
+def received_sweep(run_folder: Path, tmp_path: Path) -> Path:
+    from toolkit.bench.ledger import Ledger
+    from toolkit.bench.records import ConfigResult
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(run_folder, sweep / "configs" / "c01")
+    Ledger(sweep / "ledger.jsonl").append(ConfigResult("c01", "c01", "done", folder=sweep / "configs" / "c01",
+                                                       is_baseline=True))
+    (sweep / "baselines.json").write_text(json.dumps({"c01": "c01"}))
+    return sweep
+
+
+def test_a_deeply_nested_ledger_line_is_skipped_like_a_torn_one(run_copy, tmp_path):
+    sweep = received_sweep(run_copy[0], tmp_path)
+    with open(sweep / "ledger.jsonl", "a") as fh:
+        fh.write("[" * 100_000 + "]" * 100_000 + "\n")
+    result = compare(sweep, tmp_path)
+    assert result.rc == 0, result.text
+
+
+def test_a_deeply_nested_baselines_file_is_refused(run_copy, tmp_path):
+    sweep = received_sweep(run_copy[0], tmp_path)
+    (sweep / "baselines.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    assert_refused(compare(sweep, tmp_path), 2, "baselines.json", "nested")
+
+
+def test_predict_reads_a_received_spec_with_the_spec_readers_limits(run_copy, tmp_path):
+    folder, posts = run_copy
+    (folder / "spec.yaml").write_text("a: &a [1, 2]\nb: [*a, *a, *a]\n")
+    assert_refused(predict(folder, posts, tmp_path), 2, "spec.yaml")

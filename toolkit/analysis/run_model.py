@@ -7,12 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import Block
-
-MAX_SPEC_BYTES = 2**20  # a resolved spec is a few kB
 
 
 @dataclass
@@ -35,8 +32,9 @@ class RunModel:
 
 def read_run_spec(folder: str | Path):
     """The resolved spec a run folder holds (``spec.yaml``), validated again."""
-    from toolkit.experiment.record import SPEC_FILE, read_bounded
+    from toolkit.experiment.record import SPEC_FILE
     from toolkit.experiment.spec import parse_spec
+    from toolkit.yaml_io import read_yaml_mapping
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -46,12 +44,8 @@ def read_run_spec(folder: str | Path):
     if not path.is_file():
         raise ToolkitError(f"{folder} is not a run folder: it has no {SPEC_FILE}. Expected a folder written by "
                            "'python -m toolkit run'.")
-    try:
-        raw = yaml.safe_load(read_bounded(path, MAX_SPEC_BYTES, "a run's spec.yaml").decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        raise ToolkitError(f"{path} cannot be read as a run's spec: {str(exc).splitlines()[0]}.") from None
-    if not isinstance(raw, dict):
-        raise ToolkitError(f"{path} cannot be read as a run's spec: expected a mapping.")
+    # the spec reader's own limits: size, nesting, no aliases, plain data only
+    raw = read_yaml_mapping(path, "a run's resolved spec", "name:, data:, label:, ...")
     return parse_spec(raw, base_dir=folder, source=path)
 
 

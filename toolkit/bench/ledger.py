@@ -35,7 +35,7 @@ class Ledger:
         for line in text.splitlines():
             try:
                 result = ConfigResult.from_dict(json.loads(line), base=self.base)
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # a torn or foreign line
             if result.status != "done" or (result.folder and is_run_folder(result.folder)):
                 done[result.config_id] = result
