@@ -173,3 +173,15 @@ def test_an_oversized_ledger_is_refused_unread(finished_run, tmp_path):  # noqa:
         fh.truncate(MAX_LEDGER_BYTES + 1)
     with pytest.raises(ToolkitError, match="ledger.jsonl is .* bytes"):
         SweepRecord.open(folder)
+
+
+def test_the_driver_refuses_a_configs_folder_planted_as_a_link(tmp_path):
+    sweep, outside = tmp_path / "sweep", tmp_path / "outside"
+    outside.mkdir()
+    work = sweep / executors.SCRATCH / "w"
+    (work / "run").mkdir(parents=True)
+    (sweep / "configs").symlink_to(outside)
+    outcome = {"status": "done", "folder": str(work / "run"), "scratch": str(work), "metrics": {}}
+    with pytest.raises(ToolkitError, match="Refusing to write into"):
+        executors.adopt(outcome, sweep / "configs" / "c01", sweep / executors.SCRATCH)
+    assert list(outside.iterdir()) == []

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 from toolkit.bench.workers import protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
+from toolkit.safe_io import make_folder
 
 
 SCRATCH = ".scratch"  # in the sweep folder: runs in progress; a resume removes what a killed driver left there
@@ -79,7 +80,7 @@ def adopt(outcome: dict, folder: Path, scratch: Path) -> Path:
     source, tmp, root = Path(outcome["folder"]), Path(outcome["scratch"]), scratch.resolve()
     if not (source.resolve().is_relative_to(root) and tmp.resolve().is_relative_to(root)):
         raise ToolkitError(f"A configuration returned a folder outside the sweep's scratch folder: {source}.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(folder.parent, within=scratch.parent)  # a planted link to elsewhere is refused, not followed
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(source, folder)
     shutil.rmtree(tmp, ignore_errors=True)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from toolkit import __version__
 from toolkit.errors import ToolkitError, os_reason
+from toolkit.safe_io import atomic_write
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
@@ -377,7 +378,7 @@ def model_info(names: list[str], head: str, head_file: str, threshold: float, mo
 
 
 def write_model_info(model_dir: Path, info: dict) -> None:
-    (model_dir / MODEL_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    atomic_write(model_dir / MODEL_INFO_FILE, json.dumps(info, indent=2), within=model_dir)
 
 
 def featurizer_file(name: str) -> str:
