@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "toolkit"
 LAYERS = ["core", "data", "features", "heads", "evaluation", "experiment", "bench", "analysis", "cli"]
 FOLDER_LAYER = {"data": "data", "features": "features", "featurizers": "features", "text": "features", "heads": "heads",
                 "evaluation": "evaluation", "experiment": "experiment", "bench": "bench", "analysis": "analysis"}
-TOP_LAYER = {"cli": "cli", "console": "cli", "__main__": "cli"}
+TOP_LAYER = {"cli": "cli", "console": "cli", "__main__": "cli", "api": "cli"}
 MAX_FUNCTION_LINES = 60
 
 

@@ -12,18 +12,12 @@ from factories import make_users
 from fake_encoders import fake_engines  # noqa: F401  (fixture)
 from toolkit.featurizers import Featurizer
 from toolkit.heads import Block
+from toolkit.plugin import TINY_MODEL
 from toolkit.registry import FEATURIZERS, HEADS
 from toolkit.training import TrainingConfig
 
-# Small settings so each plugin runs in about a second; the tiny DistilBERT is built per session.
-FEATURIZER_PARAMS = {
-    "tfidf": {"max_features": 200, "min_df": 1},
-    "fasttext": {"dim": 8, "epoch": 5},
-    "behavior": {},
-    "temporal": {},
-}
-
-
+# Each plugin's own small settings (``test_params``) make it run in about a second; the tiny
+# DistilBERT that TINY_MODEL stands for is built once per session.
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     from tiny_distilbert import build_tiny_distilbert
@@ -32,10 +26,9 @@ def tiny_bert(tmp_path_factory):
 
 
 def featurizer(name, tiny_bert):
-    params = FEATURIZER_PARAMS.get(name, {})
-    if name == "distilbert":
-        params = {"model": str(tiny_bert), "batch_size": 8}
-    return FEATURIZERS.get(name)(**params)
+    cls = FEATURIZERS.get(name)
+    params = {k: (str(tiny_bert) if v == TINY_MODEL else v) for k, v in cls.test_params.items()}
+    return cls(**params)
 
 
 def as_array(block):
@@ -81,26 +74,25 @@ def test_featurizer_contract(name, users, tiny_bert, tmp_path, fake_engines):
     assert feat.flops_per_user() >= 0
 
 
-def blocks_for(head_name, users, n_rows):
-    """Blocks a head accepts: a sequence for lstm, dense (+ sequence for hybrid) otherwise."""
+def blocks_for(head_cls, users, n_rows):
+    """The richest blocks a head accepts: dense with a sequence, else dense, else a sequence alone."""
     rng = np.random.default_rng(0)
-    dense = rng.normal(size=(n_rows, 6)).astype(np.float32)
-    seq = np.stack(users["activity"].to_numpy())[:n_rows]
-    if head_name == "lstm":
-        return [Block("temporal", "sequence", seq)]
-    if head_name == "hybrid":
-        return [Block("behavior", "dense", dense), Block("temporal", "sequence", seq)]
-    return [Block("behavior", "dense", dense)]
+    dense = Block("behavior", "dense", rng.normal(size=(n_rows, 6)).astype(np.float32))
+    seq = Block("temporal", "sequence", np.stack(users["activity"].to_numpy())[:n_rows])
+    for blocks in ([dense, seq], [dense], [seq]):
+        if head_cls().check_blocks([(b.name, b.kind) for b in blocks]) is None:
+            return blocks
+    pytest.fail(f"{head_cls.__name__} accepts neither dense nor sequence blocks")
 
 
 @pytest.mark.parametrize("name", HEADS.names())
 def test_head_contract(name, users, tmp_path):
     n = len(users)
-    blocks = blocks_for(name, users, n)
+    head_cls = HEADS.get(name)
+    blocks = blocks_for(head_cls, users, n)
     y = (blocks[0].data.reshape(n, -1)[:, 0] > 0).astype(int)
     fit, val = np.arange(0, 40), np.arange(40, n)
     training = TrainingConfig(epochs=3, batch_size=16)
-    head_cls = HEADS.get(name)
     assert head_cls().check_blocks([(b.name, b.kind) for b in blocks]) is None
 
     def train():

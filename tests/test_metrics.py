@@ -281,3 +281,25 @@ def test_paired_delta_rejects_threshold_metrics():
     y, scores, _ = make_data(50)
     with pytest.raises(ToolkitError, match="score metrics"):
         paired_delta(y, scores, scores, metric="f1")
+
+
+def test_paired_delta_takes_its_interval_from_paired_delta_draws():
+    y, a, _ = make_data(80)
+    b = a + np.random.default_rng(5).normal(0, 0.5, a.shape)
+    point, draws = metrics.paired_delta_draws(y, a, b, n_boot=120, seed=3)
+    result = paired_delta(y, a, b, n_boot=120, seed=3, confidence=0.9)
+    assert result["mean"] == point
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(tuple(np.quantile(draws, [0.05, 0.95])), abs=1e-12)
+
+
+@pytest.mark.parametrize("function", [paired_delta, metrics.paired_delta_draws])
+def test_both_paired_deltas_refuse_the_same_inputs(function):
+    y, scores, _ = make_data(50)
+    broken = scores.copy()
+    broken[0, 3] = np.nan
+    with pytest.raises(ToolkitError, match="scores must be finite"):
+        function(y, scores, broken)
+    with pytest.raises(ToolkitError, match="n_boot must be a positive integer"):
+        function(y, scores, scores, n_boot=0)
+    with pytest.raises(ToolkitError, match="score metrics"):
+        function(y, scores, scores, metric="recall")

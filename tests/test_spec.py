@@ -91,3 +91,18 @@ def test_missing_or_broken_spec_file(tmp_path):
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     with pytest.raises(ToolkitError, match="must hold a YAML mapping"):
         load_spec(tmp_path / "list.yaml")
+
+
+@pytest.mark.parametrize("columns, fragment", [(["n_posts", "nope"], "unknown column(s) 'nope'"),
+                                               ([], "at least one column")])
+def test_behavior_columns_are_checked_with_the_spec_before_any_data(tmp_path, columns, fragment):
+    raw = spec_dict(data={"path": str(tmp_path / "never-read.csv")},
+                    featurizers=[{"type": "behavior", "columns": columns}])
+    with pytest.raises(ToolkitError, match=r"featurizers") as caught:
+        parse_spec(raw)
+    assert fragment in str(caught.value)
+
+
+def test_temporal_channels_outside_the_literal_are_refused_by_the_schema():
+    with pytest.raises(ToolkitError, match="channels"):
+        parse_spec(spec_dict(featurizers=[{"type": "temporal", "channels": "mask"}], head={"type": "lstm"}))

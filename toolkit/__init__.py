@@ -1,3 +1,118 @@
-"""Retention toolkit: predict whether users who moved platforms stay, and what it costs."""
+"""Retention toolkit: predict whether users who moved platforms stay, and what it costs.
+
+The command line (``python -m toolkit ...``) and this Python API do the same things with the
+same checks, folders and numbers; the API returns objects instead of printing:
+
+* :func:`run` -- run a spec, get a ``Run``
+* :func:`load_run` -- read a finished run folder back as a ``Run``
+* :func:`compare` -- the comparison table of run or sweep folders, as a ``Comparison``
+* :func:`bench` -- run a sweep and get its ``Comparison``
+
+``Run`` has ``.metrics``, ``.scores``, ``.baselines`` (DataFrames), ``.cost``, ``.data``
+(dicts), ``.predict(posts)`` and ``.explain()``; ``Comparison`` has ``.table`` (the numbers
+of ``table.csv``) and ``.plot()`` (the Pareto figure). Mistakes raise
+``toolkit.ToolkitError`` with the command line's message.
+
+Example:
+    >>> import toolkit
+    >>> r = toolkit.run("experiments/quickstart.yaml", set={"training.epochs": 2})  # doctest: +SKIP
+    >>> r.metrics  # doctest: +SKIP
+          metric   mean    low   high
+    0    roc_auc  0.712  0.688  0.735
+    ...
+    >>> toolkit.compare([r.folder]).table[["label", "roc_auc"]]  # doctest: +SKIP
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+__all__ = ["run", "load_run", "compare", "bench", "Run", "Comparison", "ToolkitError", "__version__"]
+
+
+def _api():
+    # Imported on first use: ``python -m toolkit`` and ``import toolkit`` stay light (no pandas,
+    # no TensorFlow) until an API function is called. By name, since the API sits above the
+    # package's layers and this module at their bottom.
+    return importlib.import_module("toolkit.api")
+
+
+def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet=True, use_cache=True):
+    """Run a spec and write its results folder, as ``python -m toolkit run SPEC`` does.
+
+    Args:
+        spec: a path to a YAML spec, or the spec as a dict (relative data paths are read from
+            the current folder).
+        set: overrides, as ``--set``: a dict ``{"training.epochs": 5}`` or a list of
+            ``"key.path=value"`` texts.
+        results_dir: where ``<name>/<timestamp>/`` is written (default ``results``).
+        cache_dir: the feature and synthetic-data cache (default: the toolkit's).
+        quiet: no progress bars (``False`` draws them on stderr).
+        use_cache: read and write feature blocks in the cache.
+
+    Returns:
+        A ``Run``.
+
+    Raises:
+        ToolkitError: the spec, its data or its label cannot be used (the command line's message).
+
+    Example:
+        >>> r = toolkit.run("experiments/quickstart.yaml")  # doctest: +SKIP
+        >>> r.metrics.set_index("metric").loc["roc_auc", "mean"]  # doctest: +SKIP
+        0.71
+    """
+    return _api().run(spec, set=set, results_dir=results_dir, cache_dir=cache_dir, quiet=quiet,
+                      use_cache=use_cache)
+
+
+def load_run(path):
+    """A finished run folder read back as a ``Run`` (sizes, versions and sections checked first).
+
+    Example:
+        >>> r = toolkit.load_run("results/quickstart/20250101-120000")  # doctest: +SKIP
+        >>> r.scores.head()  # doctest: +SKIP
+        >>> r.predict("new_posts.csv")  # doctest: +SKIP
+
+    ``Run.predict`` and ``Run.explain`` unpickle the run's fitted featurizers, which runs code:
+    use them on folders you made or trust (each file's recorded sha256 is checked first).
+    """
+    return _api().load_run(path)
+
+
+def compare(paths, *, per_seed=False, out=None):
+    """The comparison table of finished run folders and sweep folders, as ``python -m toolkit compare``.
+
+    Nothing is written unless ``out`` names a folder (then table.md/csv/json, plots and
+    report.html go there). Among plain run folders the first is the baseline.
+
+    Example:
+        >>> c = toolkit.compare(["results/a/20250101-120000", "results/b/20250101-130000"])  # doctest: +SKIP
+        >>> c.table[["label", "roc_auc", "delta_roc_auc"]]  # doctest: +SKIP
+        >>> fig = c.plot()  # doctest: +SKIP
+    """
+    return _api().compare(paths, per_seed=per_seed, out=out)
+
+
+def bench(sweep, *, workers=1, executor="local", resume=False, results_dir=None, cache_dir=None, per_seed=False,
+          quiet=True):
+    """Run a sweep (one file, or a list to combine) and build its comparison, as ``python -m toolkit bench``.
+
+    The sweep folder, ledger, table files and plots are written as by the command line; the
+    returned ``Comparison`` has ``.folder`` and ``.failed`` (ids of configurations that failed).
+    (Once the ``toolkit.bench`` subpackage is imported, ``toolkit.bench`` is that package, which
+    is callable the same way.)
+
+    Example:
+        >>> c = toolkit.bench("experiments/sweep.yaml", workers=2)  # doctest: +SKIP
+        >>> c.table[["label", "roc_auc", "total_cost_s", "pareto"]]  # doctest: +SKIP
+    """
+    return _api().bench(sweep, workers=workers, executor=executor, resume=resume, results_dir=results_dir,
+                        cache_dir=cache_dir, per_seed=per_seed, quiet=quiet)
+
+
+def __getattr__(name):
+    if name in ("Run", "Comparison"):
+        return getattr(_api(), name)
+    if name == "ToolkitError":
+        return importlib.import_module("toolkit.errors").ToolkitError
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")

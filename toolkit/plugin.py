@@ -16,10 +16,16 @@ from typing import Any, ClassVar
 from toolkit.params import declared_params
 from toolkit.safe_io import open_atomic
 
+#: in :attr:`Plugin.test_params`, stands for a tiny pretrained model folder the tests build
+TINY_MODEL = "<tiny-model>"
+
 
 class Plugin:
     #: set by ``@register_featurizer`` / ``@register_head``
     registry_name: ClassVar[str] = ""
+    #: small parameters under which the plugin contract tests (tests/test_contract.py) run this
+    #: plugin in about a second; :data:`TINY_MODEL` stands for a tiny pretrained model folder
+    test_params: ClassVar[dict[str, Any]] = {}
 
     def get_config(self) -> dict[str, Any]:
         """The constructor parameters, as given: the plugin's YAML block without ``type``."""

@@ -17,7 +17,10 @@ from toolkit.analysis.figures import pyplot, save
 
 
 def out_of_fold(folder: Path) -> pd.DataFrame:
-    table = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
+    """The first repeat's rows of a run's out-of-fold predictions (checked as every reader checks them)."""
+    from toolkit.experiment.record import RunRecord
+
+    table = RunRecord.open(folder).predictions
     return table[table["repeat"] == table["repeat"].min()]
 
 

@@ -25,7 +25,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write
@@ -53,13 +52,10 @@ def _statistics(y, scores, predicted, precision: float) -> np.ndarray:
     return np.mean(rows, axis=0)
 
 
-def read_predictions(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(user_ids, y, scores (R, n), predicted (R, n))`` with users sorted by id."""
-    table = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
-    scores = table.pivot(index="user_id", columns="repeat", values="score").sort_index()
-    predicted = table.pivot(index="user_id", columns="repeat", values="predicted").reindex(scores.index)
-    y = table.groupby("user_id")["label"].first().reindex(scores.index).to_numpy().astype(bool)
-    return scores.index.to_numpy(str), y, scores.to_numpy(float).T, predicted.to_numpy().astype(bool).T
+def read_predictions(result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(user_ids, y, scores (R, n), predicted (R, n))`` of a finished configuration, users sorted by id."""
+    oof = result.record.out_of_fold
+    return oof.user_ids, oof.y.astype(bool), oof.scores, oof.predicted.astype(bool)
 
 
 NAMES = ("recall_at_precision", "recall", "precision")
@@ -153,7 +149,7 @@ def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: in
         raise ToolkitError(f"--precision must be in (0, 1]. Got {precision} instead.")
     results, baselines = gather([str(sweep_dir)])
     done = {r.config_id: r for r in results if r.status == "done"}
-    loaded = {cid: read_predictions(r.folder) for cid, r in done.items()}
+    loaded = {cid: read_predictions(r) for cid, r in done.items()}
     rows = [_group_row(members, done, loaded, baselines, precision, n_boot=n_boot, seed=seed)
             for members in _seed_groups(done, per_seed)]
     holm_marks(rows)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import Block
@@ -35,47 +33,80 @@ class RunModel:
 
 def read_run_spec(folder: str | Path):
     """The resolved spec a run folder holds (``spec.yaml``), validated again."""
+    from toolkit.experiment.record import SPEC_FILE
     from toolkit.experiment.spec import parse_spec
+    from toolkit.yaml_io import read_yaml_mapping
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ToolkitError(f"Run folder {str(folder)!r} not found. Expected a folder written by "
                            "'python -m toolkit run', e.g. results/quickstart/20250101-120000.")
-    path = folder / "spec.yaml"
+    path = folder / SPEC_FILE
     if not path.is_file():
-        raise ToolkitError(f"{folder} is not a run folder: it has no spec.yaml. Expected a folder written by "
+        raise ToolkitError(f"{folder} is not a run folder: it has no {SPEC_FILE}. Expected a folder written by "
                            "'python -m toolkit run'.")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # the spec reader's own limits: size, nesting, no aliases, plain data only
+    raw = read_yaml_mapping(path, "a run's resolved spec", "name:, data:, label:, ...")
     return parse_spec(raw, base_dir=folder, source=path)
 
 
+def load_part(path: Path, load):
+    """``load(path)`` for one saved model file; whatever goes wrong ends in one ToolkitError naming it.
+
+    A pickle that refers to a class or attribute this toolkit lacks, a truncated file and a
+    Keras file its safe mode refuses all raise different exceptions; each means the same to
+    the user: this file cannot be loaded by this toolkit.
+    """
+    try:
+        return load(path)
+    except ToolkitError:
+        raise
+    except (MemoryError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure inside a loader means the same thing here
+        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ToolkitError(f"{path} cannot be loaded ({type(exc).__name__}{': ' + reason if reason else ''}); "
+                           "it was damaged, changed, or written by another version of the toolkit.") from None
+
+
 def load_run_model(folder: str | Path) -> RunModel:
-    """Load a run's final model; a clear ToolkitError when the folder has none."""
+    """Load a run's final model; a clear ToolkitError when the folder has none or a file is wrong.
+
+    The fitted featurizers are pickles, and loading a pickle runs code: load only run folders
+    you made or trust. Each file is checked against the sha256 the run recorded before it is
+    loaded, which catches damaged or swapped files (not a folder crafted with matching hashes).
+    """
+    from toolkit.experiment.record import MODEL_DIR, featurizer_file, read_model_info
     from toolkit.featurizers.base import Featurizer
     from toolkit.registry import HEADS
 
     folder = Path(folder)
     spec = read_run_spec(folder)
-    model_dir = folder / "model"
-    info_path = model_dir / "model.json"
-    if not info_path.is_file():
-        raise ToolkitError(f"{folder} has no saved model (expected {info_path}). Runs save their final model "
-                           "unless they were run without saving; run the spec again with 'python -m toolkit run'.")
-    info = json.loads(info_path.read_text())
-    missing = [p.name for p in [model_dir / f"featurizer_{n}.pkl" for n in info["featurizers"]]
-               + [model_dir / info["head_file"]] if not p.exists()]
-    if missing:
-        raise ToolkitError(f"The saved model in {model_dir} is incomplete: {', '.join(missing)} missing. "
-                           "Run the spec again.")
+    info = read_model_info(folder)
+    model_dir = folder / MODEL_DIR
     if info["head_file"].endswith(".keras"):
         from toolkit.environment import import_keras
 
         import_keras()  # now, so TensorFlow's C++ start-up notices stay hidden
-    featurizers = [Featurizer.load(model_dir / f"featurizer_{n}.pkl") for n in info["featurizers"]]
-    head = HEADS.get(info["head"]).load(model_dir / info["head_file"])
+    featurizers = [load_part(model_dir / featurizer_file(n), Featurizer.load) for n in info["featurizers"]]
+    for name, featurizer in zip(info["featurizers"], featurizers):
+        if not isinstance(featurizer, Featurizer):
+            raise ToolkitError(f"{model_dir / featurizer_file(name)} does not hold a fitted featurizer.")
+    head_class = HEADS.get(info["head"])
+    head = load_part(model_dir / info["head_file"], head_class.load)
     if info.get("calibration"):
-        from toolkit.evaluation.calibration import CalibratedHead, Calibrator
-
-        head = CalibratedHead(head, Calibrator.from_dict(info["calibration"]))
-    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, float(info["threshold"]),
+        head = _calibrated(head, info["calibration"], model_dir)
+    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, info["threshold"],
                     bool(info.get("calibration")))
+
+
+def _calibrated(head, calibration, model_dir: Path):
+    """The head with the calibrator saved beside it (plain numbers in model.json, checked)."""
+    from toolkit.evaluation.calibration import CalibratedHead, Calibrator
+
+    try:
+        calibrator = Calibrator.from_dict(calibration)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ToolkitError(f"{model_dir / 'model.json'}: 'calibration' is not a calibrator this toolkit wrote; "
+                           "the model is not loaded.") from None
+    return CalibratedHead(head, calibrator)

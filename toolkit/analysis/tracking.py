@@ -15,13 +15,13 @@ MLflow's global "active run", so tracking never leaks into other code.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import yaml
 
 from toolkit.errors import ToolkitError
+from toolkit.experiment.record import SPEC_FILE, RunRecord
 
 INSTALL = "pip install 'retention-toolkit[tracking]' (or: pip install mlflow)"
 #: MLflow refuses longer parameter values
@@ -108,8 +108,8 @@ def track_run(folder: str | Path, *, experiment: str | None = None, parent_run_i
               uri: str | None = None) -> str:
     """Log one finished run folder (metrics.json, spec.yaml, its files); returns the MLflow run id."""
     folder = Path(folder)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    spec = yaml.safe_load((folder / "spec.yaml").read_text(encoding="utf-8"))
+    metrics = RunRecord.open(folder).raw
+    spec = yaml.safe_load((folder / SPEC_FILE).read_text(encoding="utf-8"))
     uri = uri or tracking_uri(folder.parent.parent)
     client = _client(uri)
     tags = {"toolkit.folder": str(folder.resolve()), "toolkit.spec_sha256": metrics.get("spec_sha256", "")}

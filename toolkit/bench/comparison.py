@@ -6,25 +6,27 @@ outputs from finished run or sweep folders without running anything.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from toolkit.bench.html import write_report
-from toolkit.bench.ledger import Ledger
 from toolkit.bench.plots import cost_plot, curves_plot, pareto_plot
 from toolkit.bench.records import ConfigResult
+from toolkit.bench.sweep_record import LEDGER_FILE, SweepRecord
 from toolkit.bench.table import build_rows, header_lines, nonfinite, rich_table, write_tables
 from toolkit.errors import ToolkitError
+from toolkit.experiment.record import METRICS_FILE, RunRecord, is_run_folder
 from toolkit.sanitize import for_terminal
 
 
 def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console, *,
-           per_seed: bool = False) -> dict:
+           per_seed: bool = False, rows: list[dict] | None = None) -> dict:
     """Write table.md/csv/json, the plots and report.html into ``folder``; print the table.
 
-    Rows are aggregated over the seed axis unless ``per_seed`` (see :mod:`toolkit.bench.seeds`).
+    Rows are aggregated over the seed axis unless ``per_seed`` (see :mod:`toolkit.bench.seeds`);
+    ``rows`` already built from the same results (the Python API keeps them) are used as they are.
     """
-    rows = build_rows(results, baselines=baselines, per_seed=per_seed)
+    if rows is None:
+        rows = build_rows(results, baselines=baselines, per_seed=per_seed)
     header = header_lines(results)
     written = write_tables(rows, folder, header)
     by_id = {r.config_id: r for r in results}
@@ -53,56 +55,33 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
 
 
 def gather(paths: list[str]) -> tuple[list[ConfigResult], dict[str, str | None]]:
-    """ConfigResults from run folders (metrics.json) and sweep folders (ledger.jsonl).
+    """ConfigResults from run folders and sweep folders (see :mod:`toolkit.experiment.record`).
 
     A sweep folder brings its own baselines; among plain run folders the first is the baseline.
+    Every finished run is read (and checked) here, once; the table and plots use what was read.
     """
     results: list[ConfigResult] = []
     baselines: dict[str, str | None] = {}
     first_run: str | None = None
     for text in paths:
         path = Path(text)
-        if (path / "ledger.jsonl").is_file():
-            ledger = Ledger(path / "ledger.jsonl").read()
-            order = _read_json(path / "baselines.json", "a sweep's baselines.json") if (path / "baselines.json").is_file() else {}
-            for config_id in order or ledger:
-                if config_id in ledger and ledger[config_id].status == "done":
-                    read_metrics(ledger[config_id].folder)  # a damaged run folder stops here, named
-                if config_id in ledger:
-                    results.append(ledger[config_id])
-                    baselines[config_id] = order.get(config_id)
-        elif (path / "metrics.json").is_file():
-            metrics = read_metrics(path)
-            config_id = f"r{len(results):02d}-{metrics['name']}"
+        if SweepRecord.is_sweep_folder(path):
+            sweep = SweepRecord.open(path)
+            results += sweep.results
+            baselines.update(sweep.baselines)
+        elif is_run_folder(path):
+            record = RunRecord.open(path)
+            config_id = f"r{len(results):02d}-{record.name}"
             first_run = first_run or config_id
-            results.append(ConfigResult(config_id, f"{metrics['name']} ({path.name})", "done", "", path,
-                                        is_baseline=config_id == first_run))
+            results.append(ConfigResult(config_id, f"{record.name} ({path.name})", "done", "", path,
+                                        is_baseline=config_id == first_run, _record=record))
             baselines[config_id] = first_run
         else:
-            raise ToolkitError(f"{text!r} is neither a run folder (with metrics.json) nor a sweep folder "
-                               "(with ledger.jsonl).")
+            raise ToolkitError(f"{text!r} is neither a run folder (with {METRICS_FILE}) nor a sweep folder "
+                               f"(with {LEDGER_FILE}).")
     if not results:
         raise ToolkitError("Nothing to compare: the folders given hold no finished configuration.")
     ids = [r.config_id for r in results]
     if len(set(ids)) != len(ids):
         raise ToolkitError("The same configuration appears twice; give each sweep or run folder once.")
     return results, baselines
-
-
-def read_metrics(folder: Path) -> dict:
-    """A run folder's metrics.json, or a ToolkitError saying which file is damaged and how."""
-    metrics = _read_json(Path(folder) / "metrics.json", "a run's metrics.json")
-    if not isinstance(metrics.get("name"), str) or not isinstance(metrics.get("metrics"), dict):
-        raise ToolkitError(f"{Path(folder) / 'metrics.json'} is not a run's metrics.json (no 'name' or 'metrics'); "
-                           "was it edited or copied from elsewhere?")
-    return metrics
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ToolkitError(f"{path} cannot be read as {what}: {exc}.") from None
-    if not isinstance(data, dict):
-        raise ToolkitError(f"{path} cannot be read as {what}: expected a JSON object, found {type(data).__name__}.")
-    return data

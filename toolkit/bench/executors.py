@@ -24,13 +24,18 @@ from toolkit.safe_io import atomic_write, make_folder, remove_path
 SCRATCH = ".scratch"  # in the sweep folder: runs in progress; a resume removes what a killed driver left there
 
 
-def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None, scratch: str | None = None) -> dict:
-    """Run one configuration; return its files (relative path -> bytes) or the reason it failed.
+def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None, scratch: str | None = None,
+               ship: bool = False) -> dict:
+    """Run one configuration; return where its folder is (or its files) and its figures, or why it failed.
 
     ``scratch`` (the sweep folder's scratch folder) holds the run while it is in
     progress, so a driver killed with ``kill -9`` leaves its leftovers where
-    ``--resume`` finds them; where that folder is not reachable (a Ray node
-    without the driver's disk) the system's temporary folder is used.
+    ``--resume`` finds them. When the driver shares that disk, the finished run
+    folder stays there and only its path travels back (the driver renames it into
+    place); with ``ship`` (a Ray node without the driver's disk) or when that
+    folder is not reachable, the run goes to the system's temporary folder and its
+    files travel back as bytes. Either way the figures (``metrics``) come back in
+    memory, so the driver never reads back what was just written.
     """
     from toolkit.environment import quiet_backends
 
@@ -46,17 +51,39 @@ def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None, 
             where = scratch
         except OSError:
             pass
-    with tempfile.TemporaryDirectory(prefix="toolkit-config-", dir=where) as tmp:
-        try:
-            outcome = run(spec, results_dir=tmp, cache_dir=cache_dir, fold_seed=fold_seed)
-        except ToolkitError as exc:
-            return {"status": "skipped", "reason": str(exc)}
-        except Exception as exc:  # one broken configuration must not end the sweep
-            return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}",
-                    "traceback": traceback.format_exc()}
+    tmp = tempfile.mkdtemp(prefix="toolkit-config-", dir=where)
+    try:
+        outcome = run(spec, results_dir=tmp, cache_dir=cache_dir, fold_seed=fold_seed)
+        if where is not None and not ship:
+            return {"status": "done", "folder": str(outcome.folder), "scratch": tmp, "metrics": outcome.metrics}
         files = {str(p.relative_to(outcome.folder)): p.read_bytes()
                  for p in Path(outcome.folder).rglob("*") if p.is_file()}
-    return {"status": "done", "files": files}
+    except ToolkitError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return {"status": "skipped", "reason": str(exc)}
+    except Exception as exc:  # one broken configuration must not end the sweep
+        shutil.rmtree(tmp, ignore_errors=True)
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"status": "done", "files": files, "metrics": outcome.metrics}
+
+
+def adopt(outcome: dict, folder: Path, scratch: Path) -> Path:
+    """Move a run folder a local worker finished under ``scratch`` to ``folder`` (a rename, no copy).
+
+    The path comes from the worker: one outside the sweep's scratch folder is refused.
+    """
+    source, tmp, root = Path(outcome["folder"]), Path(outcome["scratch"]), scratch.resolve()
+    if not (source.resolve().is_relative_to(root) and tmp.resolve().is_relative_to(root)):
+        raise ToolkitError(f"A configuration returned a folder outside the sweep's scratch folder: {source}.")
+    make_folder(folder.parent, within=scratch.parent)  # a planted link to elsewhere is refused, not followed
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(source, folder)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def place(files: dict[str, bytes], folder: Path) -> Path:
@@ -175,7 +202,7 @@ def _clear_scratch(tasks: list[Task]) -> None:
 
 def _ray_task(threads: int, *args) -> dict:
     _init_worker(threads)
-    return run_config(*args)
+    return run_config(*args, ship=True)  # a Ray node may not share the driver's disk
 
 
 EXECUTORS: dict[str, Callable[[list[Task], int], Iterator[tuple[str, dict]]]] = {"local": run_local, "ray": run_ray}

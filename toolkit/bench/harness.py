@@ -10,12 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from toolkit.bench.executors import EXECUTORS, SCRATCH, place
+from toolkit.bench.executors import EXECUTORS, SCRATCH, adopt, place
 from toolkit.bench.ledger import Ledger
 from toolkit.bench.lock import sweep_lock
 from toolkit.bench.records import ConfigResult
 from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
+from toolkit.experiment.record import RunRecord
 from toolkit.experiment.run_folder import check_folder_name, reserve_folder
 from toolkit.progress import NullProgress, Progress
 from toolkit.safe_io import atomic_write, make_folder, remove_path
@@ -153,8 +154,13 @@ def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_d
 def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) -> ConfigResult:
     """Place a finished configuration's files, then write its ledger line."""
     if outcome["status"] == "done":
-        run_folder = place(outcome["files"], folder / "configs" / c.config_id)
-        result = ConfigResult(c.config_id, c.label, "done", "", run_folder, c.is_baseline, c.axes, spec_sha256)
+        target = folder / "configs" / c.config_id
+        if "files" in outcome:
+            run_folder = place(outcome["files"], target)
+        else:
+            run_folder = adopt(outcome, target, folder / SCRATCH)
+        result = ConfigResult(c.config_id, c.label, "done", "", run_folder, c.is_baseline, c.axes, spec_sha256,
+                              _record=RunRecord.from_dict(outcome["metrics"], run_folder))
     else:
         result = ConfigResult(c.config_id, c.label, outcome["status"], outcome["reason"], None, c.is_baseline, c.axes,
                               spec_sha256)

@@ -14,7 +14,11 @@ import json
 from pathlib import Path
 
 from toolkit.bench.records import ConfigResult
+from toolkit.experiment.record import is_run_folder, read_bounded
 from toolkit.safe_io import append_line
+
+#: a ledger line is a few hundred bytes; sweeps are capped far below the lines this allows
+MAX_LEDGER_BYTES = 64 * 2**20
 
 
 class Ledger:
@@ -27,12 +31,13 @@ class Ledger:
         done: dict[str, ConfigResult] = {}
         if not self.path.is_file():
             return done
-        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = read_bounded(self.path, MAX_LEDGER_BYTES, "a sweep's ledger").decode("utf-8", errors="replace")
+        for line in text.splitlines():
             try:
                 result = ConfigResult.from_dict(json.loads(line), base=self.base)
-            except (ValueError, KeyError, TypeError, AttributeError):
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue  # a torn or foreign line
-            if result.status != "done" or (result.folder and (Path(result.folder) / "metrics.json").is_file()):
+            if result.status != "done" or (result.folder and is_run_folder(result.folder)):
                 done[result.config_id] = result
         return done
 

@@ -56,12 +56,18 @@ def _finite(x) -> bool:
 
 def pareto_plot(rows: list[dict], path) -> Path:
     """ROC-AUC (with its interval) against total cost on a log scale; the Pareto front highlighted and labelled."""
+    return _save(pareto_figure(rows), path)
+
+
+def pareto_figure(rows: list[dict]):
+    """The figure of :func:`pareto_plot`, not saved (closed in pyplot, so it is kept only by the caller)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    plt.close(fig)
     points = [r for r in rows if r["status"] == "done" and r["kind"] == "config"
               and _finite(r["roc_auc"]) and _finite(r["total_cost_s"])]
     if not points:
         _nothing(ax, "no finished configuration")
-        return _save(fig, path)
+        return fig
     for front in (False, True):
         group = [r for r in points if r["pareto"] == front]
         if not group:
@@ -86,7 +92,7 @@ def pareto_plot(rows: list[dict], path) -> Path:
     ax.set_ylabel("ROC-AUC (mean and interval)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, path)
+    return fig
 
 
 def curves_plot(results_front: list[ConfigResult], path) -> Path:
@@ -99,7 +105,7 @@ def curves_plot(results_front: list[ConfigResult], path) -> Path:
         return _save(fig, path)
     rate = None
     for result in done:
-        _, y, scores = load_scores(result.folder)
+        _, y, scores = load_scores(result)
         # Every repeat scores every user once, so pooling weights the repeats equally.
         y_all, s_all = np.tile(y, scores.shape[0]), scores.ravel()
         metrics = result.metrics["metrics"]

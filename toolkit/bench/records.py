@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from toolkit.experiment.record import RunRecord
 
 
 @dataclass
@@ -16,15 +17,27 @@ class ConfigResult:
     label: str  # what varies, for people: "tfidf+behavior | mlp | seed 1"
     status: Literal["done", "skipped", "failed"]
     reason: str = ""  # why skipped or failed, with what to do about it
-    folder: Path | None = None  # the run folder (metrics.json, predictions.csv, spec.yaml) when done
+    folder: Path | None = None  # the run folder (see toolkit.experiment.record) when done
     is_baseline: bool = False
     axes: dict = field(default_factory=dict)  # the grid values of this configuration
     spec_sha256: str = ""  # the configuration's spec as run (see harness.config_hash); resume reruns on a change
 
+    # the run's record: handed over by the executor that ran it, or read from the folder once
+    _record: RunRecord | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def record(self) -> RunRecord:
+        """The finished run's typed record (only when done); read from its folder at most once."""
+        if self._record is None:
+            if self.status != "done" or self.folder is None:
+                raise ValueError(f"configuration {self.config_id} has no run record (status {self.status})")
+            self._record = RunRecord.open(self.folder)
+        return self._record
+
     @property
     def metrics(self) -> dict:
-        """The run's metrics.json (only when done)."""
-        return json.loads((Path(self.folder) / "metrics.json").read_text())
+        """The run's figures as recorded, every key included (only when done)."""
+        return self.record.raw
 
     def to_dict(self, relative_to: Path | None = None) -> dict:
         """A JSON-ready dict; ``folder`` relative to ``relative_to`` when it lies under it."""

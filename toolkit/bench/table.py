@@ -15,7 +15,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +22,7 @@ from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write
 from toolkit.sanitize import for_csv, for_markdown_cell, strip_controls
+from toolkit.experiment.record import RunRecord
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
 from toolkit.evaluation.metrics import paired_delta_draws
 from toolkit.evaluation.baselines import baseline_entry
@@ -44,24 +44,25 @@ _AVERAGED = (*(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_hi
 ORACLE_LABEL = "oracle (true probabilities)"
 
 
-def load_scores(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A run's out-of-fold scores from ``predictions.csv``, users sorted by id.
+def _record(run: ConfigResult | str | Path) -> RunRecord:
+    return run.record if isinstance(run, ConfigResult) else RunRecord.open(run)
+
+
+def load_scores(run: ConfigResult | str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A finished configuration's (or run folder's) out-of-fold scores, users sorted by id.
+
+    A configuration's record reads its predictions once, however often it is asked.
 
     Returns:
         ``(user_ids (n,), y (n,), scores (R, n))``.
     """
-    preds = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
-    wide = preds.pivot(index="user_id", columns="repeat", values="score").sort_index()
-    if wide.isna().any().any():
-        raise ToolkitError(f"{folder}/predictions.csv lacks a score for some user in some repeat.")
-    y = preds.groupby("user_id")["label"].first().reindex(wide.index).to_numpy(dtype=int)
-    return wide.index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T
+    oof = _record(run).out_of_fold
+    return oof.user_ids, oof.y, oof.scores
 
 
-def load_folds(folder) -> np.ndarray:
-    """Each user's test fold per repeat from ``predictions.csv``, users sorted by id: shape (R, n)."""
-    preds = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
-    return preds.pivot(index="user_id", columns="repeat", values="fold").sort_index().to_numpy().T
+def load_folds(run: ConfigResult | str | Path) -> np.ndarray:
+    """Each user's test fold per repeat, users sorted by id: shape (R, n)."""
+    return _record(run).out_of_fold.folds
 
 
 def _empty_row(result: ConfigResult) -> dict:
@@ -121,7 +122,7 @@ def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int
 
 def _folds_differ(result: ConfigResult, base: ConfigResult) -> bool:
     """Same users and repeats, but assigned to other test folds (other users or repeats: ``_delta`` says so)."""
-    a, b = load_folds(result.folder), load_folds(base.folder)
+    a, b = load_folds(result), load_folds(base)
     return a.shape == b.shape and not np.array_equal(a, b)
 
 
@@ -193,7 +194,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
     """
     done = [r for r in results if r.status == "done"]
     by_id = {r.config_id: r for r in results}
-    scores = {r.config_id: load_scores(r.folder) for r in done}
+    scores = {r.config_id: load_scores(r) for r in done}
     default = next((r for r in results if r.is_baseline), None)
     rows = [_config_row(r, by_id, baselines, default, scores, n_boot=n_boot, seed=seed) for r in results]
     confidence = done[0].metrics.get("confidence", 0.95) if done else 0.95

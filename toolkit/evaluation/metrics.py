@@ -228,6 +228,10 @@ def _check_preds(preds, n: int) -> np.ndarray:
 def _check_confidence(confidence: float, n_boot: int) -> None:
     if not 0.0 < confidence < 1.0:
         raise ToolkitError(f"confidence must be in the open interval (0, 1). Got {confidence!r} instead.")
+    _check_n_boot(n_boot)
+
+
+def _check_n_boot(n_boot: int) -> None:
     if int(n_boot) != n_boot or n_boot < 1:
         raise ToolkitError(f"n_boot must be a positive integer. Got {n_boot!r} instead.")
 
@@ -360,23 +364,9 @@ def paired_delta(y, scores_a, scores_b, *, metric: str = "roc_auc", n_boot: int 
         the difference of the repeat-averaged metrics, and ``excludes_zero`` is
         True when the whole interval lies strictly on one side of zero.
     """
-    if metric not in SCORE_METRICS:
-        raise ToolkitError(f"paired_delta compares score metrics {SCORE_METRICS}. Got {metric!r} instead.")
-    y = _check_labels(y)
-    a = _check_repeats(np.asarray(scores_a, dtype=float), len(y), name="scores_a")
-    b = _check_repeats(np.asarray(scores_b, dtype=float), len(y), name="scores_b")
-    if a.shape != b.shape:
-        raise ToolkitError(f"scores_a and scores_b must have the same shape. Got {a.shape} and {b.shape}.")
-    for row in (*a, *b):
-        _check_scores(row, len(y))
     _check_confidence(confidence, n_boot)
-
-    def delta(weights):
-        return (_mean_over_repeats(y, a, None, weights, (metric,))[metric]
-                - _mean_over_repeats(y, b, None, weights, (metric,))[metric])
-
-    point = float(delta(_unit_weights(y))[0])
-    low, high = _percentile_ci(np.concatenate([delta(w) for w in _bootstrap_blocks(y, n_boot, seed)]), confidence)
+    point, draws = paired_delta_draws(y, scores_a, scores_b, metric=metric, n_boot=n_boot, seed=seed)
+    low, high = _percentile_ci(draws, confidence)
     return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
             "excludes_zero": bool(low > 0.0 or high < 0.0)}
 
@@ -390,12 +380,15 @@ def paired_delta_draws(y, scores_a, scores_b, *, metric: str = "roc_auc", n_boot
     p-value (:func:`bootstrap_p_value`).
     """
     if metric not in SCORE_METRICS:
-        raise ToolkitError(f"paired_delta_draws compares score metrics {SCORE_METRICS}. Got {metric!r} instead.")
+        raise ToolkitError(f"paired_delta compares score metrics {SCORE_METRICS}. Got {metric!r} instead.")
     y = _check_labels(y)
     a = _check_repeats(np.asarray(scores_a, dtype=float), len(y), name="scores_a")
     b = _check_repeats(np.asarray(scores_b, dtype=float), len(y), name="scores_b")
     if a.shape != b.shape:
         raise ToolkitError(f"scores_a and scores_b must have the same shape. Got {a.shape} and {b.shape}.")
+    for row in (*a, *b):
+        _check_scores(row, len(y))
+    _check_n_boot(n_boot)
 
     def delta(weights):
         return (_mean_over_repeats(y, a, None, weights, (metric,))[metric]

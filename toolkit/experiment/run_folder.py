@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from toolkit.errors import ToolkitError, os_reason
+from toolkit.experiment.record import PREDICTIONS_FILE
 from toolkit.safe_io import atomic_write, check_inside, write_frame_csv
 from toolkit.sanitize import for_csv_many
 
@@ -166,7 +167,7 @@ class ResultsFolder:
                           "score": scores[r], "predicted": preds[r]})
             for r in range(scores.shape[0])
         ]
-        write_frame_csv(pd.concat(frames), self.path / "predictions.csv", within=self.path, index=False)
+        write_frame_csv(pd.concat(frames), self.path / PREDICTIONS_FILE, within=self.path, index=False)
 
 
 def _csv_ids(user_ids) -> np.ndarray:

@@ -9,7 +9,6 @@ test part's scores).
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit import __version__
 from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb, reset_peak_rss
 from toolkit.data.coverage_chart import text_chart, write_png
 from toolkit.data.posts import LoadReport, load_posts
@@ -31,6 +31,8 @@ from toolkit.evaluation.metrics import point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
 from toolkit.experiment.permutation import permutation_test
+from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, RunRecord, featurizer_file,
+                                       model_info, write_model_info)
 from toolkit.experiment.run_folder import ResultsFolder
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
@@ -84,6 +86,11 @@ class Outcome:
     metrics: dict
     folder: Path | None = None
     log: list[str] = field(default_factory=list)
+
+    @property
+    def record(self) -> RunRecord:
+        """The run's figures as a typed record, from memory (nothing is read back from the folder)."""
+        return RunRecord.from_dict(self.metrics, self.folder)
 
 
 def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
@@ -259,11 +266,11 @@ def _infer_ms_per_1k(users, names: list[str], featurizers, head, store: FeatureS
 def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, threshold: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for n, f in zip(names, featurizers):
-        f.save(folder / f"featurizer_{n}.pkl")
+        f.save(folder / featurizer_file(n))
     head.save(folder / head.filename)
-    atomic_write(folder / "model.json", json.dumps({
-        "featurizers": names, "head": spec.head[0], "head_file": head.filename,
-        "threshold": float(threshold), "calibration": calibration_info(head)}, indent=2), within=folder)
+    # the hashes let predict and explain refuse files changed after this run saved them
+    info = model_info(names, spec.head[0], head.filename, threshold, folder)
+    write_model_info(folder, {**info, "calibration": calibration_info(head)})
 
 
 def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalModel, store: FeatureStore) -> dict:
@@ -279,6 +286,8 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
     final.cost.train_s = cv.train_s / len(cv.folds)
     result = {
         "name": spec.name,
+        "format_version": FORMAT_VERSION,
+        "toolkit_version": __version__,
         "spec_sha256": spec.sha256(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "data": {**report.to_dict(), "labelled": report.labelled, "source": prepared.source,
@@ -353,8 +362,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
             result["permutation"] = permutation
         if save:
             scored = cv.scored
-            out.write_json("metrics.json", result)
-            out.write_yaml("spec.yaml", spec.resolved())
+            out.write_json(METRICS_FILE, result)
+            out.write_yaml(SPEC_FILE, spec.resolved())
             out.write_predictions(prepared.users["user_id"].to_numpy()[scored], prepared.y[scored],
                                   cv.scores[:, scored], cv.preds[:, scored], cv.folds, scored)
             out.write_text("run.log", "\n".join(progress.lines) + "\n")

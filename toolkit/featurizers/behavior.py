@@ -35,18 +35,23 @@ class BehaviorFeaturizer(Featurizer):
         self.columns = columns
         self.standardize = standardize
 
-    def _columns(self) -> list[str]:
+    def validate(self, where: str) -> None:
+        """The column names, checked with the spec (``toolkit validate``), before any data is read."""
         if self.columns is None:
-            return list(BEHAVIOR_COLUMNS)
+            return
         unknown = [c for c in self.columns if c not in BEHAVIOR_COLUMNS]
         if unknown:
             raise ToolkitError(
-                f"The 'columns' parameter of BehaviorFeaturizer names unknown column(s) "
+                f"{where}: the 'columns' parameter of BehaviorFeaturizer names unknown column(s) "
                 f"{', '.join(map(repr, unknown))}. Valid: {', '.join(BEHAVIOR_COLUMNS)}."
             )
         if not self.columns:
-            raise ToolkitError("The 'columns' parameter of BehaviorFeaturizer must name at least one column. Got [].")
-        return list(self.columns)
+            raise ToolkitError(f"{where}: the 'columns' parameter of BehaviorFeaturizer must name at least one "
+                               "column. Got [].")
+
+    def _columns(self) -> list[str]:
+        self.validate("behavior")  # for a featurizer built in code, not from a spec
+        return list(BEHAVIOR_COLUMNS) if self.columns is None else list(self.columns)
 
     def _values(self, users: pd.DataFrame, columns: list[str]) -> np.ndarray:
         missing = [c for c in columns if c not in users.columns]

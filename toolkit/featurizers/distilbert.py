@@ -13,6 +13,7 @@ from toolkit.featurizers.models import folder_digest, model_folder, resolve_mode
 from toolkit.featurizers.quantize import quantize_int8
 from toolkit.text.tokenize import user_texts
 from toolkit.params import Interval
+from toolkit.plugin import TINY_MODEL
 from toolkit.registry import register_featurizer
 
 
@@ -57,6 +58,8 @@ class DistilBertFeaturizer(Featurizer):
             only); embeddings, layer norms and pooling stay float32. See
             :meth:`mean_cosine_to_fp32` for what it changes.
     """
+
+    test_params = {"model": TINY_MODEL, "batch_size": 8}
 
     kind = "dense"
     stateless = True

@@ -58,6 +58,8 @@ class FastTextFeaturizer(Featurizer):
         seed: Seed of fastText's random generator (default: the spec's ``seed``).
     """
 
+    test_params = {"dim": 8, "epoch": 5}
+
     kind = "dense"
     param_constraints = {
         "dim": Interval(1, None),

@@ -52,11 +52,7 @@ class TemporalFeaturizer(Featurizer):
         return np.stack(arrays)
 
     def fit(self, users: pd.DataFrame) -> "TemporalFeaturizer":
-        if self.channels not in ("counts", "counts_and_mask"):
-            raise ToolkitError(
-                "The 'channels' parameter of TemporalFeaturizer must be one of 'counts', 'counts_and_mask'. "
-                f"Got {self.channels!r} instead."
-            )
+        # ``channels`` is a Literal: the spec's schema already refused any other value
         block = self._stack(users, None)
         self.steps_ = int(block.shape[1])
         peak = float(block[..., 0].max()) if block.size else 0.0

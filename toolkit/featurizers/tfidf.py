@@ -50,6 +50,8 @@ class TfidfFeaturizer(Featurizer):
             the sparse matrix.
     """
 
+    test_params = {"max_features": 200, "min_df": 1}
+
     kind = "sparse"
     param_constraints = {
         "max_features": Interval(1, None),
