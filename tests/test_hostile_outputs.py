@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from analysis_fixtures import finished_run  # noqa: F401  (fixture)
+from factories import minimal_metrics
 from hostile import assert_refused, toolkit
 from specs import BASE
 from toolkit.cli import main
@@ -181,6 +182,7 @@ def test_user_ids_in_predictions_csv_are_text_to_a_spreadsheet_and_still_pair_ru
     for name in ("a", "b"):
         with ResultsFolder(tmp_path, name) as out:
             out.write_predictions(ids, y, scores, (scores > 0.5).astype(int), folds)
+            out.write_json("metrics.json", minimal_metrics(name, y))
         written.append(out.final)
     with open(written[0] / "predictions.csv", newline="", encoding="utf-8") as fh:
         cells = [row[0] for row in csv.reader(fh)][1:]

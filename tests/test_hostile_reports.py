@@ -65,14 +65,15 @@ def _hostile_csv(tmp_path, values):
     path = tmp_path / "data" / "hostile.csv"
     path.parent.mkdir()
     users = ["u_a", "u_b", "u_c", "u_d", "u_e", "u_f"]
-    days = ["1/1/2025 10:00", "1/2/2025 11:00", "1/12/2025 10:00", "1/20/2025 10:00", "2/10/2025 10:00"]
+    # a post on every day from January 1 to February 10, so the default crawl-coverage rule keeps every day
+    days = [f"{1 + (d >= 31)}/{d + 1 - 31 * (d >= 31)}/2025 10:00" for d in range(41)]
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(HEADER)
-        for i in range(60):
+        for i in range(82):
             bad = values[i % len(values)]
             out.writerow([f"p{i}", users[i % len(users)], bad, f"garden {bad} rocket", bad, "3", "0", "0", "0",
-                          days[(i // 6) % len(days)], bad if i % 3 else "video", "U.S."])
+                          days[i % len(days)], bad if i % 3 else "video", "U.S."])
     return path
 
 

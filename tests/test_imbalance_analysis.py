@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from factories import minimal_metrics
 from toolkit.analysis.imbalance import paired_deltas, recall_at_precision
 
 # descending scores .9 .8 .7 .6 .5 .4 .3 .2 with labels 1 0 1 1 0 0 1 0 (4 positives):
@@ -48,7 +49,7 @@ def _fake_sweep(tmp_path, configs):
     for cid, (axes, base, scores, y) in configs.items():
         folder = tmp_path / cid
         folder.mkdir()
-        (folder / "metrics.json").write_text(json.dumps({"name": cid, "metrics": {}}))
+        (folder / "metrics.json").write_text(json.dumps(minimal_metrics(cid, y)))
         pd.DataFrame({"user_id": [f"u{i:03d}" for i in range(len(y))], "repeat": 0, "fold": np.arange(len(y)) % 3,
                       "label": y.astype(int), "score": scores, "predicted": (scores >= 0.5).astype(int)}
                      ).to_csv(folder / "predictions.csv", index=False)

@@ -160,8 +160,8 @@ class _Check:
         self.path, self.raw = path, raw
 
     def fail(self, key: str, problem: str):
-        raise ToolkitError(f"{self.path}: {key!r} {problem} (written by another version of the toolkit, or "
-                           f"edited?). This toolkit ({__version__}) reads results format {FORMAT_VERSION} and older "
+        raise ToolkitError(f"{self.path} is not a run's {METRICS_FILE} this toolkit can read: {key!r} {problem} "
+                           f"(written by another version of the toolkit, or edited?). This toolkit ({__version__}) reads results format {FORMAT_VERSION} and older "
                            "ones that have it.")
 
     def get(self, key: str, kinds, expected: str):
