@@ -103,7 +103,7 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
     _add_user_columns(users, own, first_seen, created, win)
     users = users[list(USER_COLUMNS)]
-    y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
+    y = users["user_id"].isin(_retained(own, win, label.min_gap_hours)).to_numpy().astype(np.int8)
     report.positives, report.positive_rate = int(y.sum()), float(y.mean())
     return users, y, report
 
