@@ -301,6 +301,11 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     """
     progress = progress or NullProgress()
     reset_peak_rss()
+    if spec.label.kind == "time_to_event":
+        from toolkit.experiment.survival_run import run_survival
+
+        return run_survival(spec, results_dir=results_dir, progress=progress, cache_dir=cache_dir, save=save,
+                            fold_seed=fold_seed, use_cache=use_cache)
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
     store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
