@@ -43,3 +43,126 @@ def test_label_kind_and_head_mismatches_are_refused(changes, message):
     with pytest.raises(ToolkitError) as err:
         parse_spec(spec_dict(**changes))
     assert message in str(err.value)
+
+
+# A hand-made crawl: a background account posts every day (so the coverage rule sees a crawler)
+# except on 2025-01-05 and 2025-01-06, which the crawl missed. Cohort users (day 0 in brackets):
+#   A [01-01] returns 01-07, right after the gap: interval-censored over days 4..6
+#   B [01-01] never returns: seen through days 2, 3, 6, 7, 8 (the gap's days masked)
+#   C [01-02] returns 01-04 (day 2): an exact return in the first bin
+#   D [01-03] never returns; data_end (01-09) cuts follow-up at day 6, the gap masks days 2, 3
+#   F [01-08] follow-up would start 01-10, after data_end: out of view
+def _gap_crawl():
+    import pandas as pd
+
+    from posts_factory import frame, post
+
+    gap = {pd.Timestamp("2025-01-05"), pd.Timestamp("2025-01-06")}
+    rows = [post("bg", day + pd.Timedelta(hours=h)) for day in pd.date_range("2024-12-20", "2025-01-09")
+            if day not in gap for h in range(8, 13)]
+    for user, times in {"A": ["2025-01-01 10:00", "2025-01-07 10:00"], "B": ["2025-01-01 11:00"],
+                        "C": ["2025-01-02 10:00", "2025-01-04 10:00"], "D": ["2025-01-03 10:00"],
+                        "F": ["2025-01-08 10:00"]}.items():
+        rows += [post(user, t) for t in times]
+    return frame(rows)
+
+
+def _gap_label(**form):
+    from toolkit.data.label import parse_label
+
+    return parse_label({"cohort": {"first_seen": ["2025-01-01", "2025-01-08"]}, "observe_days": 2,
+                        "data_end": "2025-01-09", **form})
+
+
+def test_a_gap_crawl_keeps_gap_users_in_the_risk_set_and_counts_them():
+    import numpy as np
+
+    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.users import build_users
+
+    posts = _gap_crawl()
+    users, label, report, counts = build_survival_users(
+        posts, _gap_label(time_to_return={"after_days": 2, "follow_days": 8}), timezone="UTC")
+    assert users["user_id"].tolist() == ["A", "B", "C", "D"]
+    assert (counts.in_analysis, counts.returned, counts.interval_censored, counts.censored) == (4, 2, 1, 2)
+    assert (counts.censored_by_data_end, counts.in_gap, counts.out_of_view) == (1, 4, 1)
+    assert report.labelled == 4 and report.positives == 2
+    at_risk = [np.flatnonzero(row).tolist() for row in label.at_risk]
+    assert at_risk == [[0, 1], [0, 1, 4, 5, 6], [], [2, 3, 4]]
+    assert label.event_first.tolist() == [2, -1, 0, -1] and label.event_last.tolist() == [4, -1, 0, -1]
+    assert label.censor_bin.tolist() == [-1, 6, -1, 4]
+    # the binary label on the same crawl and window drops every one of them (window not covered)
+    with pytest.raises(ToolkitError, match="No user is left to learn from"):
+        build_users(posts, _gap_label(retained_if={"returns_after_days": 2, "horizon_days": 8}), timezone="UTC")
+
+
+def test_the_likelihood_of_the_gap_crawl_matches_a_hand_computation():
+    import numpy as np
+
+    from toolkit.data.survival_users import build_survival_users
+    from toolkit.heads.hazard_loss import hazard_nll, pack_targets
+
+    _, label, _, _ = build_survival_users(_gap_crawl(), _gap_label(time_to_return={"after_days": 2, "follow_days": 8}),
+                                          timezone="UTC")
+    h = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40])
+    logits = np.tile(np.log(h / (1 - h)), (4, 1)).astype(np.float32)
+    nll = np.asarray(hazard_nll(pack_targets(label), logits), dtype=float)
+    s = np.log1p(-h)  # log(1 - h_k): a bin seen through without a return
+    expected = [-(s[0] + s[1] + np.log(1 - np.prod(1 - h[2:5]))),  # A: return somewhere in bins 2..4
+                -(s[[0, 1, 4, 5, 6]].sum()),  # B: the gap's bins 2, 3 add nothing
+                -np.log(h[0]),  # C: exact return in bin 0
+                -(s[[2, 3, 4]].sum())]  # D: the gap's bins 0, 1 and the bins past data_end add nothing
+    np.testing.assert_allclose(nll, expected, rtol=1e-5)
+
+
+def _run(tmp_path, head):
+    from toolkit.experiment.runner import run
+
+    spec = parse_spec(survival_spec(
+        data={"synthetic": {"users": 300, "seed": 2, "positive_rate": 0.3}}, head=head,
+        featurizers=[{"type": "tfidf", "max_features": 200}, {"type": "behavior"}],
+        training={"epochs": 2, "batch_size": 64}, evaluation={"cv": {"folds": 3}, "bootstrap": 100}))
+    return run(spec, results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
+
+
+def _check_outcome(outcome, min_c_index: float = 0.0):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    m = json.loads((outcome.folder / "metrics.json").read_text())
+    assert m["label_kind"] == "time_to_event" and m["survival"]["horizons_days"] == [7, 14, 21]
+    counts = m["data"]["time_to_return"]
+    assert m["data"]["labelled"] == counts["in_analysis"] == counts["returned"] + counts["censored"]
+    assert counts["censored"] > 0 and counts["returned"] >= 15  # censored users are in the analysis
+    shapes = {"c_index": m["metrics"]["c_index"], "uno_c": m["metrics"]["uno_c"], "ibs": m["metrics"]["ibs"],
+              **{f"auc_at {h}": v for h, v in m["metrics"]["auc_at"].items()}}
+    assert list(m["metrics"]["auc_at"]) == ["7", "14", "21"]
+    for name, v in shapes.items():
+        assert set(v) == {"mean", "ci_low", "ci_high"}, name
+        assert 0 <= v["ci_low"] <= v["mean"] <= v["ci_high"] <= 1, name
+    assert m["metrics"]["c_index"]["mean"] > min_c_index
+    for name in ("first_seen", "exposure"):
+        b = m["baselines"][name]
+        assert {"c_index", "uno_c", "auc_at", "ibs", "delta_c_index"} <= set(b)
+        d = b["delta_c_index"]
+        assert d["ci_low"] <= d["mean"] <= d["ci_high"]
+        assert np.isclose(d["mean"], m["metrics"]["c_index"]["mean"] - b["c_index"]["mean"], atol=1e-9)
+    assert len(m["folds"]) == 3 and sum(f["test_users"] for f in m["folds"]) == counts["in_analysis"]
+    preds = pd.read_csv(outcome.folder / "predictions.csv")
+    assert len(preds) == counts["in_analysis"]
+    p = preds[["p_return_by_7d", "p_return_by_14d", "p_return_by_21d"]].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all() and (np.diff(p, axis=1) >= -1e-12).all()
+    assert (outcome.folder / "model" / "model.json").exists()
+
+
+@pytest.mark.slow
+def test_a_cox_time_to_return_run_writes_survival_metrics(tmp_path):
+    _check_outcome(_run(tmp_path, {"type": "cox"}), min_c_index=0.55)  # synthetic returns follow text and behaviour
+
+
+@pytest.mark.slow
+def test_a_hazard_time_to_return_run_writes_survival_metrics(tmp_path):
+    # two epochs of a small network: the shapes are the point here, not how well it learns
+    _check_outcome(_run(tmp_path, {"type": "hazard", "units": [16]}))
