@@ -86,7 +86,7 @@ def test_a_gap_crawl_keeps_gap_users_in_the_risk_set_and_counts_them():
     assert users["user_id"].tolist() == ["A", "B", "C", "D"]
     assert (counts.in_analysis, counts.returned, counts.interval_censored, counts.censored) == (4, 2, 1, 2)
     assert (counts.censored_by_data_end, counts.in_gap, counts.out_of_view) == (1, 4, 1)
-    assert report.labelled == 4 and report.positives == 2
+    assert (report.censored, report.censored_by_coverage, report.positives) == (1, 4, 2)
     at_risk = [np.flatnonzero(row).tolist() for row in label.at_risk]
     assert at_risk == [[0, 1], [0, 1, 4, 5, 6], [], [2, 3, 4]]
     assert label.event_first.tolist() == [2, -1, 0, -1] and label.event_last.tolist() == [4, -1, 0, -1]
@@ -115,14 +115,17 @@ def test_the_likelihood_of_the_gap_crawl_matches_a_hand_computation():
     np.testing.assert_allclose(nll, expected, rtol=1e-5)
 
 
-def _run(tmp_path, head):
-    from toolkit.experiment.runner import run
-
-    spec = parse_spec(survival_spec(
+def _spec(head):
+    return parse_spec(survival_spec(
         data={"synthetic": {"users": 300, "seed": 2, "positive_rate": 0.3}}, head=head,
         featurizers=[{"type": "tfidf", "max_features": 200}, {"type": "behavior"}],
         training={"epochs": 2, "batch_size": 64}, evaluation={"cv": {"folds": 3}, "bootstrap": 100}))
-    return run(spec, results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
+
+
+def _run(tmp_path, head):
+    from toolkit.experiment.runner import run
+
+    return run(_spec(head), results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
 
 
 def _check_outcome(outcome, min_c_index: float = 0.0):
@@ -160,6 +163,24 @@ def _check_outcome(outcome, min_c_index: float = 0.0):
 @pytest.mark.slow
 def test_a_cox_time_to_return_run_writes_survival_metrics(tmp_path):
     _check_outcome(_run(tmp_path, {"type": "cox"}), min_c_index=0.55)  # synthetic returns follow text and behaviour
+
+    # predict: each cohort user's chance of a return by each horizon, from the saved final model
+    import numpy as np
+
+    from toolkit.analysis.predict import predict
+    from toolkit.analysis.run_model import load_run_model
+    from toolkit.experiment.runner import data_path, prepare
+
+    outcome = max((tmp_path / "results" / "t").iterdir())
+    spec, cache = _spec({"type": "cox"}), str(tmp_path / "cache")
+    table = predict(outcome, data_path(spec, cache)).set_index("user_id")
+    assert list(table.columns) == ["score", "p_return_by_7d", "p_return_by_14d", "p_return_by_21d", "reason"]
+    prepared = prepare(spec, cache_dir=cache)
+    model = load_run_model(outcome)
+    surv = model.head.predict_survival(model.blocks(prepared.users))
+    mine = table.loc[prepared.users["user_id"]]
+    np.testing.assert_allclose(mine["p_return_by_14d"], 1 - surv[:, 13], rtol=1e-6)
+    np.testing.assert_allclose(mine["score"], 1 - surv[:, -1], rtol=1e-6)
 
 
 @pytest.mark.slow

@@ -248,6 +248,8 @@ def cmd_validate(args, console) -> int:
         console.print(f"label: {r.label}")
         for line in data_lines(r, text_chart(r.volume, r.windows)):
             console.print(line)
+        if hasattr(prepared, "counts"):  # a time-to-return label: censored users stay in the analysis
+            console.print(f"time to return: {prepared.counts.text()}")
         console.print(f"ok for {spec.evaluation.describe()}")
     return 0
 
@@ -402,8 +404,9 @@ def cmd_predict(args, console) -> int:
     table = predict(args.run_dir, args.posts)
     path = write_scores(table, args.out)
     scored = int(table["score"].notna().sum())
-    console.print(f"scored {scored} user(s), {int(table['decision'].sum())} predicted to stay; "
-                  f"{len(table) - scored} could not be scored -> {path}")
+    verdict = (f"{int(table['decision'].sum())} predicted to stay" if "decision" in table
+               else "each with the chance of a return by each horizon")  # a time-to-return run
+    console.print(f"scored {scored} user(s), {verdict}; {len(table) - scored} could not be scored -> {path}")
     return 0
 
 

@@ -72,4 +72,5 @@ def load_run_model(folder: str | Path) -> RunModel:
         import_keras()  # now, so TensorFlow's C++ start-up notices stay hidden
     featurizers = [Featurizer.load(model_dir / f"featurizer_{n}.pkl") for n in info["featurizers"]]
     head = HEADS.get(info["head"]).load(model_dir / info["head_file"])
-    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, float(info["threshold"]))
+    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head,
+                    float("nan") if info.get("threshold") is None else float(info["threshold"]))  # None: time to return

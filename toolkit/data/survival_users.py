@@ -74,8 +74,9 @@ def build_survival_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str
                             int((~label_rows.event).sum()), int((~label_rows.event & cut).sum()), int(gap.sum()),
                             int((~keep).sum()))
     users = _features(own, cohort.index[keep], cohort, label, first_seen, created)
-    # The binary report's fields: "censored" are the users left out, so report.labelled is the analysis.
-    report.censored, report.censored_by_coverage = counts.out_of_view, 0
+    # The binary report's fields keep their words, but here censored users stay in the analysis:
+    # its size is counts.in_analysis, not report.labelled.
+    report.censored, report.censored_by_coverage = counts.censored_by_data_end, counts.in_gap
     report.positives, report.positive_rate = counts.returned, counts.returned / counts.in_analysis
     return users, label_rows, report, counts
 

@@ -93,6 +93,10 @@ def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
 
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     """Load the posts, build users and labels, and check there are enough positives per fold."""
+    if spec.label.kind == "time_to_event":
+        from toolkit.experiment.survival_run import prepare_survival
+
+        return prepare_survival(spec, cache_dir=cache_dir)
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                              timezone=spec.data.timezone)
