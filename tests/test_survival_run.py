@@ -122,19 +122,24 @@ def _spec(head):
         training={"epochs": 2, "batch_size": 64}, evaluation={"cv": {"folds": 3}, "bootstrap": 100}))
 
 
-def _run(tmp_path, head):
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One cox and one hazard run on the same users and folds (about a minute on a shared core)."""
     from toolkit.experiment.runner import run
 
-    return run(_spec(head), results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
+    root = tmp_path_factory.mktemp("survival-runs")
+    cache = str(root / "cache")
+    return {head: run(_spec({"type": head, **extra}), results_dir=root / head, cache_dir=cache).folder
+            for head, extra in (("cox", {}), ("hazard", {"units": [16]}))} | {"cache": cache}
 
 
-def _check_outcome(outcome, min_c_index: float = 0.0):
+def _check_outcome(folder, min_c_index: float = 0.0):
     import json
 
     import numpy as np
     import pandas as pd
 
-    m = json.loads((outcome.folder / "metrics.json").read_text())
+    m = json.loads((folder / "metrics.json").read_text())
     assert m["label_kind"] == "time_to_event" and m["survival"]["horizons_days"] == [7, 14, 21]
     counts = m["data"]["time_to_return"]
     assert m["data"]["labelled"] == counts["in_analysis"] == counts["returned"] + counts["censored"]
@@ -153,30 +158,37 @@ def _check_outcome(outcome, min_c_index: float = 0.0):
         assert d["ci_low"] <= d["mean"] <= d["ci_high"]
         assert np.isclose(d["mean"], m["metrics"]["c_index"]["mean"] - b["c_index"]["mean"], atol=1e-9)
     assert len(m["folds"]) == 3 and sum(f["test_users"] for f in m["folds"]) == counts["in_analysis"]
-    preds = pd.read_csv(outcome.folder / "predictions.csv")
+    preds = pd.read_csv(folder / "predictions.csv")
     assert len(preds) == counts["in_analysis"]
     p = preds[["p_return_by_7d", "p_return_by_14d", "p_return_by_21d"]].to_numpy()
     assert ((p >= 0) & (p <= 1)).all() and (np.diff(p, axis=1) >= -1e-12).all()
-    assert (outcome.folder / "model" / "model.json").exists()
+    assert (folder / "model" / "model.json").exists()
 
 
 @pytest.mark.slow
-def test_a_cox_time_to_return_run_writes_survival_metrics(tmp_path):
-    _check_outcome(_run(tmp_path, {"type": "cox"}), min_c_index=0.55)  # synthetic returns follow text and behaviour
+def test_a_cox_time_to_return_run_writes_survival_metrics(runs):
+    _check_outcome(runs["cox"], min_c_index=0.55)  # the synthetic returns follow the text and behaviour
 
-    # predict: each cohort user's chance of a return by each horizon, from the saved final model
+
+@pytest.mark.slow
+def test_a_hazard_time_to_return_run_writes_survival_metrics(runs):
+    # two epochs of a small network: the shapes are the point here, not how well it learns
+    _check_outcome(runs["hazard"])
+
+
+@pytest.mark.slow
+def test_predict_gives_each_users_chance_of_returning_by_each_horizon(runs):
     import numpy as np
 
     from toolkit.analysis.predict import predict
     from toolkit.analysis.run_model import load_run_model
     from toolkit.experiment.runner import data_path, prepare
 
-    outcome = max((tmp_path / "results" / "t").iterdir())
-    spec, cache = _spec({"type": "cox"}), str(tmp_path / "cache")
-    table = predict(outcome, data_path(spec, cache)).set_index("user_id")
+    spec = _spec({"type": "cox"})
+    table = predict(runs["cox"], data_path(spec, runs["cache"])).set_index("user_id")
     assert list(table.columns) == ["score", "p_return_by_7d", "p_return_by_14d", "p_return_by_21d", "reason"]
-    prepared = prepare(spec, cache_dir=cache)
-    model = load_run_model(outcome)
+    prepared = prepare(spec, cache_dir=runs["cache"])
+    model = load_run_model(runs["cox"])
     surv = model.head.predict_survival(model.blocks(prepared.users))
     mine = table.loc[prepared.users["user_id"]]
     np.testing.assert_allclose(mine["p_return_by_14d"], 1 - surv[:, 13], rtol=1e-6)
@@ -184,6 +196,19 @@ def test_a_cox_time_to_return_run_writes_survival_metrics(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_hazard_time_to_return_run_writes_survival_metrics(tmp_path):
-    # two epochs of a small network: the shapes are the point here, not how well it learns
-    _check_outcome(_run(tmp_path, {"type": "hazard", "units": [16]}))
+def test_the_bench_table_compares_time_to_return_runs(runs, tmp_path, capsys):
+    import json
+
+    from toolkit.cli import main
+
+    assert main(["compare", str(runs["cox"]), str(runs["hazard"]), "--out", str(tmp_path / "cmp")]) == 0
+    rows = json.loads((tmp_path / "cmp" / "table.json").read_text())["rows"]
+    cox, hazard = (json.loads((runs[k] / "metrics.json").read_text())["metrics"] for k in ("cox", "hazard"))
+    assert [r["c_index"] for r in rows] == [cox["c_index"]["mean"], hazard["c_index"]["mean"]]
+    assert rows[0]["roc_auc"] is None and rows[1]["ibs"] == hazard["ibs"]["mean"]
+    d = rows[1]["delta_c_index"]  # hazard - cox on the same users and folds
+    assert abs(d - (hazard["c_index"]["mean"] - cox["c_index"]["mean"])) < 1e-9
+    assert rows[1]["delta_c_index_ci_low"] <= d <= rows[1]["delta_c_index_ci_high"]
+    header = (tmp_path / "cmp" / "table.md").read_text().splitlines()
+    columns = next(line for line in header if line.startswith("| config"))
+    assert "C-index" in columns and "Δ C-index" in columns and "ROC-AUC" not in columns

@@ -22,8 +22,11 @@ from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
 from toolkit.evaluation.metrics import paired_delta_draws
+from toolkit.evaluation.survival_compare import paired_c_index_draws
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
+#: a time-to-return run's metrics (``label_kind: time_to_event``), shown instead of the binary ones
+SURVIVAL_METRICS = ("c_index", "uno_c", "ibs")
 DELTA_METRICS = ("roc_auc", "pr_auc")
 COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "frozen_params", "model_mb",
              "weights_mb", "peak_mb", "flops_per_user")
@@ -33,10 +36,15 @@ ROW_KEYS = (
     *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
     "delta_note", *COST_KEYS, "pareto", "cache",
     "seeds", *(f"{m}_seed_sd" for m in SHOWN_METRICS), "first_seen_roc_auc", "exposure_roc_auc",
+    *(f"{m}{s}" for m in SURVIVAL_METRICS for s in ("", "_ci_low", "_ci_high")),
+    *(f"delta_c_index{s}" for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
+    "first_seen_c_index", "exposure_c_index", *(f"{m}_seed_sd" for m in SURVIVAL_METRICS),
 )
 #: numbers averaged over the seeds of a configuration in the seed-aggregated rows
 _AVERAGED = (*(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")), *COST_KEYS,
-             "first_seen_roc_auc", "exposure_roc_auc")
+             "first_seen_roc_auc", "exposure_roc_auc",
+             *(f"{m}{s}" for m in SURVIVAL_METRICS for s in ("", "_ci_low", "_ci_high")),
+             "first_seen_c_index", "exposure_c_index")
 ORACLE_LABEL = "oracle (true probabilities)"
 
 
@@ -44,14 +52,25 @@ def load_scores(folder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A run's out-of-fold scores from ``predictions.csv``, users sorted by id.
 
     Returns:
-        ``(user_ids (n,), y (n,), scores (R, n))``.
+        ``(user_ids (n,), y (n,), scores (R, n))``. A time-to-return run gives its risks as the scores
+        and ``y`` as (n, 2): each user's time bin and whether the return was seen.
     """
     preds = pd.read_csv(Path(folder) / "predictions.csv", dtype={"user_id": str})
+    if "risk" in preds.columns:
+        return _survival_scores(folder, preds)
     wide = preds.pivot(index="user_id", columns="repeat", values="score").sort_index()
     if wide.isna().any().any():
         raise ToolkitError(f"{folder}/predictions.csv lacks a score for some user in some repeat.")
     y = preds.groupby("user_id")["label"].first().reindex(wide.index).to_numpy(dtype=int)
     return wide.index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T
+
+
+def _survival_scores(folder, preds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    wide = preds.pivot(index="user_id", columns="repeat", values="risk").sort_index()
+    if wide.isna().any().any():
+        raise ToolkitError(f"{folder}/predictions.csv lacks a risk for some user in some repeat.")
+    first = preds.groupby("user_id")[["time_bin", "returned"]].first().reindex(wide.index)
+    return wide.index.to_numpy(dtype=str), first.to_numpy(dtype=int), wide.to_numpy(dtype=float).T
 
 
 def load_folds(folder) -> np.ndarray:
@@ -109,6 +128,9 @@ def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int
         row["delta_note"] = "labels differ from the baseline's: no paired Δ (the label or the data changed)"
     elif s.shape != base_s.shape:
         row["delta_note"] = f"{s.shape[0]} repeats, baseline has {base_s.shape[0]}"
+    elif y.ndim == 2:  # time to return: the paired Δ of Harrell's C
+        point, draws = paired_c_index_draws(y[:, 0], y[:, 1] > 0, s, base_s, n_boot=n_boot, seed=seed)
+        fill_delta(row, "c_index", point, draws, confidence)
     else:
         for m in DELTA_METRICS:
             point, draws = paired_delta_draws(y, s, base_s, metric=m, n_boot=n_boot, seed=seed)
@@ -212,12 +234,14 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     if result.status != "done":
         return row
     metrics = result.metrics
-    for m in SHOWN_METRICS:
+    survival = metrics.get("label_kind") == "time_to_event"
+    for m in SURVIVAL_METRICS if survival else SHOWN_METRICS:
         v = metrics["metrics"][m]
         row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
     for name in ("first_seen", "exposure"):
         b = metrics.get("baselines", {}).get(name)
-        row[f"{name}_roc_auc"] = b["roc_auc"]["mean"] if b else None
+        key = "c_index" if survival else "roc_auc"
+        row[f"{name}_{key}"] = b[key]["mean"] if b else None
     base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
     if base_id is not None and _folds_differ(result, by_id[base_id]):
         base_id, note = None, ("folds differ from the baseline's: no paired Δ (a paired comparison needs the "
@@ -229,7 +253,7 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
         _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
                confidence=metrics.get("confidence", 0.95), seed=seed)
         if base_id == result.config_id:  # the baseline against itself is no test: keep it out of Holm's count
-            row.update({f"delta_{m}_p": None for m in DELTA_METRICS})
+            row.update({f"delta_{m}_p": None for m in (*DELTA_METRICS, "c_index")})
     row.update(_cost(metrics["cost"]))
     row["cache"] = _cache_cell(metrics)
     return row
@@ -260,12 +284,13 @@ def _aggregate(rows: list[dict], results: list[ConfigResult], scores: dict, *, n
 def _aggregate_delta(agg: dict, members: list[dict], scores: dict, *, n_boot: int, seed: int,
                      confidence: float) -> None:
     pairs = [(m["config_id"], m.get("_base")) for m in members]
-    for m in DELTA_METRICS:
+    for m in (*DELTA_METRICS, "c_index"):
         for k in ("", "_ci_low", "_ci_high", "_p", "_significant"):
             agg[f"delta_{m}{k}"] = None
     if any(base is None for _, base in pairs) or all(c == b for c, b in pairs):
         return  # the baseline itself, or a seed without a baseline (its note says why)
-    for m in DELTA_METRICS:
+    survival = scores[pairs[0][0]][1].ndim == 2
+    for m in ("c_index",) if survival else DELTA_METRICS:
         found = seed_draws(pairs, scores, metric=m, n_boot=n_boot, seed=seed)
         if found is None:
             agg["delta_note"] = "users, labels or repeats differ from the baseline's at some seed"
@@ -290,13 +315,19 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
         return ["No configuration finished."]
     rate = _distinct([(r.config_id, f"{m['data']['positives'] / m['data']['labelled']:.2%} "
                        f"({m['data']['positives']} of {m['data']['labelled']} labelled users)") for r, m in done])
-    rule = _distinct([(r.config_id, str(m["threshold"]["rule"])) for r, m in done])
+    rule = _distinct([(r.config_id, str(m["threshold"]["rule"]) if "threshold" in m else "none (time to return)")
+                      for r, m in done])
     evaluation = _distinct([(r.config_id, f"{m['evaluation']}, {m.get('confidence', 0.95):.0%} intervals")
                             for r, m in done])
     baseline = "; ".join(r.label for r in results if r.is_baseline)
+    threshold = (f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and "
+                 "precision use it.")
+    if all(m.get("label_kind") == "time_to_event" for _, m in done):
+        threshold = ("Time to return (positive rate = returns seen; censored users kept): C-index and Uno's C, "
+                     "higher is better; IBS, lower is better; no threshold, no Pareto front.")
     return [
         f"Positive rate: {rate}.",
-        f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and precision use it.",
+        threshold,
         f"Evaluation: {evaluation}.",
         f"Δ = configuration - baseline ({baseline or 'none marked'}), paired bootstrap on the same users and "
         "folds (over users x seeds in rows aggregated over seeds; ± = across-seed standard deviation); "
@@ -357,6 +388,12 @@ COLUMNS = {
     "Δ PR-AUC": lambda r: _delta_cell(r, "pr_auc"),
     "first-seen AUC": lambda r: _num(r.get("first_seen_roc_auc")),
     "exposure AUC": lambda r: _num(r.get("exposure_roc_auc")),
+    "C-index": lambda r: _interval(r, "c_index"),
+    "Uno's C": lambda r: _interval(r, "uno_c"),
+    "IBS": lambda r: _interval(r, "ibs"),
+    "Δ C-index": lambda r: _delta_cell(r, "c_index"),
+    "first-seen C": lambda r: _num(r.get("first_seen_c_index")),
+    "exposure C": lambda r: _num(r.get("exposure_c_index")),
     "cost s": lambda r: _num(r["total_cost_s"], ".2f"),
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
     "train s": lambda r: _num(r["train_s"], ".2f"),
@@ -374,6 +411,25 @@ COLUMNS = {
 }
 COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "first-seen AUC",
            "exposure AUC", "cost s", "head params", "frozen params", "model MB", "front", "cache", "status")
+
+
+#: columns that only one label kind fills; a table shows them when some row has that kind
+BINARY_COLUMNS = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "first-seen AUC",
+                  "exposure AUC")
+SURVIVAL_COLUMNS = ("C-index", "Uno's C", "IBS", "Δ C-index", "first-seen C", "exposure C")
+
+
+def shown_columns(rows: list[dict], columns) -> list[str]:
+    """``columns`` without the metric columns of a label kind no finished row has.
+
+    A table of yes/no runs only reads as before; the survival columns appear beside (or instead
+    of) the binary ones when a time-to-return run is in it.
+    """
+    done = [r for r in rows if r["status"] == "done"]
+    survival = any(r.get("c_index") is not None for r in done)
+    binary = any(r.get("roc_auc") is not None for r in done) or not survival
+    hidden = (() if binary else BINARY_COLUMNS) + (() if survival else SURVIVAL_COLUMNS)
+    return [c for c in columns if c not in hidden]
 
 
 def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:
@@ -401,7 +457,7 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
     def md(text: str) -> str:  # a "|" in a label would split the cell
         return text.replace("|", "\\|").replace("\n", " ")
 
-    columns = [c for c in COLUMNS if c != "status"]  # the note says it, with the reason
+    columns = shown_columns(rows, [c for c in COLUMNS if c != "status"])  # the note says the status
     lines = [*header, ""] if header else []
     lines += ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(md(c) for c in cells(r, columns)) + " |" for r in rows]
@@ -420,10 +476,11 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
 def rich_table(rows: list[dict], header: list[str]) -> Table:
     """The compact terminal view; skipped and failed rows are dimmed and show their reason."""
     table = Table(title=Text("\n".join(header)) if header else None, title_justify="left")
-    for title in COMPACT:
+    compact = shown_columns(rows, [*COMPACT[:8], "C-index", "IBS", "Δ C-index", "first-seen C", *COMPACT[8:]])
+    for title in compact:
         table.add_column(title, justify="left" if title in ("config", "note", "cache") else "right")
     for r in rows:
         style = "dim" if r["status"] != "done" else ("italic" if r["kind"] == "oracle" else None)
         # Text cells: "[0.68, 0.74]" must not be read as rich markup
-        table.add_row(*(Text(c) for c in cells(r, COMPACT)), style=style)
+        table.add_row(*(Text(c) for c in cells(r, compact)), style=style)
     return table
