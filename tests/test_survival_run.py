@@ -212,3 +212,5 @@ def test_the_bench_table_compares_time_to_return_runs(runs, tmp_path, capsys):
     header = (tmp_path / "cmp" / "table.md").read_text().splitlines()
     columns = next(line for line in header if line.startswith("| config"))
     assert "C-index" in columns and "Δ C-index" in columns and "ROC-AUC" not in columns
+    html = (tmp_path / "cmp" / "report.html").read_text()
+    assert "<th>Δ C-index</th>" in html and "<th>ROC-AUC</th>" not in html
