@@ -214,3 +214,12 @@ def test_the_bench_table_compares_time_to_return_runs(runs, tmp_path, capsys):
     assert "C-index" in columns and "Δ C-index" in columns and "ROC-AUC" not in columns
     html = (tmp_path / "cmp" / "report.html").read_text()
     assert "<th>Δ C-index</th>" in html and "<th>ROC-AUC</th>" not in html
+
+
+def test_mlflow_gets_every_survival_metric_with_its_interval():
+    from toolkit.analysis.tracking import metric_values
+
+    m = {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}
+    values = metric_values({"metrics": {"c_index": m, "uno_c": m, "ibs": m, "auc_at": {"7": m, "14": m}}})
+    assert {"c_index", "uno_c_ci_low", "ibs_ci_high", "auc_at_7d", "auc_at_14d_ci_low"} <= set(values)
+    assert values["auc_at_14d"] == 0.7
