@@ -223,3 +223,20 @@ def test_mlflow_gets_every_survival_metric_with_its_interval():
     values = metric_values({"metrics": {"c_index": m, "uno_c": m, "ibs": m, "auc_at": {"7": m, "14": m}}})
     assert {"c_index", "uno_c_ci_low", "ibs_ci_high", "auc_at_7d", "auc_at_14d_ci_low"} <= set(values)
     assert values["auc_at_14d"] == 0.7
+
+
+def test_the_bench_tables_c_index_delta_matches_the_full_paired_comparison():
+    import numpy as np
+
+    from toolkit.evaluation.survival_compare import paired_c_index_draws, paired_survival_draws
+
+    rng = np.random.default_rng(5)
+    n, times = 120, np.arange(9.0)
+    time, event = rng.integers(0, 10, n).astype(float), rng.random(n) < 0.4
+    risk_a, risk_b = rng.normal(size=(2, n)), rng.normal(size=(2, n))
+    surv = np.tile(np.linspace(1, 0.5, 9), (2, n, 1))
+    full = paired_survival_draws(time, event, (risk_a, surv), (risk_b, surv), times, metric="c_index", n_boot=200,
+                                 seed=3)
+    quick = paired_c_index_draws(time, event, risk_a, risk_b, n_boot=200, seed=3)
+    assert np.isclose(full[0], quick[0]) and np.allclose(full[1], quick[1])
+    assert quick[1].std() > 0
