@@ -59,15 +59,15 @@ def run_config(raw: dict, base_dir: str, fold_seed: int, cache_dir: str | None, 
         files = {str(p.relative_to(outcome.folder)): p.read_bytes()
                  for p in Path(outcome.folder).rglob("*") if p.is_file()}
     except ToolkitError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_path(tmp)
         return {"status": "skipped", "reason": str(exc)}
     except Exception as exc:  # one broken configuration must not end the sweep
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_path(tmp)
         return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_path(tmp)
         raise
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove_path(tmp)
     return {"status": "done", "files": files, "metrics": outcome.metrics}
 
 
@@ -80,9 +80,9 @@ def adopt(outcome: dict, folder: Path, scratch: Path) -> Path:
     if not (source.resolve().is_relative_to(root) and tmp.resolve().is_relative_to(root)):
         raise ToolkitError(f"A configuration returned a folder outside the sweep's scratch folder: {source}.")
     make_folder(folder.parent, within=scratch.parent)  # a planted link to elsewhere is refused, not followed
-    shutil.rmtree(folder, ignore_errors=True)
+    remove_path(folder)
     os.replace(source, folder)
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove_path(tmp)
     return folder
 
 
@@ -197,7 +197,7 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
 def _clear_scratch(tasks: list[Task]) -> None:
     for scratch in {task[-1] for task in tasks if task[-1]}:
         for leftover in Path(scratch).glob("toolkit-config-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            remove_path(leftover)
 
 
 def _ray_task(threads: int, *args) -> dict:
