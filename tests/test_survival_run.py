@@ -291,3 +291,25 @@ def test_the_bench_tables_c_index_delta_matches_the_full_paired_comparison():
     quick = paired_c_index_draws(time, event, risk_a, risk_b, n_boot=200, seed=3)
     assert np.isclose(full[0], quick[0]) and np.allclose(full[1], quick[1])
     assert quick[1].std() > 0
+
+
+def test_survival_predictions_csv_keeps_formula_ids_inert_and_paired_across_repeats(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from toolkit.experiment.record import PREDICTIONS_FILE, pivot_predictions, read_predictions
+    from toolkit.experiment.run_folder import ResultsFolder
+
+    ids = ["=HYPERLINK(\"x\")", "u2", "+1-1"]
+    frame = pd.concat([pd.DataFrame({"user_id": ids, "time_bin": [0, 3, 5], "returned": [1, 0, 1], "repeat": r,
+                                     "fold": [0, 1, 0], "risk": [0.1 + r, 0.2, 0.3], "p_return_by_7d": 0.5})
+                       for r in (0, 1)])
+    with ResultsFolder(tmp_path, "ttr") as out:
+        out.write_survival_predictions(frame)
+    path = out.final / PREDICTIONS_FILE
+    text = path.read_text()
+    assert "\n=HYPERLINK" not in text and "\n+1-1" not in text
+    oof = pivot_predictions(read_predictions(path, 2**20, "time_to_event"), path, "time_to_event")
+    assert len(oof.user_ids) == 3 and oof.scores.shape == (2, 3) and oof.y.shape == (3, 2)
+    assert sorted(oof.y[:, 0].tolist()) == [0, 3, 5] and not oof.predicted.any()
+    np.testing.assert_allclose(sorted(oof.scores[1]), [0.2, 0.3, 1.1])

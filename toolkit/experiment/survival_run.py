@@ -33,14 +33,12 @@ from toolkit.evaluation.folds import Fold, carve_validation
 from toolkit.evaluation.survival_cv import (SurvivalPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
                                             survival_folds, survival_metrics)
 from toolkit.experiment.featurize import FeatureStore, featurize
-from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, PREDICTIONS_FILE, SPEC_FILE, featurizer_file,
-                                       model_info, write_model_info)
+from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, featurizer_file, model_info,
+                                       write_model_info)
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
 from toolkit.heads.hazard_loss import pack_targets
 from toolkit.progress import Progress
-from toolkit.safe_io import write_frame_csv
-from toolkit.sanitize import csv_frame
 
 
 @dataclass
@@ -238,7 +236,7 @@ def predictions_frame(prepared: SurvivalPrepared, cv: SurvivalCV, horizons) -> p
         for h in horizons:
             frame[f"p_return_by_{h}d"] = 1.0 - cv.preds.surv[r][:, label.horizon_bin(h)]
         frames.append(frame)
-    return csv_frame(pd.concat(frames))
+    return pd.concat(frames)  # user ids are made CSV-safe as the folder writes them
 
 
 def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str | None, save: bool,
@@ -262,8 +260,7 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
         if save:
             out.write_json(METRICS_FILE, result)
             out.write_yaml(SPEC_FILE, spec.resolved())
-            write_frame_csv(predictions_frame(prepared, cv, result["survival"]["horizons_days"]),
-                            out.path / PREDICTIONS_FILE, within=out.path, index=False)
+            out.write_survival_predictions(predictions_frame(prepared, cv, result["survival"]["horizons_days"]))
             out.write_text("run.log", "\n".join(progress.lines) + "\n")
             r = prepared.report
             write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
