@@ -2,14 +2,18 @@
 
 Featurizers: config round trip, shapes and kind, determinism, no learning from
 the rows they transform, save and reload. Heads: scores in [0, 1] of the right
-shape, determinism with a seed, save and reload, blocks they reject say why.
+shape, determinism with a seed, save and reload, blocks they reject say why. A head
+that learns a time-to-event label gets time-to-return targets instead of 0/1.
 """
+
+import datetime as dt
 
 import numpy as np
 import pytest
 
 from factories import make_users
 from fake_encoders import fake_engines  # noqa: F401  (fixture)
+from toolkit.data.time_to_return import time_to_return
 from toolkit.featurizers import Featurizer
 from toolkit.heads import Block
 from toolkit.plugin import TINY_MODEL
@@ -85,12 +89,26 @@ def blocks_for(head_cls, users, n_rows):
     pytest.fail(f"{head_cls.__name__} accepts neither dense nor sequence blocks")
 
 
+def targets_for(head_cls, blocks, n):
+    """0/1 from the first feature, or (time_to_event heads) return days that shorten as it grows."""
+    x = blocks[0].data.reshape(n, -1)[:, 0]
+    if "time_to_event" not in head_cls.label_kinds:
+        return (x > 0).astype(int)
+    from toolkit.heads.hazard_loss import pack_targets
+
+    days = 7 + np.floor(np.random.default_rng(1).exponential(5 * np.exp(-x))).astype(int)
+    label = time_to_return([dt.date(2025, 1, 1)] * n, np.arange(n), days, after_days=7, follow_days=20,
+                           data_end=dt.date(2025, 1, 19), covered=None)
+    return pack_targets(label)
+
+
 @pytest.mark.parametrize("name", HEADS.names())
 def test_head_contract(name, users, tmp_path):
     n = len(users)
     head_cls = HEADS.get(name)
     blocks = blocks_for(head_cls, users, n)
-    y = (blocks[0].data.reshape(n, -1)[:, 0] > 0).astype(int)
+    assert set(head_cls.label_kinds) <= {"binary", "time_to_event"}
+    y = targets_for(head_cls, blocks, n)
     fit, val = np.arange(0, 40), np.arange(40, n)
     training = TrainingConfig(epochs=3, batch_size=16)
     assert head_cls().check_blocks([(b.name, b.kind) for b in blocks]) is None

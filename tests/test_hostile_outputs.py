@@ -169,8 +169,15 @@ def test_escape_sequences_in_a_sweep_file_do_not_reach_validate_output(tmp_path,
 
 # --- CSV cells --------------------------------------------------------------------------------------------
 
+def _read_back(folder):
+    """The contract's reading of a predictions.csv (the folder has no metrics.json to open a record with)."""
+    from toolkit.experiment.record import PREDICTIONS_FILE, pivot_predictions, read_predictions
+
+    oof = pivot_predictions(read_predictions(folder / PREDICTIONS_FILE, 2**20), folder / PREDICTIONS_FILE)
+    return oof.user_ids, oof.y, oof.scores
+
+
 def test_user_ids_in_predictions_csv_are_text_to_a_spreadsheet_and_still_pair_runs(tmp_path):
-    from toolkit.bench.table import load_scores
     from toolkit.evaluation.folds import Fold
 
     ids = np.array(HOSTILE_IDS + ["u6", "-12", "'-1+2"], dtype=object)  # the last neutralises like "-1+2"
@@ -190,7 +197,7 @@ def test_user_ids_in_predictions_csv_are_text_to_a_spreadsheet_and_still_pair_ru
     assert "\x1b" not in cells[4] and "\x07" not in cells[4] and cells[4].startswith("id")
     assert cells[5:7] == ["u6", "-12"]  # plain ids and numbers are left as they are
     assert cells[7] == "'-1+2#2"  # two users never share a row key
-    (ids_a, y_a, s_a), (ids_b, _, _) = load_scores(written[0]), load_scores(written[1])
+    (ids_a, y_a, s_a), (ids_b, _, _) = (_read_back(w) for w in written)
     assert list(ids_a) == list(ids_b) and len(ids_a) == 8  # both runs read back the same users, paired
     by_id = dict(zip(ids_a, s_a[0]))
     assert by_id["'-1+2"] == pytest.approx(scores[0, 2])

@@ -27,8 +27,9 @@ class Run:
         self.record = record
 
     def __repr__(self) -> str:
-        roc = self.record.metrics["roc_auc"]
-        return f"Run({self.record.name!r}, roc_auc={roc.mean:.3f} [{roc.low:.3f}, {roc.high:.3f}], folder={str(self.folder)!r})"
+        key = "c_index" if self.record.label_kind == "time_to_event" else "roc_auc"
+        m = self.record.metrics[key]
+        return f"Run({self.record.name!r}, {key}={m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], folder={str(self.folder)!r})"
 
     @property
     def folder(self) -> Path | None:
@@ -46,8 +47,14 @@ class Run:
 
     @property
     def scores(self) -> pd.DataFrame:
-        """Out-of-fold scores: ``user, repeat, fold, score, label``, one row per scored user and repeat."""
+        """Out-of-fold scores: ``user, repeat, fold, score, label``, one row per scored user and repeat.
+
+        A time-to-return run's are ``user, repeat, fold, risk, time_bin, returned`` and each user's
+        chance of a return by each horizon (``p_return_by_<H>d``).
+        """
         table = self.record.predictions
+        if self.record.label_kind == "time_to_event":
+            return table.rename(columns={"user_id": "user"}).reset_index(drop=True)
         return pd.DataFrame({"user": table["user_id"].to_numpy(), "repeat": table["repeat"].to_numpy(),
                              "fold": table["fold"].to_numpy(), "score": table["score"].to_numpy(),
                              "label": table["label"].to_numpy()})

@@ -263,6 +263,8 @@ def cmd_validate(args, console) -> int:
         console.print(f"label: {r.label}")
         for line in data_lines(r, text_chart(r.volume, r.windows)):
             console.print(line)
+        if hasattr(prepared, "counts"):  # a time-to-return label: censored users stay in the analysis
+            console.print(f"time to return: {prepared.counts.text()}")
         console.print(f"ok for {spec.evaluation.describe()}")
     return 0
 
@@ -434,9 +436,9 @@ def cmd_predict(args, console) -> int:
     table = predict(args.run_dir, args.posts)
     path = write_scores(table, args.out)
     scored = int(table["score"].notna().sum())
-    flagged = int(table["decision"].sum())
-    console.print(f"scored {scored} user(s), {flagged} predicted to stay ({flagged / max(scored, 1):.1%}); "
-                  f"{len(table) - scored} could not be scored -> {path}")
+    verdict = (f"{int(table['decision'].sum())} predicted to stay ({int(table['decision'].sum()) / max(scored, 1):.1%})"
+               if "decision" in table else "each with the chance of a return by each horizon")  # a time-to-return run
+    console.print(f"scored {scored} user(s), {verdict}; {len(table) - scored} could not be scored -> {path}")
     if table.attrs.get("note"):
         console.print(f"note: {table.attrs['note']}")
     return 0

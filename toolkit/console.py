@@ -14,11 +14,15 @@ def _fmt(x: float) -> str:
 
 def run_header(result: dict) -> str:
     data = result["data"]
+    if result.get("label_kind") == "time_to_event":
+        return survival_header(result)
     return (f"{result['name']}: {data['labelled']} users, {data['positives']} retained "
             f"({data['positive_rate']:.2%}); {result['evaluation']}")
 
 
 def metrics_table(result: dict) -> Table:
+    if result.get("label_kind") == "time_to_event":
+        return survival_metrics_table(result)
     conf = result.get("confidence", 0.95)
     table = Table()
     table.add_column("metric")
@@ -81,6 +85,8 @@ def _permutation_rows(table: Table, perm: dict | None) -> None:
 
 def baselines_table(result: dict) -> Table:
     """The model beside the confound baselines (same folds), with the paired Δ over each."""
+    if result.get("label_kind") == "time_to_event":
+        return survival_baselines_table(result)
     conf = result.get("confidence", 0.95)
     table = Table(title="confound baselines (logistic regression, same folds)", title_justify="left")
     for title in ("scores from", "ROC-AUC", "PR-AUC", f"model Δ ROC-AUC ({conf:.0%} CI)"):
@@ -177,4 +183,51 @@ def eda_summary(counts: dict) -> Table:
         table.add_column(key.replace("_", " "), justify="right")
     table.add_column("rate", justify="right")
     table.add_row(*(str(counts[k]) for k in keys), f"{counts['positive_rate']:.2%}")
+    return table
+
+
+def survival_header(result: dict) -> str:
+    """A time-to-return run's first line: users in the analysis, returns seen, censored."""
+    counts = result["data"]["time_to_return"]
+    return (f"{result['name']}: {counts['in_analysis']} users in the analysis, {counts['returned']} returned "
+            f"({counts['returned'] / max(counts['in_analysis'], 1):.2%}), {counts['censored']} censored "
+            f"({counts['in_gap']} with a crawl gap in follow-up); {result['evaluation']}")
+
+
+def _survival_rows(metrics: dict) -> list[tuple[str, dict]]:
+    """``c_index``, ``uno_c``, one ``auc_at`` row per horizon, ``ibs``, in that order."""
+    rows = [("c_index", metrics["c_index"]), ("uno_c", metrics["uno_c"])]
+    rows += [(f"auc_at {h} days", m) for h, m in metrics["auc_at"].items()]
+    return rows + [("ibs (lower is better)", metrics["ibs"])]
+
+
+def survival_metrics_table(result: dict) -> Table:
+    """A time-to-return run's metrics with their intervals."""
+    conf = result.get("confidence", 0.95)
+    table = Table()
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    table.add_column(f"{conf:.0%} CI", justify="right")
+    for name, m in _survival_rows(result["metrics"]):
+        table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    s = result.get("survival", {})
+    table.caption = (f"days after after_days; uno_c up to {s.get('tau_days')} days; "
+                     f"{s.get('bins')} time bins, censored users kept")
+    return table
+
+
+def survival_baselines_table(result: dict) -> Table:
+    """The model beside the confounds' Cox models (same folds), with the paired Δ C-index over each."""
+    conf = result.get("confidence", 0.95)
+    table = Table(title="confound baselines (Cox model, same folds)", title_justify="left")
+    for title in ("scores from", "C-index", "IBS", f"model Δ C-index ({conf:.0%} CI)"):
+        table.add_column(title, justify="left" if title == "scores from" else "right")
+    m = result["metrics"]
+    table.add_row("the model", _fmt(m["c_index"]["mean"]), _fmt(m["ibs"]["mean"]), "")
+    words = {"timing": "timing alone (day 0, delay to first post)", "first_seen": "first-seen date alone",
+             "exposure": "exposure alone (days observed, posts)"}
+    for name, b in result.get("baselines", {}).items():
+        d = b["delta_c_index"]
+        table.add_row(words.get(name, name), _interval(b["c_index"]), _interval(b["ibs"]),
+                      f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
     return table

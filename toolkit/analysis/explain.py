@@ -24,6 +24,7 @@ from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
 from toolkit.analysis.run_model import read_run_spec
 from toolkit.analysis.terms import linear_terms
+from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write, make_folder
 from toolkit.sanitize import for_markdown_cell as cell
 
@@ -55,6 +56,9 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
 
     run_dir = Path(run_dir)
     spec = read_run_spec(run_dir)
+    if spec.label.kind != "binary":
+        raise ToolkitError(f"{run_dir} is a time-to-return run (label.time_to_return); explain reads yes/no "
+                           "labels only for now.")
     oof = out_of_fold(run_dir)  # fails early, before any training, when the folder lacks predictions
     folder = output_folder(run_dir, out)  # and so does a planted link, before any training
     prepared = prepare(spec, cache_dir=cache_dir)

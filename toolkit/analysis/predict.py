@@ -65,6 +65,9 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     scored have an empty score and decision and a ``reason``. ``probability``
     (the same number) is there only when the run calibrated its scores
     (``training.calibrate``); ``table.attrs["note"]`` says why when it is not.
+    A time-to-return run has no decision: ``score`` is the chance of a return
+    within follow-up, and ``p_return_by_<H>d`` the chance of one by each horizon
+    (days after ``after_days``).
     """
     from toolkit.data.posts import load_posts
     from toolkit.data.users import build_features
@@ -79,16 +82,37 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns)
     users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone, local_time=spec.data.local_time,
                                     ip_zones=spec.data.ip_zones)
-    scores = model.score(users) if len(users) else np.array([])
-    scored = pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
-                           "decision": (scores >= model.threshold).astype(int), "reason": ""})
-    unscored = skipped.assign(score=np.nan, decision=pd.NA)[["user_id", "score", "decision", "reason"]]
+    survival = spec.label.kind == "time_to_event"
+    scored = _survival_scores(model, users) if survival else _binary_scores(model, users)
+    blank = {c: np.nan for c in scored.columns if c not in ("user_id", "reason")}
+    unscored = skipped.assign(**blank)[list(scored.columns)]
     out = pd.concat([scored, unscored], ignore_index=True) if len(unscored) else scored
-    out["decision"] = out["decision"].astype("Int64")
-    if model.calibrated:
-        out.insert(2, "probability", out["score"])
+    if not survival:
+        out["decision"] = out["decision"].astype("Int64")
+        if model.calibrated:
+            out.insert(2, "probability", out["score"])
     out = out.sort_values("user_id", kind="stable").reset_index(drop=True)
-    out.attrs["note"] = score_note(spec, model.calibrated)
+    out.attrs["note"] = None if survival else score_note(spec, model.calibrated)
+    return out
+
+
+def _binary_scores(model, users: pd.DataFrame) -> pd.DataFrame:
+    scores = model.score(users) if len(users) else np.array([])
+    return pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
+                         "decision": (scores >= model.threshold).astype(int), "reason": ""})
+
+
+def _survival_scores(model, users: pd.DataFrame) -> pd.DataFrame:
+    """The chance of a return within follow-up (``score``) and by each horizon, from the survival curve."""
+    from toolkit.data.time_to_return import bin_edges
+
+    ttr = model.spec.label.time_to_return
+    edges = bin_edges(ttr.after_days, ttr.follow_days, ttr.edges)
+    surv = model.head.predict_survival(model.blocks(users)) if len(users) else np.zeros((0, len(edges) - 1))
+    out = pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": 1.0 - surv[:, -1]})
+    for h in ttr.horizon_days():
+        out[f"p_return_by_{h}d"] = 1.0 - surv[:, int(np.flatnonzero(edges == edges[0] + h)[0]) - 1]
+    out["reason"] = ""
     return out
 
 

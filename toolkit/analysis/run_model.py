@@ -96,17 +96,19 @@ def load_run_model(folder: str | Path) -> RunModel:
     head = load_part(model_dir / info["head_file"], head_class.load)
     if info.get("calibration"):
         head = _calibrated(head, info["calibration"], model_dir)
-    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, info["threshold"],
+    threshold = float("nan") if info.get("threshold") is None else float(info["threshold"])  # None: time to return
+    return RunModel(folder, spec, list(info["featurizers"]), featurizers, head, threshold,
                     bool(info.get("calibration")))
 
 
 def _calibrated(head, calibration, model_dir: Path):
     """The head with the calibrator saved beside it (plain numbers in model.json, checked)."""
     from toolkit.evaluation.calibration import CalibratedHead, Calibrator
+    from toolkit.experiment.record import MODEL_INFO_FILE
 
     try:
         calibrator = Calibrator.from_dict(calibration)
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise ToolkitError(f"{model_dir / 'model.json'}: 'calibration' is not a calibrator this toolkit wrote; "
+        raise ToolkitError(f"{model_dir / MODEL_INFO_FILE}: 'calibration' is not a calibrator this toolkit wrote; "
                            "the model is not loaded.") from None
     return CalibratedHead(head, calibrator)

@@ -80,7 +80,10 @@ def flatten(data, prefix: str = "") -> dict[str, str]:
 def metric_values(metrics: dict) -> dict[str, float]:
     """Metrics with intervals, cost figures and the threshold of a run's metrics.json, as MLflow metrics."""
     out: dict[str, float] = {}
-    for name, m in metrics.get("metrics", {}).items():
+    entries = dict(metrics.get("metrics", {}))
+    for h, m in entries.pop("auc_at", {}).items():  # a time-to-return run: one AUC per horizon
+        entries[f"auc_at_{h}d"] = m
+    for name, m in entries.items():
         for key, suffix in (("mean", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
             if isinstance(m.get(key), (int, float)):
                 out[f"{name}{suffix}"] = float(m[key])

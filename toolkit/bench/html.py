@@ -11,7 +11,7 @@ import time
 from html import escape
 from pathlib import Path
 
-from toolkit.bench.table import row_note, cells
+from toolkit.bench.table import cells, row_note, shown_columns
 from toolkit.safe_io import atomic_write
 
 # Laid out for a 1,366 px laptop screen without horizontal scrolling: the page is at most
@@ -36,11 +36,13 @@ figure img { max-width: 100%; border: 1px solid #eee; }
 .generated { color: #777; font-size: 0.85em; }
 """
 #: first table: quality, paired deltas and the one cost figure the front is drawn on
-_MAIN = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "cost s", "front")
+_MAIN = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "C-index", "Uno's C", "IBS",
+         "Δ C-index", "cost s", "front")
 #: second table: where the cost comes from, and model size
 _COST = ("config", "featurize s", "train s", "predict ms/1k", "head params", "frozen params", "model MB",
          "weights MB", "peak MB", "FLOPs/user", "cache")
-_SPLIT = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC")  # "x [lo, hi]" cells
+_SPLIT = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "C-index", "Uno's C", "IBS",
+          "Δ C-index")  # "x [lo, hi]" cells
 
 
 def _row_class(row: dict) -> str:
@@ -124,7 +126,7 @@ def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], fo
         f'<p class="generated">Generated at {escape(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))}</p>',
         '<ul class="header">' + "".join(f"<li>{escape(line)}</li>" for line in header) + "</ul>",
         "<h2>Results</h2>",
-        _table(rows, _MAIN, notes, results=True),
+        _table(rows, shown_columns(rows, _MAIN), notes, results=True),
         "<h2>Cost</h2>",
         _table(rows, _COST, notes, results=False),
     ]

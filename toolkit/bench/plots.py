@@ -98,7 +98,8 @@ def pareto_figure(rows: list[dict]):
 def curves_plot(results_front: list[ConfigResult], path) -> Path:
     """ROC and precision-recall curves of the given configurations, all repeats pooled."""
     fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 4.8))
-    done = [r for r in results_front if r.status == "done"]
+    # ROC and PR curves need yes/no labels: time-to-return runs have none to draw
+    done = [r for r in results_front if r.status == "done" and r.metrics.get("label_kind") != "time_to_event"]
     if not done:
         _nothing(ax_roc, "no finished configuration")
         _nothing(ax_pr, "no finished configuration")

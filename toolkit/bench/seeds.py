@@ -24,8 +24,9 @@ import re
 import numpy as np
 
 from toolkit.evaluation.metrics import bootstrap_p_value, holm, paired_delta_draws
+from toolkit.evaluation.survival_compare import paired_c_index_draws
 
-DELTA_METRICS = ("roc_auc", "pr_auc")
+DELTA_METRICS = ("roc_auc", "pr_auc", "c_index")  # c_index: time-to-return rows
 _SEED_IN_LABEL = re.compile(r"\s*\|\s*seed \d+")
 
 
@@ -44,7 +45,10 @@ def seed_draws(members: list[tuple[str, str]], scores: dict, *, metric: str, n_b
         (ids, y, s), (base_ids, base_y, base_s) = scores[config_id], scores[base_id]
         if not (np.array_equal(ids, base_ids) and np.array_equal(y, base_y)) or s.shape != base_s.shape:
             return None
-        point, d = paired_delta_draws(y, s, base_s, metric=metric, n_boot=n_boot, seed=seed)
+        if metric == "c_index":  # time to return: y holds each user's time bin and seen return
+            point, d = paired_c_index_draws(y[:, 0], y[:, 1] > 0, s, base_s, n_boot=n_boot, seed=seed)
+        else:
+            point, d = paired_delta_draws(y, s, base_s, metric=metric, n_boot=n_boot, seed=seed)
         points.append(point)
         draws.append(d)
     return float(np.mean(points)), mix_seeds(draws, seed)
@@ -81,7 +85,7 @@ def aggregate_row(members: list[dict], keys_to_average: tuple[str, ...]) -> dict
     row["seeds"] = len(members)  # config_id stays the first seed's, so plots can find its run
     for key in keys_to_average:
         row[key] = _mean([m.get(key) for m in members])
-    for metric in ("roc_auc", "pr_auc", "recall", "precision"):
+    for metric in ("roc_auc", "pr_auc", "recall", "precision", "c_index", "uno_c", "ibs"):
         values = [m[metric] for m in members if m.get(metric) is not None]
         row[f"{metric}_seed_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
     row["cache"] = None

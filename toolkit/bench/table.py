@@ -26,8 +26,11 @@ from toolkit.experiment.record import RunRecord
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key, holm_stars, seed_draws
 from toolkit.evaluation.metrics import paired_delta_draws
 from toolkit.evaluation.baselines import baseline_entry
+from toolkit.evaluation.survival_compare import paired_c_index_draws
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
+#: a time-to-return run's metrics (``label_kind: time_to_event``), shown instead of the binary ones
+SURVIVAL_METRICS = ("c_index", "uno_c", "ibs")
 DELTA_METRICS = ("roc_auc", "pr_auc")
 COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "frozen_params", "model_mb",
              "weights_mb", "peak_mb", "flops_per_user")
@@ -37,10 +40,15 @@ ROW_KEYS = (
     *(f"delta_{m}{s}" for m in DELTA_METRICS for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
     "delta_note", *COST_KEYS, "pareto", "cache",
     "seeds", *(f"{m}_seed_sd" for m in SHOWN_METRICS), "timing_roc_auc", "exposure_roc_auc",
+    *(f"{m}{s}" for m in SURVIVAL_METRICS for s in ("", "_ci_low", "_ci_high")),
+    *(f"delta_c_index{s}" for s in ("", "_ci_low", "_ci_high", "_significant", "_p", "_p_holm")),
+    "timing_c_index", "exposure_c_index", *(f"{m}_seed_sd" for m in SURVIVAL_METRICS),
 )
 #: numbers averaged over the seeds of a configuration in the seed-aggregated rows
 _AVERAGED = (*(f"{m}{s}" for m in SHOWN_METRICS for s in ("", "_ci_low", "_ci_high")), *COST_KEYS,
-             "timing_roc_auc", "exposure_roc_auc")
+             "timing_roc_auc", "exposure_roc_auc",
+             *(f"{m}{s}" for m in SURVIVAL_METRICS for s in ("", "_ci_low", "_ci_high")),
+             "timing_c_index", "exposure_c_index")
 ORACLE_LABEL = "oracle (true probabilities)"
 
 
@@ -54,7 +62,8 @@ def load_scores(run: ConfigResult | str | Path) -> tuple[np.ndarray, np.ndarray,
     A configuration's record reads its predictions once, however often it is asked.
 
     Returns:
-        ``(user_ids (n,), y (n,), scores (R, n))``.
+        ``(user_ids (n,), y (n,), scores (R, n))``. A time-to-return run gives its risks as the scores
+        and ``y`` as (n, 2): each user's time bin and whether the return was seen.
     """
     oof = _record(run).out_of_fold
     return oof.user_ids, oof.y, oof.scores
@@ -114,6 +123,9 @@ def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int
         row["delta_note"] = "labels differ from the baseline's: no paired Δ (the label or the data changed)"
     elif s.shape != base_s.shape:
         row["delta_note"] = f"{s.shape[0]} repeats, baseline has {base_s.shape[0]}"
+    elif y.ndim == 2:  # time to return: the paired Δ of Harrell's C
+        point, draws = paired_c_index_draws(y[:, 0], y[:, 1] > 0, s, base_s, n_boot=n_boot, seed=seed)
+        fill_delta(row, "c_index", point, draws, confidence)
     else:
         for m in DELTA_METRICS:
             point, draws = paired_delta_draws(y, s, base_s, metric=m, n_boot=n_boot, seed=seed)
@@ -217,12 +229,14 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     if result.status != "done":
         return row
     metrics = result.metrics
-    for m in SHOWN_METRICS:
+    survival = metrics.get("label_kind") == "time_to_event"
+    for m in SURVIVAL_METRICS if survival else SHOWN_METRICS:
         v = metrics["metrics"][m]
         row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
     for name in ("timing", "exposure"):
         b = baseline_entry(metrics.get("baselines", {}), name)  # older folders: first_seen
-        row[f"{name}_roc_auc"] = b["roc_auc"]["mean"] if b else None
+        key = "c_index" if survival else "roc_auc"
+        row[f"{name}_{key}"] = b[key]["mean"] if b and key in b else None
     base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
     if base_id is not None and _folds_differ(result, by_id[base_id]):
         base_id, note = None, ("folds differ from the baseline's: no paired Δ (a paired comparison needs the "
@@ -234,7 +248,7 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
         _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
                confidence=metrics.get("confidence", 0.95), seed=seed)
         if base_id == result.config_id:  # the baseline against itself is no test: keep it out of Holm's count
-            row.update({f"delta_{m}_p": None for m in DELTA_METRICS})
+            row.update({f"delta_{m}_p": None for m in (*DELTA_METRICS, "c_index")})
     row.update(_cost(metrics["cost"]))
     row["cache"] = _cache_cell(metrics)
     return row
@@ -265,12 +279,13 @@ def _aggregate(rows: list[dict], results: list[ConfigResult], scores: dict, *, n
 def _aggregate_delta(agg: dict, members: list[dict], scores: dict, *, n_boot: int, seed: int,
                      confidence: float) -> None:
     pairs = [(m["config_id"], m.get("_base")) for m in members]
-    for m in DELTA_METRICS:
+    for m in (*DELTA_METRICS, "c_index"):
         for k in ("", "_ci_low", "_ci_high", "_p", "_significant"):
             agg[f"delta_{m}{k}"] = None
     if any(base is None for _, base in pairs) or all(c == b for c, b in pairs):
         return  # the baseline itself, or a seed without a baseline (its note says why)
-    for m in DELTA_METRICS:
+    survival = scores[pairs[0][0]][1].ndim == 2
+    for m in ("c_index",) if survival else DELTA_METRICS:
         found = seed_draws(pairs, scores, metric=m, n_boot=n_boot, seed=seed)
         if found is None:
             agg["delta_note"] = "users, labels or repeats differ from the baseline's at some seed"
@@ -295,13 +310,19 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
         return ["No configuration finished."]
     rate = _distinct([(r.config_id, f"{m['data']['positives'] / m['data']['labelled']:.2%} "
                        f"({m['data']['positives']} of {m['data']['labelled']} labelled users)") for r, m in done])
-    rule = _distinct([(r.config_id, str(m["threshold"]["rule"])) for r, m in done])
+    rule = _distinct([(r.config_id, str(m["threshold"]["rule"]) if "threshold" in m else "none (time to return)")
+                      for r, m in done])
     evaluation = _distinct([(r.config_id, f"{m['evaluation']}, {m.get('confidence', 0.95):.0%} intervals")
                             for r, m in done])
     baseline = "; ".join(r.label for r in results if r.is_baseline)
+    threshold = (f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and "
+                 "precision use it.")
+    if all(m.get("label_kind") == "time_to_event" for _, m in done):
+        threshold = ("Time to return (positive rate = returns seen; censored users kept): C-index and Uno's C, "
+                     "higher is better; IBS, lower is better; no threshold, no Pareto front.")
     return [
         f"Positive rate: {rate}.",
-        f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and precision use it.",
+        threshold,
         f"Evaluation: {evaluation}.",
         f"Δ = configuration - baseline ({baseline or 'none marked'}), paired bootstrap on the same users and "
         "folds (over users x seeds in rows aggregated over seeds; ± = across-seed standard deviation); "
@@ -376,6 +397,12 @@ COLUMNS = {
     "Δ PR-AUC": lambda r: _delta_cell(r, "pr_auc"),
     "timing AUC": lambda r: _num(r.get("timing_roc_auc")),
     "exposure AUC": lambda r: _num(r.get("exposure_roc_auc")),
+    "C-index": lambda r: _interval(r, "c_index"),
+    "Uno's C": lambda r: _interval(r, "uno_c"),
+    "IBS": lambda r: _interval(r, "ibs"),
+    "Δ C-index": lambda r: _delta_cell(r, "c_index"),
+    "timing C": lambda r: _num(r.get("timing_c_index")),
+    "exposure C": lambda r: _num(r.get("exposure_c_index")),
     "cost s": lambda r: _num(r["total_cost_s"], ".2f"),
     "featurize s": lambda r: _num(r["featurize_s"], ".2f"),
     "train s": lambda r: _num(r["train_s"], ".2f"),
@@ -393,6 +420,25 @@ COLUMNS = {
 }
 COMPACT = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "timing AUC",
            "exposure AUC", "cost s", "head params", "frozen params", "model MB", "front", "cache", "status")
+
+
+#: columns that only one label kind fills; a table shows them when some row has that kind
+BINARY_COLUMNS = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "timing AUC",
+                  "exposure AUC")
+SURVIVAL_COLUMNS = ("C-index", "Uno's C", "IBS", "Δ C-index", "timing C", "exposure C")
+
+
+def shown_columns(rows: list[dict], columns) -> list[str]:
+    """``columns`` without the metric columns of a label kind no finished row has.
+
+    A table of yes/no runs only reads as before; the survival columns appear beside (or instead
+    of) the binary ones when a time-to-return run is in it.
+    """
+    done = [r for r in rows if r["status"] == "done"]
+    survival = any(r.get("c_index") is not None for r in done)
+    binary = any(r.get("roc_auc") is not None for r in done) or not survival
+    hidden = (() if binary else BINARY_COLUMNS) + (() if survival else SURVIVAL_COLUMNS)
+    return [c for c in columns if c not in hidden]
 
 
 def cells(row: dict, columns=tuple(COLUMNS)) -> list[str]:
@@ -424,7 +470,7 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"md": folder / "table.md", "csv": folder / "table.csv", "json": folder / "table.json"}
 
-    columns = [c for c in COLUMNS if c != "status"]  # the note says it, with the reason
+    columns = shown_columns(rows, [c for c in COLUMNS if c != "status"])  # the note says the status
 
     def md(column: str, text: str) -> str:  # text from the ledger never starts a Markdown construct
         return for_markdown_cell(text) if column in _FROM_DATA else text
@@ -448,10 +494,11 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
 def rich_table(rows: list[dict], header: list[str]) -> Table:
     """The compact terminal view; skipped and failed rows are dimmed and show their reason."""
     table = Table(title=Text("\n".join(header)) if header else None, title_justify="left")
-    for title in COMPACT:
+    compact = shown_columns(rows, [*COMPACT[:8], "C-index", "IBS", "Δ C-index", "timing C", *COMPACT[8:]])
+    for title in compact:
         table.add_column(title, justify="left" if title in ("config", "note", "cache") else "right")
     for r in rows:
         style = "dim" if r["status"] != "done" else ("italic" if r["kind"] == "oracle" else None)
         # Text cells: "[0.68, 0.74]" must not be read as rich markup
-        table.add_row(*(Text(c) for c in cells(r, COMPACT)), style=style)
+        table.add_row(*(Text(c) for c in cells(r, compact)), style=style)
     return table

@@ -12,6 +12,14 @@ Two forms, chosen in the spec::
       observe_days: 1            # features from each user's first N calendar days
       retained_if: {returns_after_days: 1, horizon_days: 14}
 
+    label:                       # time to return (a time-to-event label, censored users kept)
+      cohort: {first_seen: [2025-01-01, 2025-02-14]}
+      observe_days: 7
+      time_to_return: {after_days: 7, follow_days: 28}
+
+Exactly one of ``retained_if`` (the binary label) and ``time_to_return`` (the time-to-event
+label, :mod:`toolkit.data.time_to_return`) is given; :attr:`LabelSpec.kind` says which.
+
 Days are calendar days on ``data.timezone``'s clock. Day 0 (``day0``) is the
 date of the user's first post in the file (``first_post``, the default) or the
 day the account was created (``account_created``, decoded from object-id user
@@ -37,6 +45,7 @@ from toolkit.params import Interval, parse
 _FORMS = (
     "label:\n  cohort: {first_seen: [START, END]}\n  observe_until: DATE  |  observe_days: N\n"
     "  retained_if: {active_between: [START, END]}  |  {returns_after_days: N, horizon_days: M}\n"
+    "  time_to_return: {after_days: N, follow_days: M}   # instead of retained_if\n"
     "  data_end: DATE   # optional\n  day0: first_post | account_created   # optional\n"
     "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8, reference_quantile: 0.9} | null   # optional"
 )
@@ -88,11 +97,65 @@ class RetainedIf:
 
 
 @dataclass(kw_only=True)
+class TimeToReturnSpec:
+    """``{after_days: N, follow_days: M}``: the day a return may start counting, and the last day followed.
+
+    ``edges`` (optional) cuts follow-up into bins of several days (daily bins when omitted);
+    ``horizons`` are the days after ``after_days`` the time-dependent AUC and ``predict`` use
+    (every 7 days inside follow-up when omitted).
+    """
+
+    after_days: int
+    follow_days: int
+    edges: list[int] | None = None
+    horizons: list[int] | None = None
+    param_paths = True
+    param_constraints = {"after_days": _DAYS, "follow_days": _DAYS}
+
+    def validate(self, where: str) -> None:
+        if self.follow_days < self.after_days:
+            raise ToolkitError(f"{where}.follow_days ({self.follow_days}) must be >= after_days ({self.after_days}).")
+        from toolkit.data.time_to_return import bin_edges
+
+        try:
+            edges = bin_edges(self.after_days, self.follow_days, self.edges)
+        except ToolkitError as exc:
+            raise ToolkitError(f"{where}.edges: {exc}") from None
+        ends = self._bin_ends()
+        if not ends:
+            raise ToolkitError(f"{where} needs at least two time bins between after_days ({self.after_days}) and "
+                               f"follow_days ({self.follow_days}); widen follow_days.")
+        bad = [h for h in self.horizon_days() if h not in ends]
+        if bad or not self.horizon_days():
+            raise ToolkitError(f"{where}.horizons must be days after after_days that end a bin before the last "
+                               f"one ({ends}). Got {self.horizons!r} instead.")
+
+    def _bin_ends(self) -> list[int]:
+        """Days after ``after_days`` at which a bin ends, the last bin's end left out."""
+        from toolkit.data.time_to_return import bin_edges
+
+        edges = bin_edges(self.after_days, self.follow_days, self.edges)
+        return (edges[1:-1] - edges[0]).tolist()
+
+    def follow_length(self) -> int:
+        """Days of follow-up: ``after_days .. follow_days``."""
+        return self.follow_days - self.after_days + 1
+
+    def horizon_days(self) -> list[int]:
+        """The horizons: by default the bin ends every 7 days before follow-up's last bin (else every bin end)."""
+        if self.horizons is not None:
+            return list(self.horizons)
+        ends = self._bin_ends()
+        return [h for h in ends if h % 7 == 0] or ends
+
+
+@dataclass(kw_only=True)
 class LabelSpec:
     """The spec's ``label:`` block (see the module docstring for both forms)."""
 
     cohort: Cohort
-    retained_if: RetainedIf
+    retained_if: RetainedIf | None = None
+    time_to_return: TimeToReturnSpec | None = None
     observe_until: dt.date | None = None
     observe_days: int | None = None
     data_end: dt.date | None = None
@@ -110,16 +173,27 @@ class LabelSpec:
         return self.cohort.first_seen[1]
 
     @property
+    def kind(self) -> str:
+        """``binary`` (``retained_if``) or ``time_to_event`` (``time_to_return``)."""
+        return "binary" if self.retained_if is not None else "time_to_event"
+
+    @property
     def active_between(self) -> tuple[dt.date, dt.date] | None:
-        return self.retained_if.active_between
+        return self.retained_if.active_between if self.retained_if else None
 
     @property
     def returns_after_days(self) -> int | None:
-        return self.retained_if.returns_after_days
+        """The label window's first day after day 0 (under ``time_to_return``, ``after_days``)."""
+        return self.retained_if.returns_after_days if self.retained_if else self.time_to_return.after_days
 
     @property
     def horizon_days(self) -> int | None:
-        return self.retained_if.horizon_days
+        """The label window's last day after day 0 (under ``time_to_return``, ``follow_days``)."""
+        return self.retained_if.horizon_days if self.retained_if else self.time_to_return.follow_days
+
+    @property
+    def min_gap_hours(self) -> float:
+        return self.retained_if.min_gap_hours if self.retained_if else 0.0
 
     @property
     def sequence_days(self) -> int:
@@ -136,6 +210,9 @@ class LabelSpec:
         return self.observe_until or (self.cohort_end + dt.timedelta(days=self.observe_days - 1))
 
     def validate(self, where: str) -> None:
+        if (self.retained_if is None) == (self.time_to_return is None):
+            raise ToolkitError(f"{where} must have exactly one of 'retained_if' (a yes/no label) or 'time_to_return' "
+                               "(a time-to-event label), e.g. time_to_return: {after_days: 7, follow_days: 28}.")
         if (self.observe_until is None) == (self.observe_days is None):
             raise ToolkitError(f"{where} must have exactly one of 'observe_until' (a date) or 'observe_days' (an int).")
         if self.observe_until is not None and self.observe_until < self.cohort_end:
@@ -151,20 +228,23 @@ class LabelSpec:
                     f"runs to {self.last_observed}): the label would be computed from posts the features also see. "
                     f"Start it after {self.last_observed}.")
             return
+        key = "retained_if.returns_after_days" if self.retained_if else "time_to_return.after_days"
         if self.observe_days is None:
-            raise ToolkitError(f"{where}.retained_if.returns_after_days is counted from each user's first post, so "
+            raise ToolkitError(f"{where}.{key} is counted from each user's first post, so "
                                "it needs observe_days (a per-user window) instead of observe_until.")
         if self.returns_after_days < self.observe_days:
             raise ToolkitError(
-                f"{where}.retained_if.returns_after_days ({self.returns_after_days}) must be >= observe_days "
+                f"{where}.{key} ({self.returns_after_days}) must be >= observe_days "
                 f"({self.observe_days}): otherwise posts inside the observation window would count as a return.")
 
     def to_dict(self) -> dict:
         """The block as YAML would write it, every default filled in."""
-        out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]},
-               "retained_if": {k: ([str(d) for d in v] if k == "active_between" else v)
-                               for k, v in vars(self.retained_if).items() if v is not None},
-               "day0": self.day0, "coverage": vars(self.coverage).copy() if self.coverage else None}
+        out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]}, "day0": self.day0, "coverage": vars(self.coverage).copy() if self.coverage else None}
+        if self.retained_if is not None:
+            out["retained_if"] = {k: ([str(d) for d in v] if k == "active_between" else v)
+                                  for k, v in vars(self.retained_if).items() if v is not None}
+        else:
+            out["time_to_return"] = {k: v for k, v in vars(self.time_to_return).items() if v is not None}
         for key in ("observe_until", "observe_days", "data_end"):
             value = getattr(self, key)
             if value is not None:
@@ -175,10 +255,15 @@ class LabelSpec:
         observe = (
             f"posts up to {self.observe_until}" if self.observe_until else f"each user's first {self.observe_days} day(s)"
         )
+        start = "the first post" if self.day0 == "first_post" else "the account's creation"
+        if self.time_to_return is not None:
+            ttr = self.time_to_return
+            return (f"cohort first seen {self.cohort_start}..{self.cohort_end}; features from {observe}; "
+                    f"time to the first post {ttr.after_days}-{ttr.follow_days} days after {start} "
+                    "(censored users kept)")
         if self.active_between:
             rule = f"active between {self.active_between[0]} and {self.active_between[1]}"
         else:
-            start = "the first post" if self.day0 == "first_post" else "the account's creation"
             rule = f"posted again {self.returns_after_days}-{self.horizon_days} days after {start}"
         if self.retained_if.min_gap_hours:
             rule += f", at least {self.retained_if.min_gap_hours:g} h after the last observed post"

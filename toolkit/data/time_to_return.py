@@ -202,3 +202,11 @@ def from_posts(posts: pd.DataFrame, day0: pd.Series, volume: pd.Series, rule: Co
     offset = (days - mine["user_id"].map(day0)).dt.days.to_numpy()
     return time_to_return(day0.to_numpy(), user, offset, after_days=after_days, follow_days=follow_days,
                           data_end=data_end, covered=covered_dates(volume, rule, data_end), edges=edges)
+
+
+def follow_up_in_gap(day0, *, after_days: int, follow_days: int, data_end: dt.date,
+                     covered: set[dt.date] | None) -> np.ndarray:
+    """(n,) bool: the user's follow-up, inside the data, holds a day the crawl did not cover."""
+    offsets = np.arange(after_days, follow_days + 1)
+    cov, inside = _day_grid(day0, offsets, data_end, covered)
+    return (inside & ~cov).any(axis=1)

@@ -88,6 +88,41 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
         user_id so the row order does not depend on the file's), the 0/1 label
         per user, and the counts.
     """
+    c = cohort_of(posts, label, timezone=timezone, local_time=local_time, ip_zones=ip_zones)
+    cohort, win, report = c.day0, c.win, c.report
+    data_end = pd.Timestamp(report.data_end)
+    censored = (win.lab_end > data_end).to_numpy()
+    uncovered = ~censored & _uncovered(report.volume, win, label)
+    report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
+    report.arrival = arrival_table(cohort, censored, uncovered)
+    report.warnings += unlabelled_stretches(cohort, censored, uncovered)
+    kept = cohort.index[~censored & ~uncovered]
+    if len(kept) == 0:
+        raise ToolkitError(
+            f"No user is left to learn from: {report.counts_text()} (cohort {label.cohort_start}..{label.cohort_end}). "
+            "Check label.cohort and label.retained_if against the dates in the data, and label.coverage against "
+            "the crawl's volume per day (`python -m toolkit validate` shows it).")
+    users, own, win = window_users(c, kept, label)
+    y = users["user_id"].isin(_retained(own, win, label.min_gap_hours)).to_numpy().astype(np.int8)
+    report.positives, report.positive_rate = int(y.sum()), float(y.mean())
+    return users, y, report
+
+
+@dataclass
+class CohortUsers:
+    """The cohort before labelling: dated posts, each user's first post, creation time, day 0 and windows."""
+
+    posts: pd.DataFrame  # with ``date`` and ``hour`` (the poster's clock)
+    first_seen: pd.Series  # every user in the file
+    created: pd.Series
+    day0: pd.Series  # cohort users only (day 0 in the cohort's dates, a post inside the observation window)
+    win: Windows  # cohort users only
+    report: DataReport  # counts known before labelling
+
+
+def cohort_of(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE, local_time: str = "data",
+              ip_zones: dict[str, str] | None = None) -> CohortUsers:
+    """The cohort every label kind starts from (:func:`build_users` and the time-to-return label)."""
     posts = _dated(posts, timezone, local_time, ip_zones)
     first_seen = posts.groupby("user_id")["create_time"].min()
     created = _created(first_seen.index, timezone, required=label.day0 == "account_created")
@@ -102,28 +137,21 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     win = Windows(*(w[cohort.index] for w in vars(win).values()))
     report = _report(posts, label, first_seen.size, len(cohort))
     report.not_yet_active = int((~active).sum())
-    data_end = pd.Timestamp(report.data_end)
-    censored = (win.lab_end > data_end).to_numpy()
-    uncovered = ~censored & _uncovered(report.volume, win, label)
-    report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
-    report.arrival = arrival_table(cohort, censored, uncovered)
-    report.warnings += unlabelled_stretches(cohort, censored, uncovered)
-    kept = cohort.index[~censored & ~uncovered]
-    if len(kept) == 0:
-        raise ToolkitError(
-            f"No user is left to learn from: {report.counts_text()} (cohort {label.cohort_start}..{label.cohort_end}). "
-            "Check label.cohort and label.retained_if against the dates in the data, and label.coverage against "
-            "the crawl's volume per day (`python -m toolkit validate` shows it).")
-    win = Windows(*(w[kept] for w in vars(win).values()))
-    own = posts[posts["user_id"].isin(kept)]
+    return CohortUsers(posts, first_seen, created, cohort, win, report)
+
+
+def window_users(c: CohortUsers, kept: pd.Index, label: LabelSpec) -> tuple[pd.DataFrame, pd.DataFrame, Windows]:
+    """The users table (``USER_COLUMNS``) of the ``kept`` cohort users, from their observation windows only.
+
+    Also returns the kept users' posts (all of them, with ``day`` since day 0) and their windows.
+    """
+    win = Windows(*(w[kept] for w in vars(c.win).values()))
+    own = c.posts[c.posts["user_id"].isin(kept)]
     own = own.assign(day=(own["date"] - own["user_id"].map(win.day0)).dt.days)
     in_window = (own["date"] <= own["user_id"].map(win.obs_end)).to_numpy()
     users = _user_features(own[in_window], kept, label.sequence_days, (win.obs_end - win.day0).dt.days)
-    _add_user_columns(users, own, first_seen, created, win, label)
-    users = users[list(USER_COLUMNS)]
-    y = users["user_id"].isin(_retained(own, win, label.retained_if.min_gap_hours)).to_numpy().astype(np.int8)
-    report.positives, report.positive_rate = int(y.sum()), float(y.mean())
-    return users, y, report
+    _add_user_columns(users, own, c.first_seen, c.created, win, label)
+    return users[list(USER_COLUMNS)], own, win
 
 
 def _dated(posts: pd.DataFrame, timezone: str, local_time: str, ip_zones: dict[str, str] | None) -> pd.DataFrame:

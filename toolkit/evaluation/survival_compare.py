@@ -72,3 +72,24 @@ def paired_survival_delta(time, event, a: tuple, b: tuple, times, *, metric: str
     low, high = _percentile_ci(draws, confidence)
     return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
             "excludes_zero": bool(low > 0.0 or high < 0.0), "p_value": bootstrap_p_value(draws)}
+
+
+def paired_c_index_draws(time, event, risk_a, risk_b, *, n_boot: int = 1000, seed: int = 0
+                         ) -> tuple[float, np.ndarray]:
+    """The point difference (a - b) of Harrell's C and its paired-bootstrap draws, from risks alone.
+
+    What :func:`paired_survival_draws` gives for ``c_index`` without survival curves (the bench
+    table reads only each run's risks back): ``risk_a``, ``risk_b`` are (n,) or (R, n), the C of
+    R repeats averaged, on the same stratified draws of users.
+    """
+    from toolkit.evaluation.survival import c_index
+
+    t, e = check_survival_data(time, event)
+    ra, rb = _repeats(risk_a, len(t), (), "risk_a"), _repeats(risk_b, len(t), (), "risk_b")
+
+    def delta(w):
+        return (np.mean([c_index(t, e, r, weights=w) for r in ra], axis=0)
+                - np.mean([c_index(t, e, r, weights=w) for r in rb], axis=0))
+
+    point = float(delta(np.ones((1, len(t))))[0])
+    return point, np.concatenate([delta(_joined(e, blk)) for blk in _bootstrap_blocks(e, n_boot, seed)])

@@ -10,6 +10,7 @@ describes, with horizons and ``tau`` given in days after ``after_days``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +20,7 @@ from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.folds import Fold, carve_validation, make_folds
 from toolkit.evaluation.survival import summarize_survival
+from toolkit.evaluation.survival_compare import paired_survival_delta
 from toolkit.heads.hazard_loss import pack_targets
 
 # (train rows, test rows) -> (train blocks, test blocks): featurizers fitted on the training rows only.
@@ -40,8 +42,12 @@ def survival_folds(label: TimeToReturn, evaluation, seed: int) -> list[Fold]:
 
 
 def out_of_fold(label: TimeToReturn, featurize: Featurize, make_head: Callable, folds: list[Fold], *,
-                training, seed: int) -> SurvivalPredictions:
-    """Fit a fresh head per fold and collect its test users' predictions."""
+                training, seed: int, on_epoch=None, on_fold=None) -> SurvivalPredictions:
+    """Fit a fresh head per fold and collect its test users' predictions.
+
+    ``on_epoch`` reaches the head's ``fit``; ``on_fold(fold, head, seconds)`` is called after each fold
+    with the seconds its training took (graph tracing excluded, as for the binary heads).
+    """
     targets = pack_targets(label)
     n, bins = label.at_risk.shape
     repeats = max(f.repeat for f in folds) + 1
@@ -51,10 +57,15 @@ def out_of_fold(label: TimeToReturn, featurize: Featurize, make_head: Callable, 
         fit, val = carve_validation(label.event[fold.train].astype(int), training.validation_fraction,
                                     seed + fold.repeat * 1000 + fold.fold)
         y = targets[fold.train]
+        start = time.perf_counter()
         head = make_head().fit([b.rows(fit) for b in train_blocks], y[fit],
-                               validation=([b.rows(val) for b in train_blocks], y[val]), training=training, seed=seed)
+                               validation=([b.rows(val) for b in train_blocks], y[val]), training=training, seed=seed,
+                               on_epoch=on_epoch)
+        seconds = time.perf_counter() - start - getattr(head, "tracing_seconds_", 0.0)
         risk[fold.repeat, fold.test] = head.predict_risk(test_blocks)
         surv[fold.repeat, fold.test] = head.predict_survival(test_blocks)
+        if on_fold is not None:
+            on_fold(fold, head, seconds)
     if np.isnan(risk).any():
         raise ToolkitError("the folds did not score every user once per repeat (use k-fold, not a single split).")
     return SurvivalPredictions(risk, surv)
@@ -65,6 +76,24 @@ def fixed_blocks(blocks: list) -> Featurize:
     return lambda train, test: ([b.rows(train) for b in blocks], [b.rows(test) for b in blocks])
 
 
+def metric_grid(label: TimeToReturn) -> np.ndarray:
+    """The bins the survival curves are scored at: from the earliest time to the one before the latest."""
+    time = label.time
+    grid = np.arange(int(time.min()), int(time.max()))
+    if len(grid) < 2:
+        raise ToolkitError(f"the users' times span {len(grid) + 1} bin(s); the metrics need at least three.")
+    return grid
+
+
+def paired_metric_delta(label: TimeToReturn, a: SurvivalPredictions, b: SurvivalPredictions, *,
+                        metric: str = "c_index", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """The paired bootstrap difference a - b of one metric (:mod:`toolkit.evaluation.survival_compare`)."""
+    grid = metric_grid(label)
+    return paired_survival_delta(label.time.astype(float), label.event, (a.risk, a.surv[:, :, grid]),
+                                 (b.risk, b.surv[:, :, grid]), grid, metric=metric, n_boot=n_boot,
+                                 confidence=confidence, seed=seed)
+
+
 def survival_metrics(label: TimeToReturn, preds: SurvivalPredictions, *, horizons_days, tau_days=None,
                      n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """``{"c_index", "uno_c", "ibs", "auc_at": {"<days>": ...}}``, each ``{"mean", "ci_low", "ci_high"}``.
@@ -73,9 +102,7 @@ def survival_metrics(label: TimeToReturn, preds: SurvivalPredictions, *, horizon
     keys are the horizons in days after ``after_days``; ``tau_days`` truncates ``uno_c`` there.
     """
     time, event = label.time.astype(float), label.event
-    grid = np.arange(int(time.min()), int(time.max()))
-    if len(grid) < 2:
-        raise ToolkitError(f"the users' times span {len(grid) + 1} bin(s); the metrics need at least three.")
+    grid = metric_grid(label)
     hz = [label.horizon_bin(h) for h in horizons_days]
     tau = None if tau_days is None else label.horizon_bin(tau_days) + 1
     out = summarize_survival(time, event, preds.risk, preds.surv[:, :, grid], grid, horizons=hz, tau=tau,

@@ -5,9 +5,16 @@ through :class:`toolkit.experiment.run_folder.ResultsFolder` and holds::
 
     metrics.json      the run's figures (read as a RunRecord)
     predictions.csv   out-of-fold scores: user_id, label, repeat, fold, score, predicted
+                      (a time-to-return run: user_id, time_bin, returned, repeat, fold, risk,
+                      p_return_by_<H>d per horizon)
     spec.yaml         the resolved spec
     model/model.json  the final model's parts, threshold and the sha256 of each saved file
     model/...         fitted featurizers (pickles) and the head
+
+``label_kind`` in metrics.json says which label the run learned: ``binary`` (the default, and
+every run written before time-to-return runs existed) reports ``roc_auc``, ``pr_auc``, ``recall``
+and ``precision`` and a threshold; ``time_to_event`` reports ``c_index``, ``uno_c``, ``ibs`` and
+``auc_at`` per horizon, and has no threshold.
 
 Every reader in the toolkit goes through :class:`RunRecord`; no other module names these
 files. A folder received from someone else is treated as untrusted input: sizes are checked
@@ -59,8 +66,13 @@ PREDICTIONS_SLACK = 2**20
 MAX_JSON_DEPTH = 64
 
 PREDICTION_COLUMNS = ("user_id", "label", "repeat", "fold", "score", "predicted")
+SURVIVAL_PREDICTION_COLUMNS = ("user_id", "time_bin", "returned", "repeat", "fold", "risk")
+LABEL_KINDS = ("binary", "time_to_event")
 _INTERVAL = ("mean", "ci_low", "ci_high")
 _METRICS = ("roc_auc", "pr_auc", "recall", "precision")
+_SURVIVAL_METRICS = ("c_index", "uno_c", "ibs")
+#: the figures a baseline entry may hold (a binary run's, or a time-to-return run's)
+_BASELINE_METRICS = ("roc_auc", "pr_auc", "c_index", "uno_c", "ibs")
 _COST = ("featurize_s", "train_s", "infer_ms_per_1k", "params", "model_bytes", "peak_rss_mb", "flops_per_user")
 
 
@@ -144,7 +156,11 @@ class Threshold:
 
 @dataclass(frozen=True)
 class OutOfFold:
-    """A run's out-of-fold predictions, users sorted by id; arrays are (repeats, users)."""
+    """A run's out-of-fold predictions, users sorted by id; arrays are (repeats, users).
+
+    For a time-to-return run ``scores`` are the risks, ``y`` is (users, 2): each user's time bin
+    and whether the return was seen, and ``predicted`` is all zeros (no threshold).
+    """
 
     user_ids: np.ndarray
     y: np.ndarray
@@ -222,12 +238,13 @@ class RunRecord:
     data: DataCounts
     metrics: dict[str, Interval]
     baselines: dict[str, dict[str, Interval]]
-    threshold: Threshold
+    threshold: Threshold | None  # None for a time-to-return run
     cost: dict
     evaluation: str
     confidence: float
     folds: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    label_kind: str = "binary"  # or "time_to_event"
 
     @classmethod
     def open(cls, folder: str | Path) -> "RunRecord":
@@ -250,23 +267,23 @@ class RunRecord:
         cost = check.get("cost", dict, "an object")
         for key in _COST:
             check.get(f"cost.{key}", dict if key == "featurize_s" else (int, float), "a number")
-        baselines = {}  # optional: older runs had none, and a later version may name others
-        entries = check.get("baselines", dict, "an object") if "baselines" in raw else {}
-        for name, entry in entries.items():
-            baselines[str(name)] = {m: check.interval(f"baselines.{name}.{m}") for m in ("roc_auc", "pr_auc")
-                                    if isinstance(entry, dict) and m in entry}
+        kind = raw.get("label_kind", "binary")
+        if kind not in LABEL_KINDS:
+            check.fail("label_kind", f"is not one of {', '.join(LABEL_KINDS)}")
+        survival = kind == "time_to_event"
         return cls(
             folder, raw, check.get("name", str, "a text"), version,
             DataCounts(int(check.number("data.users")), int(check.number("data.labelled")),
                        int(check.number("data.positives")), str(raw["data"].get("source", ""))),
-            {m: check.interval(f"metrics.{m}") for m in _METRICS},
-            baselines,
-            Threshold(str(check.get("threshold.rule", (str, int, float), "a text")),
-                      check.number("threshold.mean"), check.number("threshold.final_model")),
+            _survival_metrics(check) if survival else {m: check.interval(f"metrics.{m}") for m in _METRICS},
+            _baselines(check),
+            None if survival else Threshold(str(check.get("threshold.rule", (str, int, float), "a text")),
+                                            check.number("threshold.mean"), check.number("threshold.final_model")),
             cost, str(check.get("evaluation", str, "a text")),
             _confidence(raw.get("confidence")),
             raw.get("folds") if isinstance(raw.get("folds"), list) else [],
             [str(w) for w in raw.get("warnings", [])] if isinstance(raw.get("warnings"), list) else [],
+            kind,
         )
 
     @property
@@ -283,17 +300,33 @@ class RunRecord:
     @cached_property
     def predictions(self) -> pd.DataFrame:
         """predictions.csv as read (one row per scored user and repeat), checked; read once."""
-        return read_predictions(self._folder() / PREDICTIONS_FILE, self.predictions_limit())
+        return read_predictions(self._folder() / PREDICTIONS_FILE, self.predictions_limit(), self.label_kind)
 
     @cached_property
     def out_of_fold(self) -> OutOfFold:
         """Scores, labels, folds and hard predictions per repeat, users sorted by id; computed once."""
-        return pivot_predictions(self.predictions, self._folder() / PREDICTIONS_FILE)
+        return pivot_predictions(self.predictions, self._folder() / PREDICTIONS_FILE, self.label_kind)
 
     def _folder(self) -> Path:
         if self.folder is None:
             raise ToolkitError("This run was not saved: it has no folder to read predictions or a model from.")
         return self.folder
+
+
+def _survival_metrics(check: _Check) -> dict[str, Interval]:
+    """A time-to-return run's figures; each horizon's AUC as ``auc_at_<H>d``."""
+    out = {m: check.interval(f"metrics.{m}") for m in _SURVIVAL_METRICS}
+    for h in check.get("metrics.auc_at", dict, "an object"):
+        out[f"auc_at_{h}d"] = check.interval(f"metrics.auc_at.{h}")
+    return out
+
+
+def _baselines(check: _Check) -> dict[str, dict[str, Interval]]:
+    """Optional: older runs had none, and a later version may name others."""
+    entries = check.get("baselines", dict, "an object") if "baselines" in check.raw else {}
+    return {str(name): {m: check.interval(f"baselines.{name}.{m}") for m in _BASELINE_METRICS
+                        if isinstance(entry, dict) and m in entry}
+            for name, entry in entries.items()}
 
 
 def is_run_folder(folder: str | Path) -> bool:
@@ -304,7 +337,7 @@ def is_run_folder(folder: str | Path) -> bool:
     return os.path.lexists(Path(folder) / METRICS_FILE)
 
 
-def read_predictions(path: Path, limit: int) -> pd.DataFrame:
+def read_predictions(path: Path, limit: int, label_kind: str = "binary") -> pd.DataFrame:
     """A predictions.csv no larger than ``limit``, with its columns checked, or a ToolkitError naming it."""
     try:
         info = os.stat(path)
@@ -320,13 +353,16 @@ def read_predictions(path: Path, limit: int) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from None
-    missing = [c for c in PREDICTION_COLUMNS if c not in table.columns]
+    survival = label_kind == "time_to_event"
+    columns = SURVIVAL_PREDICTION_COLUMNS if survival else PREDICTION_COLUMNS
+    missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ToolkitError(f"{path} is not a run's {PREDICTIONS_FILE}: column(s) {', '.join(missing)} missing.")
-    for column in ("label", "repeat", "fold", "score", "predicted"):
+    for column in columns[1:]:
         if not pd.api.types.is_numeric_dtype(table[column]):
             raise ToolkitError(f"{path}: column {column!r} holds values that are not numbers.")
-    for column in ("label", "repeat", "fold", "predicted"):
+    whole = ("time_bin", "returned", "repeat", "fold") if survival else ("label", "repeat", "fold", "predicted")
+    for column in whole:
         if table[column].isna().any() or not np.isin(table[column] % 1, [0]).all():
             raise ToolkitError(f"{path}: column {column!r} must hold whole numbers.")
     if (table["repeat"] < 0).any() or table["repeat"].max() > 1000:
@@ -334,21 +370,25 @@ def read_predictions(path: Path, limit: int) -> pd.DataFrame:
     return table
 
 
-def pivot_predictions(table: pd.DataFrame, path: Path) -> OutOfFold:
+def pivot_predictions(table: pd.DataFrame, path: Path, label_kind: str = "binary") -> OutOfFold:
     """predictions.csv as arrays (repeats, users), users sorted by id."""
+    survival = label_kind == "time_to_event"
     if table.duplicated(["user_id", "repeat"]).any():
         raise ToolkitError(f"{path}: some user appears twice in one repeat.")
-    wide = table.pivot(index="user_id", columns="repeat", values="score").sort_index()
+    value = "risk" if survival else "score"
+    wide = table.pivot(index="user_id", columns="repeat", values=value).sort_index()
     if wide.isna().any().any():
-        raise ToolkitError(f"{path} lacks a score for some user in some repeat.")
+        raise ToolkitError(f"{path} lacks a {value} for some user in some repeat.")
     index = wide.index
 
     def column(name: str) -> np.ndarray:
         return table.pivot(index="user_id", columns="repeat", values=name).reindex(index).to_numpy().T
 
-    y = table.groupby("user_id")["label"].first().reindex(index).to_numpy(dtype=int)
-    return OutOfFold(index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T,
-                     column("fold").astype(int), column("predicted").astype(int))
+    first = table.groupby("user_id")[["time_bin", "returned"] if survival else ["label"]].first().reindex(index)
+    y = first.to_numpy(dtype=int) if survival else first["label"].to_numpy(dtype=int)
+    folds = column("fold").astype(int)
+    predicted = np.zeros_like(folds) if survival else column("predicted").astype(int)
+    return OutOfFold(index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T, folds, predicted)
 
 
 # ---------------------------------------------------------------------------
@@ -392,7 +432,8 @@ def _plain_name(value, path: Path, key: str) -> str:
 
 
 def read_model_info(folder: str | Path) -> dict:
-    """A run's model/model.json, checked: part names, head, head file, a finite threshold, file hashes.
+    """A run's model/model.json, checked: part names, head, head file, a finite threshold (none for a
+    time-to-return model), file hashes.
 
     Every file it names is checked against its recorded sha256 before anything is loaded
     (a model saved before hashes were recorded has none, and is loaded as it is).
@@ -412,14 +453,18 @@ def read_model_info(folder: str | Path) -> dict:
     if not isinstance(info.get("head"), str):
         raise ToolkitError(f"{path}: 'head' must be a head's registry name; got {info.get('head')!r:.80}.")
     threshold = info.get("threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+    survival = info.get("label_kind") == "time_to_event"  # predicts survival curves: no threshold
+    if survival and threshold is not None:
+        raise ToolkitError(f"{path}: a time-to-return model has no 'threshold'; got {threshold!r:.80}.")
+    bad = isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
+    if not survival and bad:
         raise ToolkitError(f"{path}: 'threshold' must be a finite number; got {threshold!r:.80}.")
     missing = [f for f in files + [head_file] if not (model_dir / f).exists()]
     if missing:
         raise ToolkitError(f"The saved model in {model_dir} is incomplete: {', '.join(missing)} missing. "
                            "Run the spec again.")
     _verify_hashes(info, model_dir, files + [head_file], path)
-    return {**info, "featurizers": list(names), "threshold": float(threshold)}
+    return {**info, "featurizers": list(names), "threshold": None if survival else float(threshold)}
 
 
 def _check_model_version(info: dict, path: Path) -> None:

@@ -170,6 +170,14 @@ class ResultsFolder:
         write_frame_csv(pd.concat(frames), self.path / PREDICTIONS_FILE, within=self.path, index=False)
 
 
+    def write_survival_predictions(self, frame: pd.DataFrame) -> None:
+        """A time-to-return run's out-of-fold predictions (one row per user and repeat), ids made CSV-safe."""
+        users = pd.unique(frame["user_id"])  # once per user, not per row, so repeats keep pairing
+        safe = dict(zip(users, _csv_ids(np.asarray(users, dtype=object))))
+        frame = frame.assign(user_id=frame["user_id"].map(safe))
+        write_frame_csv(frame, self.path / PREDICTIONS_FILE, within=self.path, index=False)
+
+
 def _csv_ids(user_ids) -> np.ndarray:
     """User ids as text a spreadsheet shows and never runs (see :func:`toolkit.sanitize.for_csv`).
 

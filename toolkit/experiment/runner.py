@@ -106,6 +106,10 @@ def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
 
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     """Load the posts, build users and labels, and check there are enough positives per fold."""
+    if spec.label.kind == "time_to_event":
+        from toolkit.experiment.survival_run import prepare_survival
+
+        return prepare_survival(spec, cache_dir=cache_dir)
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
                              timezone=spec.data.timezone)
@@ -344,6 +348,11 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
     """
     progress = progress or NullProgress()
     reset_peak_rss()
+    if spec.label.kind == "time_to_event":
+        from toolkit.experiment.survival_run import run_survival
+
+        return run_survival(spec, results_dir=results_dir, progress=progress, cache_dir=cache_dir, save=save,
+                            fold_seed=fold_seed, use_cache=use_cache)
     prepared = prepare(spec, cache_dir=cache_dir)  # data problems surface before TensorFlow is imported
     make_deterministic(spec.seed)
     store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)

@@ -156,7 +156,34 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     reason = smote_problem(blocks) if spec.training.resample == "smote" else None
     if reason:
         raise ToolkitError(reason)
+    _check_label_kind(spec)
     return spec
+
+
+def _check_label_kind(spec: Spec) -> None:
+    """The head learns the spec's label kind; a time-to-event label keeps every user, so no resampling."""
+    kind, head = spec.label.kind, HEADS.get(spec.head[0])
+    if kind not in head.label_kinds:
+        takers = [n for n in HEADS.names() if kind in HEADS.get(n).label_kinds]
+        form = "label.time_to_return" if kind == "time_to_event" else "label.retained_if"
+        raise ToolkitError(f"head {spec.head[0]!r} learns {' or '.join(head.label_kinds)} labels, but the spec's "
+                           f"{form} is a {kind} label. Use a head that takes it ({', '.join(takers)}), or change "
+                           "the label.")
+    if kind == "time_to_event":
+        if spec.training.resample != "none" or spec.training.class_weight != "none":
+            raise ToolkitError("training.resample and training.class_weight reweigh yes/no classes; a "
+                               "time_to_return label has none. Leave them at none.")
+        if spec.evaluation.split is not None:
+            raise ToolkitError("evaluation.split scores only a test part; a time_to_return run needs every user "
+                               "scored out of fold. Use evaluation.cv instead.")
+        if spec.training.calibrate != "none":
+            raise ToolkitError(f"training.calibrate: {spec.training.calibrate} turns yes/no scores into probabilities; "
+                               "a time_to_return run predicts survival curves, which are probabilities already. "
+                               "Leave it at none.")
+        if spec.evaluation.permutations:
+            raise ToolkitError("evaluation.permutations shuffles yes/no labels to test the ROC-AUC; a time_to_return "
+                               "run reports the C-index with bootstrap intervals and has no permutation test yet. "
+                               "Leave it unset or 0.")
 
 
 def _parse_plugin(block: Any, registry, where: str, seed: int | None = None) -> tuple[str, dict]:

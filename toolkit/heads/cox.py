@@ -15,7 +15,7 @@ unscaled. The baseline cumulative hazard is Breslow's, so :meth:`CoxHead.predict
 gives each user's chance of no return by the end of each bin.
 
 Targets are :func:`toolkit.heads.hazard_loss.pack_targets`' array (the at-risk mask, then the
-event bins). Not registered as a plugin: the spec has no time-to-return label kind yet.
+event bins).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from toolkit.features.blocks import kinds_text
 from toolkit.heads.base import Head
 from toolkit.heads.logreg import stack
 from toolkit.params import Interval
+from toolkit.registry import register_head
 
 
 def unpack_targets(targets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,6 +46,7 @@ def unpack_targets(targets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return risk_set, returned, last
 
 
+@register_head("cox")
 class CoxHead(Head):
     """Penalised Cox proportional hazards on the concatenated dense and sparse blocks.
 
@@ -56,6 +58,7 @@ class CoxHead(Head):
         max_iter: iteration limit of the L-BFGS solver.
     """
 
+    label_kinds = ("time_to_event",)
     param_constraints = {"penalizer": Interval(0, None), "max_iter": Interval(1, None)}
 
     def __init__(self, *, penalizer: float = 0.1, max_iter: int = 500):

@@ -4,8 +4,6 @@ The MLP's dense stack over the concatenated blocks, then one logit per time bin;
 the censored discrete-time log-likelihood (:mod:`toolkit.heads.hazard_loss`), which skips
 the bins the crawl did not cover. The number of bins comes from the targets
 (:func:`toolkit.heads.hazard_loss.pack_targets`), i.e. from the label's bin edges.
-
-Not registered as a plugin: the spec has no time-to-return label kind yet.
 """
 
 from __future__ import annotations
@@ -20,8 +18,10 @@ from toolkit.heads.concat_dense import concat_dense_class
 from toolkit.heads.hazard_loss import hazard_loss_fn, survival_from_logits
 from toolkit.heads.keras_head import KerasHead, _EpochTimer, dense_stack, mean_nonzeros, sparse_input, to_input
 from toolkit.params import Interval
+from toolkit.registry import register_head
 
 
+@register_head("hazard")
 class HazardHead(KerasHead):
     """Dense 128 ReLU, BatchNorm, Dropout; Dense 64 ReLU, BatchNorm, Dropout; one logit per bin.
 
@@ -34,6 +34,7 @@ class HazardHead(KerasHead):
         batch_norm: whether to put BatchNormalization after each hidden layer.
     """
 
+    label_kinds = ("time_to_event",)
     param_constraints = {"dropout": Interval(0, 1, closed_high=False)}
 
     def __init__(self, *, units: list[int] = (128, 64), dropout: float = 0.2, batch_norm: bool = True):
