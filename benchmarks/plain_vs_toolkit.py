@@ -28,8 +28,8 @@ TARGET = 1.15
 def main(argv=None) -> dict:
     import yaml
 
-    from scale import measured
-    from scale_data import spec_mapping
+    from scale.run import measured
+    from scale.data import spec_mapping
     from toolkit.data.synth import ensure_synthetic
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

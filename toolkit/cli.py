@@ -469,7 +469,7 @@ def cmd_imbalance(args, console) -> int:
 
 def cmd_eda(args, console) -> int:
     from toolkit.analysis.eda import run_eda
-    from toolkit.analysis.eda_report import warnings
+    from toolkit.analysis.eda.report import warnings
     from toolkit.console import eda_summary
 
     folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from toolkit.analysis.eda_figures import top_types
-from toolkit.analysis.eda_stats import MIN_POSITIVES, TOO_FEW
+from toolkit.analysis.eda.figures import top_types
+from toolkit.analysis.eda.stats import MIN_POSITIVES, TOO_FEW
 from toolkit.sanitize import for_markdown_cell as _md
 
 

@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from scale import GROWTH_TARGET, HERE, TARGETS
+from .targets import BENCHMARKS, GROWTH_TARGET, TARGETS
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 
@@ -86,7 +86,7 @@ def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str, path: Path = HERE / "RESULTS.md") -> None:
+def write_results(text: str, path: Path = BENCHMARKS / "RESULTS.md") -> None:
     """Replace the section between the markers, or append it; other content is left alone."""
     old = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
@@ -94,7 +94,7 @@ def write_results(text: str, path: Path = HERE / "RESULTS.md") -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def plot(rows: list[dict], path: Path = HERE / "scale.png") -> None:
+def plot(rows: list[dict], path: Path = BENCHMARKS / "scale.png") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,7 +121,7 @@ def plot(rows: list[dict], path: Path = HERE / "scale.png") -> None:
     plt.close(fig)
 
 
-def merged(rows: list[dict], gens: dict, path: Path = HERE / "scale_rows.json") -> tuple[list[dict], dict]:
+def merged(rows: list[dict], gens: dict, path: Path = BENCHMARKS / "scale_rows.json") -> tuple[list[dict], dict]:
     """This run's rows over those saved by earlier runs (same head and size: the new one wins), saved back.
 
     Lets the curve be measured a few sizes at a time on a machine that cannot run it all at once.
@@ -151,4 +151,4 @@ def write_outputs(rows: list[dict], gens: dict, skipped: list, command: str) -> 
     write_results(text)
     if rows:
         plot(rows)
-    print(f"wrote {HERE / 'RESULTS.md'} and {HERE / 'scale.png'}")
+    print(f"wrote {BENCHMARKS / 'RESULTS.md'} and {BENCHMARKS / 'scale.png'}")
