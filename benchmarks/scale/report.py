@@ -69,7 +69,7 @@ def table(rows: list[dict], gens: dict) -> list[str]:
 def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     lines = [START, "## Scale: 10,000 to 1,000,000 users", "",
              f"Command: `{command}`. Machine: {machine()}.", "",
-             "TF-IDF (20,000 features, 1-2 grams) + behaviour; one stratified split (test fraction 0.2); "
+             "TF-IDF (20,000 features, 1-2 grams) + behavior; one stratified split (test fraction 0.2); "
              "MLP: 10 epochs at most, batch 256; `--no-cache`. Wall and peak are the run's own process "
              "(`wait4`; the peak is the larger of that and every stage's peak, since resetting the counter "
              "between stages resets what `wait4` reads); stage peaks are each stage's own. A tokenizing "
@@ -115,7 +115,7 @@ def plot(rows: list[dict], path: Path = BENCHMARKS / "scale.png") -> None:
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(title="head (x: target)")
-    fig.suptitle("TF-IDF + behaviour, one split, --no-cache")
+    fig.suptitle("TF-IDF + behavior, one split, --no-cache")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -5,7 +5,7 @@
 For each size: ``python -m toolkit data synth`` writes the posts CSV (timed as
 the "generate" stage), then one process per head runs the experiment as
 ``python -m toolkit run SPEC --no-cache --quiet`` does (``runner.run``, no
-feature cache) on TF-IDF + behaviour with ``evaluation: {split: {test_fraction:
+feature cache) on TF-IDF + behavior with ``evaluation: {split: {test_fraction:
 0.2}}``. A :class:`StageClock` passed as the run's progress marks the stages
 (load + users table, featurize, train + score, final model) and reads the peak
 resident memory of each (the counter is reset at every stage); the process's
