@@ -4,7 +4,7 @@
 
 pandas reads the CSV; one row per user from the first week; the label "posted
 again 7-28 days after the first post"; jieba + scikit-learn's TfidfVectorizer
-(20,000 features, 1-2 grams, min_df 2, sublinear tf) beside a few behaviour
+(20,000 features, 1-2 grams, min_df 2, sublinear tf) beside a few behavior
 aggregates; one stratified 80/20 split (seed 0); the toolkit's MLP (Dense 128,
 BatchNorm, Dropout 0.2, Dense 64, BatchNorm, Dropout 0.2, sigmoid) on a sparse
 input, Adam 0.001, balanced class weights, early stopping and learning-rate

@@ -5,7 +5,7 @@
 Both are started as fresh processes (imports included on both sides), in
 alternation, and each keeps its best wall time, so a burst of load from other
 processes slows one attempt of each rather than one side. Same work: TF-IDF +
-behaviour, the MLP, one stratified split (test fraction 0.2, seed 0), the same
+behavior, the MLP, one stratified split (test fraction 0.2, seed 0), the same
 epochs and batch size, then a final model on all users, saved. Target: the
 toolkit at most 1.15x the script's time. The figures go into the scale section
 of ``benchmarks/RESULTS.md`` (``--no-record`` to leave it alone).
@@ -28,8 +28,8 @@ TARGET = 1.15
 def main(argv=None) -> dict:
     import yaml
 
-    from scale import measured
-    from scale_data import spec_mapping
+    from scale.run import measured
+    from scale.data import spec_mapping
     from toolkit.data.synth import ensure_synthetic
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -2,7 +2,7 @@
 
 A frozen encoder's rows are computed once per run and sliced by every fold; the final model's
 serving cost (``infer_ms_per_1k``) comes from the seconds per text those rows took, not from
-embedding users again. So a 5-fold run with all-MiniLM-L6-v2 + behaviour | logreg should take
+embedding users again. So a 5-fold run with all-MiniLM-L6-v2 + behavior | logreg should take
 little more than one embedding pass over its users, and a rerun on the same texts with another
 label should embed nothing at all.
 

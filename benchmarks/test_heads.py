@@ -19,7 +19,7 @@ N_BOOT = 200
 
 @pytest.fixture(scope="module")
 def blocks(users, texts):
-    """The blocks of a typical spec: standardized behaviour (dense) and TF-IDF (sparse)."""
+    """The blocks of a typical spec: standardized behavior (dense) and TF-IDF (sparse)."""
     return [
         Block("behavior", "dense", BehaviorFeaturizer().fit(users).transform(users)),
         Block("tfidf", "sparse", TfidfFeaturizer().fit(users).transform(users)),

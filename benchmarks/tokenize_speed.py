@@ -93,7 +93,7 @@ def compare(texts: list[str], workers: int, repeats: int = 3) -> dict:
 
 
 def main(argv=None) -> dict:
-    from scale_data import users_table
+    from scale.data import users_table
     from toolkit.data.synth import ensure_synthetic
     from toolkit.text.tokenize import user_texts
 

@@ -1,4 +1,4 @@
-"""One small finished run (TF-IDF + behaviour, logistic regression) shared by the analysis tests."""
+"""One small finished run (TF-IDF + behavior, logistic regression) shared by the analysis tests."""
 
 from pathlib import Path
 

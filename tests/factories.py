@@ -52,7 +52,7 @@ def make_users(n: int = 40, seed: int = 0, steps: int = 7) -> pd.DataFrame:
 
     About one user in eight has no text (posts without a title or content).
     Activity, post counts and active days agree with one another; the other
-    behaviour numbers are plausible draws.
+    behavior numbers are plausible draws.
 
     Args:
         n: Number of users.

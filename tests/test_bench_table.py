@@ -42,7 +42,7 @@ def bench(tmp_path_factory):
 
     results = [
         done("c01", "tfidf+behavior | logreg", baseline=True),
-        # three TF-IDF terms and no behaviour: far weaker than the baseline on the synthetic data
+        # three TF-IDF terms and no behavior: far weaker than the baseline on the synthetic data
         done("c02", "tfidf-3 | logreg", featurizers=[{"type": "tfidf", "max_features": 3}]),
         done("c03", SCRIPT_LABEL, head={"type": "logreg", "C": 0.01}),
         ConfigResult("c04", "distilbert | mlp", "skipped", reason=SKIP_REASON),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import toolkit.features.cache as cache_module
+import toolkit.features.cache.store as cache_module
 from factories import make_users
 from toolkit.features.cache import (
     MANIFEST, CachedBlocks, FeatureCache, code_version, default_cache_root, rows_fingerprint, users_fingerprint,

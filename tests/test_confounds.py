@@ -48,9 +48,9 @@ def test_built_in_blocks_do_not_learn_how_long_a_user_was_observed():
     first_seen = cv_auc(confound_features(users)["timing"], y, folds)
     exposure = cv_auc(confound_features(users)["exposure"], y, folds)
     assert first_seen > 0.8 and exposure > 0.8, "the data must carry the confound for the test to mean anything"
-    behaviour = cv_auc(BehaviorFeaturizer().fit_transform(users), y, folds)
+    behavior = cv_auc(BehaviorFeaturizer().fit_transform(users), y, folds)
     temporal = cv_auc(TemporalFeaturizer().fit_transform(users).reshape(len(users), -1), y, folds)
-    assert behaviour < 0.6 and temporal < 0.6
+    assert behavior < 0.6 and temporal < 0.6
     assert users["activity"].iloc[0].shape == (4, 2), "Jan 31 .. Feb 3: four days for every user"
 
 

@@ -126,7 +126,7 @@ def test_day0_account_created_from_object_ids(tmp_path):
     # the cohort; new's day 0 is Jan 10: a post that day, a return on Jan 12
     assert found == {new: 1}
     assert report.in_cohort == 1 and report.not_yet_active == 1
-    assert set(users["account_age_days"]) == {0.0}, "day 0 is the creation: no sign-up delay in a behaviour column"
+    assert set(users["account_age_days"]) == {0.0}, "day 0 is the creation: no sign-up delay in a behavior column"
 
 
 def test_day0_account_created_needs_object_ids(tmp_path):

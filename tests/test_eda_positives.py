@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from factories import make_users
-from toolkit.analysis import eda_stats as stats
-from toolkit.analysis.eda_report import render
+from toolkit.analysis.eda import stats
+from toolkit.analysis.eda.report import render
 
 
 def test_permutation_p_is_small_for_a_real_link_and_not_for_noise():

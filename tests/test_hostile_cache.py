@@ -20,7 +20,7 @@ from hostile import assert_refused, toolkit, tree, write_yaml
 from specs import spec_dict
 from toolkit.errors import ToolkitError
 from toolkit.features.cache import MANIFEST, FeatureCache, users_fingerprint
-from toolkit.features.cache_key import load_or_create_key
+from toolkit.features.cache.key import load_or_create_key
 from toolkit.featurizers.behavior import BehaviorFeaturizer
 from factories import make_users
 

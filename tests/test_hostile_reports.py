@@ -169,7 +169,7 @@ def test_synthetic_posts_or_signature_altered_is_regenerated(tmp_path, tamper):
     import json
 
     from toolkit.data.synth import ensure_synthetic
-    from toolkit.data.synth_cache import signature_path
+    from toolkit.data.synth.cache import signature_path
 
     path = ensure_synthetic(60, seed=4, cache_dir=tmp_path)
     original = path.read_bytes()
@@ -180,7 +180,7 @@ def test_synthetic_posts_or_signature_altered_is_regenerated(tmp_path, tamper):
     else:  # the attacker rewrites the file and a matching checksum, but cannot sign it
         path.write_bytes(original + b"p,x,,,,0,0,0,0,1/1/2025 10:00,normal,U.S.\n")
         doc = json.loads(signature_path(path).read_text())
-        from toolkit.data.synth_cache import _digest
+        from toolkit.data.synth.cache import _digest
 
         doc["files"][0] = _digest(path)
         signature_path(path).write_text(json.dumps(doc))

@@ -71,7 +71,7 @@ def test_came_back_label_is_per_user_and_censors_late_users():
     assert report.positive_rate == pytest.approx(0.75)
 
 
-def test_behaviour_features():
+def test_behavior_features():
     users, _, _ = build_users(posts(), parse_label({**REFERENCE, "observe_until": "2025-02-05",
                                                     "retained_if": {"active_between": ["2025-02-06", "2025-02-28"]}}))
     c = users.set_index("user_id").loc["c"]

@@ -68,7 +68,7 @@ def test_spec_checks_the_clock_options():
 
 def test_eda_warns_when_ip_locations_disagree_with_the_data_clock():
     from toolkit.analysis.eda import EdaInput, clock_check
-    from toolkit.analysis.eda_report import warnings
+    from toolkit.analysis.eda.report import warnings
 
     posts = frame([post(f"u{i}", "2025-01-10 03:00") for i in range(4)] + [located("b", "2025-01-10 03:00", "北京")])
     found = disagreement(posts["create_time"], posts["ip_location"], "Asia/Shanghai")

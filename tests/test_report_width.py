@@ -12,7 +12,7 @@ from toolkit.bench.table import ROW_KEYS
 LAPTOP = 1366
 LONG_REASON = ("head 'lstm' cannot take these featurizers: lstm takes only sequence blocks (featurizer "
                "'temporal'); got distilbert (dense), behavior (dense). Use head 'hybrid' to combine a sequence "
-               "with text or behaviour blocks. " * 3)
+               "with text or behavior blocks. " * 3)
 
 
 def _done_row(i: int, rng) -> dict:

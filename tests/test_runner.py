@@ -15,7 +15,7 @@ from toolkit.experiment.spec import parse_spec
 
 
 class SpyFeaturizer(Featurizer):
-    """Records the users each instance was fitted on; features are behaviour columns."""
+    """Records the users each instance was fitted on; features are behavior columns."""
 
     fitted_on: list = []
 

@@ -170,7 +170,7 @@ def _check_outcome(folder, min_c_index: float = 0.0):
 
 @pytest.mark.slow
 def test_a_cox_time_to_return_run_writes_survival_metrics(runs):
-    _check_outcome(runs["cox"], min_c_index=0.55)  # the synthetic returns follow the text and behaviour
+    _check_outcome(runs["cox"], min_c_index=0.55)  # the synthetic returns follow the text and behavior
 
 
 @pytest.mark.slow

@@ -55,7 +55,7 @@ def write_crawl(path, n=160, seed=0, late=8):
     return delays
 
 
-def test_no_behaviour_column_carries_the_sign_up_delay(tmp_path):
+def test_no_behavior_column_carries_the_sign_up_delay(tmp_path):
     delays = write_crawl(tmp_path / "posts.csv")
     posts, _ = load_posts(tmp_path / "posts.csv")
     users, y, report = build_users(posts, parse_label(LABEL))
@@ -80,7 +80,7 @@ def test_the_run_warns_when_timing_alone_explains_the_label(tmp_path):
     m = json.loads((outcome.folder / "metrics.json").read_text())
     timing = m["baselines"]["timing"]
     assert timing["roc_auc"]["mean"] > 0.95 and "first_seen" not in m["baselines"]
-    assert timing["delta_roc_auc"]["ci_high"] < 0, "behaviour alone cannot reach what timing explains"
+    assert timing["delta_roc_auc"]["ci_high"] < 0, "behavior alone cannot reach what timing explains"
     assert any("timing alone may explain the label" in w for w in m["warnings"])
     assert m["data"]["not_yet_active"] == 8
 

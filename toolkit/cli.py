@@ -165,7 +165,7 @@ def _add_imbalance(sub: argparse._SubParsersAction) -> None:
 def _add_eda(sub: argparse._SubParsersAction) -> None:
     eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
                          description="Counts, crawl volume with the spec's windows, retention by arrival day and "
-                                     "account week, engagement, behaviour correlations, posting mix and NMF topics; "
+                                     "account week, engagement, behavior correlations, posting mix and NMF topics; "
                                      "writes results/eda/<name>/<timestamp>/report.md and report.html.")
     eda.add_argument("source", metavar="SPEC_OR_CSV")
     eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
@@ -305,15 +305,15 @@ def cmd_plugins(args, console) -> int:
     from toolkit.registry import FEATURIZERS, HEADS
     from toolkit.console import plugins_table
 
-    def describe(cls) -> str:
+    def params_text(cls) -> str:
         parts = []
         for info in declared_params(cls).values():
             default = "required" if info.required else repr(list(info.default) if isinstance(info.default, tuple) else info.default)
             parts.append(f"{info.name}: {info.short_text()} = {default}")
         return "\n".join(parts) or "-"
 
-    console.print(plugins_table("featurizer", FEATURIZERS.entries(), describe))
-    console.print(plugins_table("head", HEADS.entries(), describe))
+    console.print(plugins_table("featurizer", FEATURIZERS.entries(), params_text))
+    console.print(plugins_table("head", HEADS.entries(), params_text))
     return 0
 
 
@@ -469,7 +469,7 @@ def cmd_imbalance(args, console) -> int:
 
 def cmd_eda(args, console) -> int:
     from toolkit.analysis.eda import run_eda
-    from toolkit.analysis.eda_report import warnings
+    from toolkit.analysis.eda.report import warnings
     from toolkit.console import eda_summary
 
     folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)

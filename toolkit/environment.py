@@ -99,7 +99,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def describe(seed: int) -> dict:
+def environment_record(seed: int) -> dict:
     """Package versions, CPU, threads and seed, recorded with every run."""
     versions = {}
     for name in PACKAGES:

@@ -18,7 +18,7 @@ def test_registered_under_its_file_name():
     assert FEATURIZERS.get("behavior") is BehaviorFeaturizer
 
 
-def test_all_behaviour_columns_by_default(users):
+def test_all_behavior_columns_by_default(users):
     block = BehaviorFeaturizer().fit_transform(users)
     assert block.shape == (40, len(BEHAVIOR_COLUMNS)) and block.dtype == np.float32
 

@@ -151,7 +151,7 @@ def explain_markdown(r: dict) -> str:
         f"block) is shuffled across users; the interval is the 2.5th-97.5th percentile over {d['repeats']} "
         "shuffles (scikit-learn's permutation_importance).", "",
         "### Blocks", "", *_importance_table(r["importance"]["blocks"]), "",
-        "### Behaviour columns", "", *(_importance_table(r["importance"]["behavior"])
+        "### Behavior columns", "", *(_importance_table(r["importance"]["behavior"])
                                        if r["importance"]["behavior"] else ["(no behavior block in this spec)"]), "",
         "![importance](importance.png)", "",
         "## Terms associated with retention and churn", "", *_terms_lines(r["terms"]), "",

@@ -1,12 +1,12 @@
-"""Permutation importance of behaviour columns and of whole feature blocks, on held-out users.
+"""Permutation importance of behavior columns and of whole feature blocks, on held-out users.
 
 scikit-learn's :func:`~sklearn.inspection.permutation_importance` permutes one
 column of ``X`` at a time. To let it permute a whole block (a sparse TF-IDF
 matrix, a daily sequence) as one feature, ``X`` here is a matrix of row indices:
 one column per *group*, each column ``0..n-1``. Permuting group ``g``'s column
-reorders the rows of what that group stands for (one behaviour column, or every
+reorders the rows of what that group stands for (one behavior column, or every
 column of one block) and nothing else; the scorer rebuilds the blocks from the
-indices and returns the held-out ROC-AUC. Permuting a standardized behaviour
+indices and returns the held-out ROC-AUC. Permuting a standardized behavior
 column equals permuting the raw column, because standardization acts on each
 column alone.
 """
@@ -30,7 +30,7 @@ class Group:
 
 
 def make_groups(blocks: list[Block], behavior_columns: dict[str, list[str]]) -> list[Group]:
-    """One group per block, then one per column of each behaviour block (``{block name: its columns}``)."""
+    """One group per block, then one per column of each behavior block (``{block name: its columns}``)."""
     groups = [Group(f"block:{b.name}", i, None) for i, b in enumerate(blocks)]
     for i, b in enumerate(blocks):
         for j, column in enumerate(behavior_columns.get(b.name, [])):

@@ -59,6 +59,6 @@ def nmf_topics(texts: list[str], *, n_topics: int | None = None, seed: int = 0, 
 
 def topic_retention(assignment: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Users, retained and the retention rate with a Wilson interval, per topic (-1 = no topic)."""
-    from toolkit.analysis.eda_stats import rate_table
+    from toolkit.analysis.eda.stats import rate_table
 
     return rate_table(pd.Series(assignment, name="topic"), y)

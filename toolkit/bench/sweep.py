@@ -189,7 +189,7 @@ def apply_axes(base_raw: dict, axes: dict) -> dict:
     return raw
 
 
-def describe(axes: dict) -> tuple[str, str]:
+def combination_names(axes: dict) -> tuple[str, str]:
     """(file-safe id stem, label for people) of a combination of axis values."""
     parts, words = [], []
     if "featurizers" in axes:
@@ -232,7 +232,7 @@ def expand(sweep: Sweep, grids: list[dict[str, list]], baseline: dict | None,
         if key in seen:  # the baseline may coincide with a grid configuration
             seen[key].is_baseline |= is_baseline
             return seen[key]
-        stem, label = describe(axes)
+        stem, label = combination_names(axes)
         config = Config(f"c{len(configs):02d}-{stem}", label, axes, raw, is_baseline=is_baseline)
         raw["name"] = config.config_id
         try:

@@ -252,7 +252,7 @@ def _add_user_columns(users: pd.DataFrame, own: pd.DataFrame, first_seen: pd.Ser
     Every user here has a post in their window, so ``first_seen`` is the first *observed* post.
     ``account_age_days`` is the account's age at day 0: with ``day0: first_post`` the creation -> first post
     time, known on day 0; with ``day0: account_created`` it is 0 by definition, because the creation -> first
-    post delay would carry arrival timing into a behaviour column (the timing baseline holds it instead).
+    post delay would carry arrival timing into a behavior column (the timing baseline holds it instead).
     """
     ids = users["user_id"]
     users["first_seen"] = first_seen.reindex(ids).to_numpy()

@@ -21,7 +21,7 @@ from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb, res
 from toolkit.data.coverage_chart import text_chart, write_png
 from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.users import DataReport, build_users, label_windows
-from toolkit.environment import describe, make_deterministic
+from toolkit.environment import environment_record, make_deterministic
 from toolkit.evaluation.baselines import baselines, calendar_warning
 from toolkit.evaluation.calibration import calibrate_head, calibration_info, calibration_metrics, is_calibrated
 from toolkit.evaluation.caveats import annotate
@@ -312,7 +312,7 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
         "cost": final.cost.to_dict(),
         "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final.cache_hits,
                   "lookups": (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0},
-        "environment": describe(spec.seed),
+        "environment": environment_record(spec.seed),
     }
     annotate(result)
     result["warnings"] = list(report.warnings) + [w for w in [calendar_warning(result["baselines"])] if w]

@@ -26,7 +26,7 @@ from toolkit.data.posts import LoadReport, load_posts
 from toolkit.data.survival_users import SurvivalCounts, build_survival_users
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.data.users import DataReport
-from toolkit.environment import describe
+from toolkit.environment import environment_record
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.baselines import baseline_entry, confound_features
 from toolkit.evaluation.folds import Fold, carve_validation
@@ -206,7 +206,7 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "folds": cv.per_fold,
         "cost": cost.to_dict(),
         "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final_hits, "lookups": lookups},
-        "environment": describe(spec.seed),
+        "environment": environment_record(spec.seed),
     }
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
     if store.row_stats:

@@ -13,7 +13,7 @@ from toolkit.registry import register_featurizer
 
 @register_featurizer("behavior")
 class BehaviorFeaturizer(Featurizer):
-    """Posting behaviour (counts, engagement, posting hours, language share) as a dense block.
+    """Posting behavior (counts, engagement, posting hours, language share) as a dense block.
 
     Missing or infinite values become 0: the training mean when standardizing,
     so one odd user cannot put NaN into a head. A column that is constant among
@@ -56,7 +56,7 @@ class BehaviorFeaturizer(Featurizer):
     def _values(self, users: pd.DataFrame, columns: list[str]) -> np.ndarray:
         missing = [c for c in columns if c not in users.columns]
         if missing:
-            raise ToolkitError(f"The users table lacks the behaviour column(s) {', '.join(missing)}.")
+            raise ToolkitError(f"The users table lacks the behavior column(s) {', '.join(missing)}.")
         # copy: pandas may hand back a read-only view, and the values are cleaned in place below
         values = np.array(users[columns].to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
         values[~np.isfinite(values)] = np.nan

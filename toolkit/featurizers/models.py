@@ -151,7 +151,7 @@ def _hub_cache_models() -> list[ModelFolder]:
     return found
 
 
-def describe(folder: Path) -> dict:
+def model_summary(folder: Path) -> dict:
     """Architecture, layers, width and size of a model folder, from its ``config.json`` and files."""
     config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
     layers = config.get("num_hidden_layers", config.get("n_layers"))
@@ -237,7 +237,7 @@ def model_listing() -> list[dict]:
     rows = []
     for model in installed_models():
         try:
-            info = describe(model.folder)
+            info = model_summary(model.folder)
         except (OSError, ValueError) as exc:  # a broken folder is listed, with why, rather than hidden
             info = {"architecture": f"unreadable config.json: {exc}", "layers": None, "width": None, "bytes": 0}
         rows.append({"spec": model.spec, "source": model.source, "folder": str(model.folder), **info,

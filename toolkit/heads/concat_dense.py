@@ -1,6 +1,6 @@
 """``ConcatDense``: a Dense layer over several inputs side by side, some of them sparse.
 
-``Dense(Concatenate([tfidf, behaviour]))`` would densify the sparse TF-IDF batch
+``Dense(Concatenate([tfidf, behavior]))`` would densify the sparse TF-IDF batch
 (Keras concatenates a sparse and a dense tensor by densifying), so every batch
 pays ``users x vocabulary`` multiply-adds. This layer holds the same kernel and
 bias as that Dense layer, initialised the same way (one Glorot-uniform kernel

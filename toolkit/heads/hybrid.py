@@ -13,7 +13,7 @@ from toolkit.registry import register_head
 class HybridHead(KerasHead):
     """The reference study's hybrid model.
 
-    Each dense or sparse block (text embeddings, TF-IDF, behaviour) gets its own
+    Each dense or sparse block (text embeddings, TF-IDF, behavior) gets its own
     Dense branch; each sequence block (``temporal``) gets an LSTM branch. The
     branches are concatenated and go through Dense 128/64 with BatchNorm and
     Dropout, then a sigmoid.

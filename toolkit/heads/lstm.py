@@ -14,7 +14,7 @@ from toolkit.registry import register_head
 class LSTMHead(KerasHead):
     """LSTM over sequence blocks (channels concatenated), a Dense layer, sigmoid.
 
-    Takes only sequence blocks (``temporal``); to add text or behaviour use
+    Takes only sequence blocks (``temporal``); to add text or behavior use
     ``hybrid``.
 
     Example spec block:
@@ -39,7 +39,7 @@ class LSTMHead(KerasHead):
         other = [name for name, kind in kinds if kind != "sequence"]
         if not kinds or other:
             return (f"lstm takes only sequence blocks (featurizer 'temporal'); got {kinds_text(kinds)}. "
-                    "Use head 'hybrid' to combine a sequence with text or behaviour blocks.")
+                    "Use head 'hybrid' to combine a sequence with text or behavior blocks.")
         return None
 
     def build(self, keras, blocks):

@@ -1,6 +1,6 @@
 """The synthetic generator's text: per-theme vocabulary in English and Chinese, hashtags, user names.
 
-Kept apart from :mod:`toolkit.data.synth` (the retention process) because it is mostly data.
+Kept apart from :mod:`toolkit.data.synth.process` (the retention process) because it is mostly data.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from toolkit.analysis.eda_figures import top_types
-from toolkit.analysis.eda_stats import MIN_POSITIVES, TOO_FEW
+from toolkit.analysis.eda.figures import top_types
+from toolkit.analysis.eda.stats import MIN_POSITIVES, TOO_FEW
 from toolkit.sanitize import for_markdown_cell as _md
 
 
@@ -34,7 +34,7 @@ def warnings(result: dict) -> list[str]:
                    f"{c['labelled']}): correlations and retention by group are marked '{TOO_FEW}'")
     if auc["predicts"] and auc.get("readable", True):
         out.append(f"the first-seen date alone predicts the label: ROC-AUC {auc['auc']:.3f} "
-                   f"({auc['ci_low']:.3f} .. {auc['ci_high']:.3f}); a model may learn arrival time, not behaviour")
+                   f"({auc['ci_low']:.3f} .. {auc['ci_high']:.3f}); a model may learn arrival time, not behavior")
     return out
 
 
@@ -119,7 +119,7 @@ def render(r: dict) -> str:
               "|---|---:|---:|---:|---:|"]
     lines += [f"| {_md(c)} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
               for c, e in r["engagement"].items()]
-    lines += ["", "![engagement](engagement.png)", "", "## Behaviour and retention", "",
+    lines += ["", "![engagement](engagement.png)", "", "## Behavior and retention", "",
               "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval, "
               "and the permutation p-value (label shuffles; exact at any size). With fewer than "
               f"{MIN_POSITIVES} labelled users in the smaller class they are marked '{TOO_FEW}'.", "",

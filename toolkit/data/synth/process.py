@@ -1,4 +1,4 @@
-"""Synthetic posts in the public crawl's exact format, with a known retention process.
+"""The retention process behind the synthetic posts, and the CSV and truth file it writes.
 
 The public file is too small to benchmark on (one retained user), so the
 toolkit trains and tests on data made here. The CSV has the crawl's columns and
@@ -36,7 +36,7 @@ import pandas as pd
 from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
 from toolkit.data.config import MAX_SYNTHETIC_USERS
 from toolkit.data.counts import parse_counts
-from toolkit.data.synth_text import OTHER_REGIONS, compose, user_names
+from toolkit.data.synth.text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
 from toolkit.progress import counter_for
 from toolkit.user_dirs import cache_root
@@ -455,7 +455,7 @@ def ensure_synthetic(users: int, seed: int, positive_rate: float = 0.1, cache_di
     Returns:
         The posts CSV's path (its truth file and their signature, ``<name>.csv.sig``, are beside it).
     """
-    from toolkit.data.synth_cache import sign_pair, trusted
+    from toolkit.data.synth.cache import sign_pair, trusted
 
     _validate(users, seed, positive_rate)
     if cache_dir is None:

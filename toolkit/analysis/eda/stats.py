@@ -60,7 +60,7 @@ def rate_table(groups: pd.Series, y: np.ndarray) -> pd.DataFrame:
 
 
 def correlations(users: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
-    """Pearson (point-biserial) r of each behaviour column with retention: 95% Fisher interval, permutation p."""
+    """Pearson (point-biserial) r of each behavior column with retention: 95% Fisher interval, permutation p."""
     from scipy.stats import pearsonr
 
     y = np.asarray(y).astype(float)
@@ -98,7 +98,7 @@ def first_seen_auc(users: pd.DataFrame, y: np.ndarray, seed: int = 0) -> dict:
     """ROC-AUC of the first-seen time alone as a score (later = higher), with a bootstrap interval.
 
     ``predicts`` is True when the interval excludes 0.5: the label then depends on
-    when a user arrived, which a model can learn instead of behaviour.
+    when a user arrived, which a model can learn instead of behavior.
     """
     from toolkit.evaluation.metrics import summarize
 

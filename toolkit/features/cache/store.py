@@ -8,7 +8,7 @@ never recomputes features.
 Layout: ``<root>/features/<key[:2]>/<key>/`` holds ``train.npy`` (``.npz`` for a
 sparse block), ``other-0.npy`` ... and ``manifest.json`` with each payload's
 size and sha256, the entry's own key, and an HMAC over all of it under a
-per-user secret kept outside the cache (:mod:`toolkit.features.cache_key`).
+per-user secret kept outside the cache (:mod:`toolkit.features.cache.key`).
 Nothing is parsed before that HMAC verifies and the recorded key is the one
 asked for, so a forged entry, or a genuine one copied under another key, is
 discarded and rebuilt, and the fitted featurizer's pickle is only ever handed
@@ -39,8 +39,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from toolkit.cleanup import Removal
-from toolkit.features.cache_clear import clear_entries
-from toolkit.features.cache_key import load_or_create_key, sign, verify
+from toolkit.features.cache.clear import clear_entries
+from toolkit.features.cache.key import load_or_create_key, sign, verify
 from toolkit.user_dirs import cache_root
 from toolkit.safe_io import open_atomic
 

@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from scale import GROWTH_TARGET, HERE, TARGETS
+from .targets import BENCHMARKS, GROWTH_TARGET, TARGETS
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 
@@ -69,7 +69,7 @@ def table(rows: list[dict], gens: dict) -> list[str]:
 def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     lines = [START, "## Scale: 10,000 to 1,000,000 users", "",
              f"Command: `{command}`. Machine: {machine()}.", "",
-             "TF-IDF (20,000 features, 1-2 grams) + behaviour; one stratified split (test fraction 0.2); "
+             "TF-IDF (20,000 features, 1-2 grams) + behavior; one stratified split (test fraction 0.2); "
              "MLP: 10 epochs at most, batch 256; `--no-cache`. Wall and peak are the run's own process "
              "(`wait4`; the peak is the larger of that and every stage's peak, since resetting the counter "
              "between stages resets what `wait4` reads); stage peaks are each stage's own. A tokenizing "
@@ -86,7 +86,7 @@ def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str, path: Path = HERE / "RESULTS.md") -> None:
+def write_results(text: str, path: Path = BENCHMARKS / "RESULTS.md") -> None:
     """Replace the section between the markers, or append it; other content is left alone."""
     old = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
     pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
@@ -94,7 +94,7 @@ def write_results(text: str, path: Path = HERE / "RESULTS.md") -> None:
     path.write_text(new, encoding="utf-8")
 
 
-def plot(rows: list[dict], path: Path = HERE / "scale.png") -> None:
+def plot(rows: list[dict], path: Path = BENCHMARKS / "scale.png") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,13 +115,13 @@ def plot(rows: list[dict], path: Path = HERE / "scale.png") -> None:
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(title="head (x: target)")
-    fig.suptitle("TF-IDF + behaviour, one split, --no-cache")
+    fig.suptitle("TF-IDF + behavior, one split, --no-cache")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def merged(rows: list[dict], gens: dict, path: Path = HERE / "scale_rows.json") -> tuple[list[dict], dict]:
+def merged(rows: list[dict], gens: dict, path: Path = BENCHMARKS / "scale_rows.json") -> tuple[list[dict], dict]:
     """This run's rows over those saved by earlier runs (same head and size: the new one wins), saved back.
 
     Lets the curve be measured a few sizes at a time on a machine that cannot run it all at once.
@@ -151,4 +151,4 @@ def write_outputs(rows: list[dict], gens: dict, skipped: list, command: str) -> 
     write_results(text)
     if rows:
         plot(rows)
-    print(f"wrote {HERE / 'RESULTS.md'} and {HERE / 'scale.png'}")
+    print(f"wrote {BENCHMARKS / 'RESULTS.md'} and {BENCHMARKS / 'scale.png'}")

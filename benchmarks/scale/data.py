@@ -17,7 +17,7 @@ QUICK_LABEL = {
 
 def spec_mapping(name: str, data_path: Path, head: str, *, epochs: int = 10, batch_size: int = 256,
                  test_fraction: float = 0.2, folds: int | None = None) -> dict:
-    """TF-IDF + behaviour with ``head`` on a posts CSV, evaluated on one stratified split (or ``folds``)."""
+    """TF-IDF + behavior with ``head`` on a posts CSV, evaluated on one stratified split (or ``folds``)."""
     evaluation = {"cv": {"folds": folds, "repeats": 1}} if folds else {"split": {"test_fraction": test_fraction}}
     return {
         "name": name,

@@ -1,11 +1,11 @@
 """How the toolkit scales: wall time and peak memory per stage, 10,000 to 1,000,000 users.
 
-    python benchmarks/scale.py [--sizes 10000 30000 100000 300000 1000000] [--heads logreg mlp]
+    python -m benchmarks.scale [--sizes 10000 30000 100000 300000 1000000] [--heads logreg mlp]
 
 For each size: ``python -m toolkit data synth`` writes the posts CSV (timed as
 the "generate" stage), then one process per head runs the experiment as
 ``python -m toolkit run SPEC --no-cache --quiet`` does (``runner.run``, no
-feature cache) on TF-IDF + behaviour with ``evaluation: {split: {test_fraction:
+feature cache) on TF-IDF + behavior with ``evaluation: {split: {test_fraction:
 0.2}}``. A :class:`StageClock` passed as the run's progress marks the stages
 (load + users table, featurize, train + score, final model) and reads the peak
 resident memory of each (the counter is reset at every stage); the process's
@@ -30,19 +30,12 @@ import threading
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-SIZES = (10_000, 30_000, 100_000, 300_000, 1_000_000)
-#: (head, users) -> (wall seconds, peak GB) targets
-TARGETS = {("mlp", 100_000): (180.0, 3.0), ("logreg", 1_000_000): (600.0, 8.0)}
-#: time(100k) / time(10k) at most this, for both heads
-GROWTH_TARGET = 10.0
+from .targets import BENCHMARKS, SIZES
 
 
 def child_run(spec_path: str) -> None:
     """In a child process: run the experiment with a stage clock and print the stages as JSON."""
-    from scale_stages import StageClock
+    from .stages import StageClock
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
@@ -73,7 +66,7 @@ def measured(cmd: list[str]) -> tuple[float, float, str]:
     """Run a command; its wall seconds, its own peak resident memory (GB, from ``wait4``) and its stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+                            env={**os.environ, "PYTHONPATH": str(BENCHMARKS.parent)})
     # Drain the pipes in threads so wait4 can wait without a full pipe blocking the child.
     chunks = {"out": b"", "err": b""}
     readers = [threading.Thread(target=lambda k=k, s=s: chunks.__setitem__(k, s.read()))
@@ -95,20 +88,20 @@ def run_head(users: int, head: str, data: Path, work: Path) -> dict:
     """One experiment in its own process: wall, peak, stages and metrics."""
     import yaml
 
-    from scale_data import spec_mapping
+    from .data import spec_mapping
 
     spec = work / f"scale-{head}-{users}.yaml"
     spec.write_text(yaml.safe_dump(spec_mapping(f"scale_{head}_{users}", data, head)))
-    wall, peak, out = measured([sys.executable, str(HERE / "scale.py"), "--child", str(spec)])
+    wall, peak, out = measured([sys.executable, "-m", "benchmarks.scale", "--child", str(spec)])
     result = json.loads(out.strip().splitlines()[-1])
     return {"users": users, "head": head, "wall_s": wall, "peak_gb": peak, "cpu_s": measured.last_cpu_s, **result}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--heads", nargs="+", default=["logreg", "mlp"])
-    parser.add_argument("--data-dir", default=str(HERE / ".data"))
+    parser.add_argument("--data-dir", default=str(BENCHMARKS / ".data"))
     parser.add_argument("--budget", type=float, default=900.0,
                         help="skip a size whose run would take longer than this many seconds")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -116,7 +109,7 @@ def main(argv=None) -> int:
     if args.child:
         child_run(args.child)
         return 0
-    from scale_report import write_outputs
+    from .report import write_outputs
 
     rows, gens, skipped = [], {}, []
     with tempfile.TemporaryDirectory(prefix="toolkit-scale-specs-") as work:
@@ -130,7 +123,7 @@ def main(argv=None) -> int:
             for head in heads:
                 rows.append(run_head(users, head, gens[users]["path"], Path(work)))
                 _print_row(rows[-1])
-    write_outputs(rows, gens, skipped, command="python benchmarks/scale.py " + " ".join(argv or sys.argv[1:]))
+    write_outputs(rows, gens, skipped, command="python -m benchmarks.scale " + " ".join(argv or sys.argv[1:]))
     return 0
 
 
@@ -151,12 +144,9 @@ def _print_gen(users: int, gen: dict) -> None:
 
 
 def _print_row(row: dict) -> None:
-    from scale_report import target_text
+    from .report import target_text
 
     stages = ", ".join(f"{s['stage']} {s['seconds']:.1f} s / {s['peak_gb']:.2f} GB" for s in row["stages"])
     print(f"{row['users']:>9,} users  {row['head']:<6} wall {row['wall_s']:.1f} s, cpu {row.get('cpu_s', 0):.1f} s, peak {row['peak_gb']:.2f} GB"
           f"{target_text(row)}  roc_auc {row['roc_auc']:.3f}\n{'':>17}{stages}", flush=True)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Exploratory analysis of a posts file: ``python -m toolkit eda SPEC_OR_CSV``.
+"""Loading a posts file and writing the EDA report folder: ``python -m toolkit eda SPEC_OR_CSV``.
 
 With a spec, its data, label and evaluation are used; with a bare CSV in the
 public format, the label is the default per-user rule (cohort: every first-seen
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.analysis import eda_figures as figs
-from toolkit.analysis import eda_stats as stats
-from toolkit.analysis.eda_report import render
+from toolkit.analysis.eda import figures as figs
+from toolkit.analysis.eda import stats
+from toolkit.analysis.eda.report import render
 from toolkit.analysis.report_html import markdown_to_html
 from toolkit.analysis.topics import nmf_topics, topic_retention
 from toolkit.data.clock import DEFAULT_TIMEZONE
