@@ -153,6 +153,8 @@ def _check_outcome(folder, min_c_index: float = 0.0):
         assert set(v) == {"mean", "ci_low", "ci_high"}, name
         assert 0 <= v["ci_low"] <= v["mean"] <= v["ci_high"] <= 1, name
     assert m["metrics"]["c_index"]["mean"] > min_c_index
+    note = (m.get("intervals") or {}).get("note")  # labelled when the intervals rest on few returns
+    assert (note is not None) == (counts["returned"] < 50)
     assert set(m["baselines"]) == {"timing", "exposure"}  # the binary run's confound columns and names
     for name in ("timing", "exposure"):
         b = m["baselines"][name]
@@ -313,3 +315,24 @@ def test_survival_predictions_csv_keeps_formula_ids_inert_and_paired_across_repe
     assert len(oof.user_ids) == 3 and oof.scores.shape == (2, 3) and oof.y.shape == (3, 2)
     assert sorted(oof.y[:, 0].tolist()) == [0, 3, 5] and not oof.predicted.any()
     np.testing.assert_allclose(sorted(oof.scores[1]), [0.2, 0.3, 1.1])
+
+
+@pytest.mark.parametrize("returned, labelled", [(12, True), (49, True), (50, False), (300, False)])
+def test_intervals_resting_on_few_returns_are_labelled_in_metrics_and_terminal(returned, labelled):
+    from rich.console import Console
+
+    from toolkit.console import survival_metrics_table
+    from toolkit.evaluation.caveats import annotate_survival
+
+    interval = {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}
+    result = {"data": {"time_to_return": {"returned": returned}},
+              "metrics": {"c_index": interval, "uno_c": interval, "auc_at": {"7": interval}, "ibs": interval},
+              "survival": {"tau_days": 7, "bins": 2}}
+    annotate_survival(result)
+    assert ("intervals" in result) == labelled
+    console = Console(width=200, record=True)
+    console.print(survival_metrics_table(result))
+    shown = " ".join(console.export_text().split())  # the caption wraps
+    assert (f"user resampling only; {returned} returns" in shown) == labelled
+    if labelled:
+        assert result["intervals"]["note"] == f"user resampling only; {returned} returns"

@@ -213,6 +213,9 @@ def survival_metrics_table(result: dict) -> Table:
     s = result.get("survival", {})
     table.caption = (f"days after after_days; uno_c up to {s.get('tau_days')} days; "
                      f"{s.get('bins')} time bins, censored users kept")
+    note = (result.get("intervals") or {}).get("note")
+    if note:
+        table.caption += f"; intervals: {note}"
     return table
 
 

@@ -17,11 +17,23 @@ from toolkit.evaluation.permutation import AUTO_BELOW_POSITIVES
 FALLBACK_NOTE = "fallback: every fold flagged its training positive rate (too few validation positives)"
 
 
-def interval_note(positives: int) -> str | None:
-    """The label for bootstrap intervals that rest on few positives, or None."""
+def interval_note(positives: int, what: str = "positives") -> str | None:
+    """The label for bootstrap intervals that rest on few positives (or returns seen), or None."""
     if positives >= AUTO_BELOW_POSITIVES:
         return None
-    return f"user resampling only; {positives} positives"
+    return f"user resampling only; {positives} {what}"
+
+
+def annotate_survival(result: dict) -> None:
+    """The few-returns caveat for a time-to-return run's intervals, in place.
+
+    Time-to-return runs have no permutation test, so with few returns seen the bootstrap
+    intervals (users resampled around one fitted pipeline) are all there is: they are
+    labelled as such, as a binary run's are.
+    """
+    note = interval_note(int(result["data"]["time_to_return"]["returned"]), "returns")
+    if note:
+        result["intervals"] = {"method": "stratified user bootstrap", "note": note}
 
 
 def annotate(result: dict) -> None:

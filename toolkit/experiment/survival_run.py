@@ -29,6 +29,7 @@ from toolkit.data.users import DataReport
 from toolkit.environment import environment_record
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.baselines import baseline_entry, confound_features
+from toolkit.evaluation.caveats import annotate_survival
 from toolkit.evaluation.folds import Fold, carve_validation
 from toolkit.evaluation.survival_cv import (SurvivalPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
                                             survival_folds, survival_metrics)
@@ -209,6 +210,7 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "environment": environment_record(spec.seed),
     }
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
+    annotate_survival(result)
     if store.row_stats:
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
     return result
