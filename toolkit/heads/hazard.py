@@ -14,9 +14,9 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import kinds_text
-from toolkit.heads.concat_dense import concat_dense_class
 from toolkit.heads.hazard_loss import hazard_loss_fn, survival_from_logits
-from toolkit.heads.keras_head import KerasHead, _EpochTimer, dense_stack, mean_nonzeros, sparse_input, to_input
+from toolkit.heads.keras_head import KerasHead, _EpochTimer, mean_nonzeros, to_input
+from toolkit.heads.mlp import mlp_trunk
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -48,14 +48,7 @@ class HazardHead(KerasHead):
         return None
 
     def build(self, keras, blocks):
-        inputs = [sparse_input(keras, b) for b in blocks]
-        if any(b.kind == "sparse" for b in blocks) and self.units:
-            # As in the MLP: a sparse block meets its slice of one kernel and is never densified.
-            first = concat_dense_class()(self.units[0], activation="relu", name="dense_0")
-            x = dense_stack(keras, inputs, self.units, self.dropout, self.batch_norm, prefix="", first=first)
-        else:
-            x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
-            x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="")
+        inputs, x = mlp_trunk(keras, blocks, self.units, self.dropout, self.batch_norm)  # the MLP's layers
         out = keras.layers.Dense(self.bins_, name="logits")(x)
         return keras.Model(inputs, out, name="hazard")
 

@@ -45,14 +45,18 @@ class MLPHead(KerasHead):
         return None
 
     def build(self, keras, blocks):
-        inputs = [sparse_input(keras, b) for b in blocks]
-        if any(b.kind == "sparse" for b in blocks) and self.units:
-            # The first layer multiplies each block by its slice of one kernel, so a
-            # sparse block is never densified (same weights as Dense over the concatenation).
-            first = concat_dense_class()(self.units[0], activation="relu", name="dense_0")
-            x = dense_stack(keras, inputs, self.units, self.dropout, self.batch_norm, prefix="", first=first)
-        else:
-            x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
-            x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="")
+        inputs, x = mlp_trunk(keras, blocks, self.units, self.dropout, self.batch_norm)
         out = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
         return keras.Model(inputs, out, name="mlp")
+
+
+def mlp_trunk(keras, blocks, units: list[int], dropout: float, batch_norm: bool):
+    """The inputs of ``blocks`` and the MLP's dense stack over them (shared with the hazard head)."""
+    inputs = [sparse_input(keras, b) for b in blocks]
+    if any(b.kind == "sparse" for b in blocks) and units:
+        # The first layer multiplies each block by its slice of one kernel, so a
+        # sparse block is never densified (same weights as Dense over the concatenation).
+        first = concat_dense_class()(units[0], activation="relu", name="dense_0")
+        return inputs, dense_stack(keras, inputs, units, dropout, batch_norm, prefix="", first=first)
+    x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate(name="concat")(inputs)
+    return inputs, dense_stack(keras, x, units, dropout, batch_norm, prefix="")
