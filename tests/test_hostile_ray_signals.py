@@ -116,3 +116,22 @@ def test_sigterm_while_ray_starts_is_an_interrupt_and_stops_ray():
         _init(fake)
     assert fake.calls == ["init", "shutdown"]
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+class CancelLog:
+    def __init__(self):
+        self.cancelled = []
+
+    def cancel(self, ref, force=False):
+        self.cancelled.append((ref, force))
+
+
+def test_tasks_of_a_session_about_to_shut_down_are_not_force_cancelled():
+    # force-cancelling while a task's reply arrives aborts Ray's core worker; shutdown stops them instead
+    from toolkit.bench.ray_local import stop_tasks
+
+    fake = CancelLog()
+    stop_tasks(fake, ["a", "b"], session_is_ours=True)
+    assert fake.cancelled == []
+    stop_tasks(fake, ["a", "b"], session_is_ours=False)  # the caller's session lives on: its tasks must stop
+    assert fake.cancelled == [("a", True), ("b", True)]

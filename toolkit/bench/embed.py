@@ -178,10 +178,10 @@ def run_ray(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.ndarr
     Ray starts as for ``bench --executor ray`` (off the network, the toolkit's signal handling
     kept) and a local instance started here is shut down when the chunks are done or on Ctrl-C.
     """
-    from toolkit.bench.ray_local import ray_instance
+    from toolkit.bench.ray_local import ray_instance, stop_tasks
 
     threads = jobs[0][3]
-    with ray_instance(workers * threads) as (ray, _local):  # `workers` tasks at once, each on its threads
+    with ray_instance(workers * threads) as (ray, _local, ours):  # `workers` tasks at once, each on its threads
         remote = ray.remote(num_cpus=threads)(embed_chunk)
         pending = {remote.remote(*job): index for index, job in enumerate(jobs)}
         try:
@@ -190,8 +190,7 @@ def run_ray(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.ndarr
                 for ref in done:
                     yield pending.pop(ref), ray.get(ref)
         except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            stop_tasks(ray, pending, ours)
             raise
 
 

@@ -171,13 +171,13 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     Interrupted (Ctrl-C, SIGTERM, or the caller closing this generator), queued and running
     tasks are cancelled and a local instance is shut down with every process it started.
     """
-    from toolkit.bench.ray_local import ray_instance
+    from toolkit.bench.ray_local import ray_instance, stop_tasks
 
     if not tasks:  # nothing to run: no Ray start-up (seconds) for it
         return
     owned = False
     try:
-        with ray_instance(workers) as (ray, owned):
+        with ray_instance(workers) as (ray, owned, ours):
             remote = ray.remote(num_cpus=1)(_ray_task)
             pending = {remote.remote(threads_per_worker(workers), *args): config_id for config_id, *args in tasks}
             try:
@@ -186,8 +186,7 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
                     for ref in done:
                         yield pending.pop(ref), ray.get(ref)
             except BaseException:
-                for ref in pending:
-                    ray.cancel(ref, force=True)
+                stop_tasks(ray, pending, ours)
                 raise
     finally:
         if owned:  # the instance is down: what its killed tasks left in the scratch folders is nobody's

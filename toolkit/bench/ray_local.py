@@ -36,11 +36,11 @@ _LOWER_PROXIES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "grpc_pr
 
 
 @contextlib.contextmanager
-def ray_instance(workers: int) -> Iterator[tuple[object, bool]]:
-    """Yield the ``ray`` module, connected, and whether a local instance was started here.
+def ray_instance(workers: int) -> Iterator[tuple[object, bool, bool]]:
+    """Yield the ``ray`` module, connected; whether a local instance was started here; whether
+    the session is this block's (started or connected here, and shut down on the way out).
 
-    That instance is shut down on the way out. A session the caller opened before stays
-    theirs: it is used as it is and left running.
+    A session the caller opened before stays theirs: it is used as it is and left running.
     """
     stay_offline()
     address = os.environ.get("RAY_ADDRESS")
@@ -51,7 +51,7 @@ def ray_instance(workers: int) -> Iterator[tuple[object, bool]]:
     except ImportError:
         raise ToolkitError(INSTALL) from None
     if ray.is_initialized():
-        yield ray, False
+        yield ray, False, False
         return
     with contextlib.ExitStack() as stack:
         if address:
@@ -62,9 +62,25 @@ def ray_instance(workers: int) -> Iterator[tuple[object, bool]]:
             with _environment(proxy_env):
                 _init(ray, num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
         try:
-            yield ray, not address
+            yield ray, not address, True
         finally:
             ray.shutdown()  # a local instance stops with all its processes; a cluster only loses this driver
+
+
+def stop_tasks(ray, refs, session_is_ours: bool) -> None:
+    """Stop the tasks still queued or running when the driver is interrupted.
+
+    In a session this driver opened, they are left to ``ray.shutdown`` on the way out: a local
+    instance stops with all its processes, and a cluster kills the workers of a job whose driver
+    left. They are not cancelled first, because ``ray.cancel(force=True)`` racing a task's own
+    reply (a Ctrl-C reaches Ray's workers too) trips an assertion in Ray 2.x's core worker
+    ("Tried to complete task that was not pending"), which aborts the driver past its clean-up.
+    Only in a session the caller opened, and keeps, are they cancelled.
+    """
+    if session_is_ours:
+        return
+    for ref in refs:
+        ray.cancel(ref, force=True)
 
 
 def _init(ray, **kwargs) -> None:
