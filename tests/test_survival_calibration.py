@@ -115,3 +115,51 @@ def test_bad_groups_are_refused(groups, message):
     with pytest.raises(ToolkitError, match=message):
         calibration_over_time(np.arange(10) % 3, np.ones(10, bool), np.arange(10.0), np.full((10, 3), 0.5),
                               {1: 0}, groups=groups)
+
+
+def test_the_terminal_table_shows_each_group_and_horizon():
+    from rich.console import Console
+
+    from toolkit.console import calibration_over_time_table
+
+    x, hazard, time, event = _population(n=600)
+    result = {"calibration_over_time": calibration_over_time(time, event, x, np.cumprod(1 - hazard, axis=1),
+                                                             HORIZONS)}
+    console = Console(width=200, record=True)
+    console.print(calibration_over_time_table(result))
+    text = console.export_text()
+    assert "predicted / observed [95% CI]" in text and "by 14 days" in text and "3 of 3" in text and "GND p" in text
+    cell = result["calibration_over_time"]["by_group"][2]["at"]["21"]
+    assert f"{cell['predicted']:.3f} / {cell['observed']:.3f} [{cell['observed_low']:.3f}" in text
+    assert calibration_over_time_table({"metrics": {}}) is None  # binary runs have none
+
+
+@pytest.mark.slow
+def test_a_time_to_return_run_writes_calibration_over_time_and_its_figure(tmp_path):
+    import json
+
+    from specs import BASE, spec_dict
+    from toolkit.experiment.record import RunRecord
+    from toolkit.experiment.runner import run
+    from toolkit.experiment.spec import parse_spec
+
+    label = {"cohort": BASE["label"]["cohort"], "observe_days": 7,
+             "time_to_return": {"after_days": 7, "follow_days": 28}}
+    spec = parse_spec(spec_dict(label=label, head={"type": "cox"},
+                                data={"synthetic": {"users": 300, "seed": 2, "positive_rate": 0.3}},
+                                featurizers=[{"type": "behavior"}], evaluation={"cv": {"folds": 3}, "bootstrap": 100}))
+    folder = run(spec, results_dir=tmp_path / "runs", cache_dir=str(tmp_path / "cache")).folder
+    m = json.loads((folder / "metrics.json").read_text())
+    cal = m["calibration_over_time"]
+    assert cal["horizons_days"] == [7, 14, 21] and cal["groups"] == 3
+    assert sum(g["users"] for g in cal["by_group"]) == m["data"]["labelled"]
+    returns_by_21 = sum(g["at"]["21"]["returns"] for g in cal["by_group"])
+    assert 0 < returns_by_21 <= m["data"]["time_to_return"]["returned"]
+    for g in cal["by_group"]:
+        for cell in g["at"].values():
+            assert 0 <= cell["observed_low"] <= cell["observed"] <= cell["observed_high"] <= 1
+            assert 0 <= cell["predicted"] <= 1
+    assert set(cal["summary"]) == {"7", "14", "21"}
+    png = (folder / "survival_calibration.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    assert RunRecord.open(folder).calibration_over_time == cal
