@@ -134,8 +134,8 @@ def test_the_terminal_table_shows_each_group_and_horizon():
     assert calibration_over_time_table({"metrics": {}}) is None  # binary runs have none
 
 
-@pytest.mark.slow
 def test_a_time_to_return_run_writes_calibration_over_time_and_its_figure(tmp_path):
+    """A small cox run (about 12 s on a shared core): the key, the figure and the record's view of it."""
     import json
 
     from specs import BASE, spec_dict
