@@ -204,7 +204,7 @@ def cmd_run(args, console) -> int:
     from toolkit.terminal import safe_console as Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.console import baselines_table, cost_table, metrics_table, run_header
+    from toolkit.console import baselines_table, calibration_over_time_table, cost_table, metrics_table, run_header
     from toolkit.experiment.runner import run
     from toolkit.experiment.spec import load_spec
 
@@ -226,6 +226,8 @@ def cmd_run(args, console) -> int:
     console.print(run_header(outcome.metrics), highlight=False)
     console.print(metrics_table(outcome.metrics))
     console.print(baselines_table(outcome.metrics))
+    if (over_time := calibration_over_time_table(outcome.metrics)) is not None:
+        console.print(over_time)
     console.print(cost_table(outcome.metrics))
     for warning in outcome.metrics.get("warnings", []):
         console.print(warning if warning.startswith("warning:") else f"warning: {warning}")

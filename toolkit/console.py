@@ -234,3 +234,31 @@ def survival_baselines_table(result: dict) -> Table:
         table.add_row(words.get(name, name), _interval(b["c_index"]), _interval(b["ibs"]),
                       f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
     return table
+
+
+def calibration_over_time_table(result: dict) -> Table | None:
+    """Predicted versus observed share returned by each horizon, per risk group (time-to-return runs only)."""
+    cal = result.get("calibration_over_time")
+    if not cal:
+        return None
+    conf = cal.get("confidence", 0.95)
+    table = Table(title=f"calibration over time: share returned, predicted / observed [{conf:.0%} CI]",
+                  title_justify="left")
+    table.add_column("risk group")
+    table.add_column("users", justify="right")
+    days = [f"{h}" for h in cal["horizons_days"]]
+    for h in days:
+        table.add_column(f"by {h} days", justify="right")
+    for g in cal["by_group"]:
+        cells = [g["at"][h] for h in days]
+        table.add_row(f"{g['group']} of {cal['groups']}", str(g["users"]),
+                      *(f"{_fmt(c['predicted'])} / {_fmt(c['observed'])} [{_fmt(c['observed_low'])}, "
+                        f"{_fmt(c['observed_high'])}]" for c in cells))
+    summary = [cal["summary"][h] for h in days]
+    table.add_row("mean |gap|, GND p", "", *(f"{_fmt(s['mean_abs_gap'])}, p "
+                                             f"{'n/a' if s['p_value'] is None else _fmt(s['p_value'])}"
+                                             for s in summary), style="dim")
+    table.caption = ("groups by out-of-fold risk, 1 the lowest; observed: Kaplan-Meier; GND: Greenwood-Nam-"
+                     f"D'Agostino chi-square over groups with {summary[0].get('min_returns', 5)}+ returns by then "
+                     "(small p: off by more than noise)")
+    return table

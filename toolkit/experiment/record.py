@@ -293,6 +293,16 @@ class RunRecord:
         repeats = [r for r in repeats if isinstance(r, int) and not isinstance(r, bool)]
         return max(repeats) + 1 if repeats else 1
 
+    @property
+    def calibration_over_time(self) -> dict | None:
+        """A time-to-return run's predicted versus observed returns by risk group and horizon, as written.
+
+        None for binary runs and runs written before it existed; its layout is
+        :func:`toolkit.evaluation.survival_calibration.curves_record`'s.
+        """
+        value = self.raw.get("calibration_over_time")
+        return value if isinstance(value, dict) else None
+
     def predictions_limit(self) -> int:
         """The largest predictions.csv this run can have written (see :data:`PREDICTIONS_BYTES_PER_ROW`)."""
         return PREDICTIONS_BYTES_PER_ROW * max(self.data.labelled, 1) * min(self.repeats, 1000) + PREDICTIONS_SLACK

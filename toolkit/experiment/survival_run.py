@@ -7,7 +7,9 @@ label has ``time_to_return``. The users are the cohort with censored users kept
 (``c_index``, ``uno_c``, ``auc_at`` per horizon, ``ibs``, each with a bootstrap interval) come
 from the out-of-fold predictions. The confound baselines (timing: day 0 and the delay to the first
 post; exposure) become Cox models on the same columns and the same folds, with the model's paired
-Δ C-index.
+Δ C-index. Calibration over time (:mod:`toolkit.evaluation.survival_calibration`) compares the
+predicted and the Kaplan-Meier chance of returning per out-of-fold risk tertile, in ``metrics.json``
+and ``survival_calibration.png``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from toolkit.errors import ToolkitError
 from toolkit.evaluation.baselines import baseline_entry, confound_features
 from toolkit.evaluation.caveats import annotate_survival
 from toolkit.evaluation.folds import Fold, carve_validation
+from toolkit.evaluation.survival_calibration import GroupCurves, curves_record, group_curves
+from toolkit.evaluation.survival_calibration_chart import write_calibration_png
 from toolkit.evaluation.survival_cv import (SurvivalPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
                                             survival_folds, survival_metrics)
 from toolkit.experiment.featurize import FeatureStore, featurize
@@ -181,8 +185,14 @@ def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, l
                               "horizons_days": spec.label.time_to_return.horizon_days()})
 
 
+def risk_group_curves(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV) -> GroupCurves:
+    """Predicted versus observed chance of returning by each bin's end, per out-of-fold risk tertile."""
+    label = prepared.label
+    return group_curves(label.time, label.event, cv.preds.risk, cv.preds.surv, confidence=spec.evaluation.confidence)
+
+
 def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost: Cost, store: FeatureStore,
-                    final_hits: int) -> dict:
+                    final_hits: int, curves: GroupCurves | None = None) -> dict:
     """The run's ``metrics.json``, in the binary run's layout where the two agree."""
     ev, report, load, label = spec.evaluation, prepared.report, prepared.load, prepared.label
     horizons = spec.label.time_to_return.horizon_days()
@@ -203,6 +213,8 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "survival": {"bins": int(label.at_risk.shape[1]), "edges_days": label.edges.tolist(),
                      "horizons_days": horizons, "tau_days": tau},
         "metrics": metrics,
+        "calibration_over_time": curves_record(curves or risk_group_curves(spec, prepared, cv),
+                                               {h: label.horizon_bin(h) for h in horizons}, confidence=ev.confidence),
         "baselines": survival_baselines(prepared, cv, spec, horizons, tau),
         "folds": cv.per_fold,
         "cost": cost.to_dict(),
@@ -258,7 +270,8 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
         progress.start("final model", 1)
         cost, hits = final_survival_model(spec, prepared, store, out.path / "model" if save else None)
         progress.advance("final model")
-        result = record_survival(spec, prepared, cv, cost, store, hits)
+        curves = risk_group_curves(spec, prepared, cv)
+        result = record_survival(spec, prepared, cv, cost, store, hits, curves)
         if save:
             out.write_json(METRICS_FILE, result)
             out.write_yaml(SPEC_FILE, spec.resolved())
@@ -266,6 +279,9 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
             out.write_text("run.log", "\n".join(progress.lines) + "\n")
             r = prepared.report
             write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
+            write_calibration_png(curves, prepared.label.edges[1:] - prepared.label.edges[0],
+                                  result["survival"]["horizons_days"], out.path / "survival_calibration.png",
+                                  confidence=spec.evaluation.confidence)
     return Outcome(result, out.final if save else None, progress.lines)
 
 
