@@ -107,3 +107,22 @@ def test_the_log_rank_line_names_the_groups_left_out(eda_run):
         if test["tested"]:
             assert f"chi-square {test['statistic']:.3f} on {test['df']} df" in markdown
             assert test["df"] == len(g["rows"]) - len(few) - 1 and 0 <= test["p_value"] <= 1
+
+
+def test_the_section_on_a_crawl_with_a_gap_matches_the_hand_count(tmp_path):
+    # test_survival_run's crawl: days 2..8 in daily bins 0..6. A: seen through bins 0, 1, returns first
+    # seen in bin 4 right after the gap; B: seen through 0, 1, 4, 5, 6; C: returns in bin 0; D: seen
+    # through 2, 3, 4. At risk: bin 0 A B C (C returns): S 2/3; bin 4 A B D (A returns): S 4/9.
+    from test_survival_run import _gap_crawl, _gap_label
+
+    from toolkit.analysis.eda.km import km_section
+    from toolkit.data.survival_users import build_survival_users
+
+    users, label, _, _ = build_survival_users(
+        _gap_crawl(), _gap_label(time_to_return={"after_days": 2, "follow_days": 8}), timezone="UTC")
+    section, files = km_section(users, label, np.zeros(len(users), dtype=int), [3, 5], tmp_path)
+    (row,) = section["groupings"]["all"]["rows"]
+    assert (row["users"], row["returns"], row["interval_censored"], row["censored"]) == (4, 2, 1, 2)
+    assert (row["at"]["3"]["s"], row["at"]["5"]["s"]) == pytest.approx((2 / 3, 4 / 9))
+    assert not row["readable"] and section["groupings"]["topic"]["logrank"]["tested"] is False
+    assert all(path.exists() for path in files.values())
