@@ -103,11 +103,20 @@ def kaplan_meier(time, event, *, weights=None, confidence: float = 0.95) -> Curv
         raise ToolkitError(f"confidence must be in the open interval (0, 1). Got {confidence!r} instead.")
     w = np.ones((1, len(t))) if weights is None else np.asarray(weights, dtype=float).reshape(1, -1)
     unique, d, c, n = (a[0] if a.ndim == 2 else a for a in counts(t, e, w))
+    return curve_from_counts(unique, d, c, n, confidence=confidence)
+
+
+def curve_from_counts(time, events, censored, at_risk, *, confidence: float = 0.95) -> Curve:
+    """The curve from events, censorings and users at risk per time, however the risk sets were formed.
+
+    Risk sets other than "time >= u" (users out of view for a while) come in here as counts.
+    """
+    d, n = np.asarray(events, dtype=float), np.asarray(at_risk, dtype=float)
     surv = _product_limit(d, n)
     terms = np.divide(d, n * (n - d), out=np.zeros_like(d), where=(d > 0) & (n > d))
     sigma = np.sqrt(np.cumsum(terms))
     low, high = _log_log_band(surv, sigma, confidence)
-    return Curve(unique, surv, n, d, c, low, high)
+    return Curve(np.asarray(time), surv, n, d, np.asarray(censored, dtype=float), low, high)
 
 
 def _log_log_band(surv: np.ndarray, sigma: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:

@@ -133,4 +133,8 @@ def render(r: dict) -> str:
               f"{r['zh_share']['mean']:.2f}; users writing mostly Chinese: {r['zh_share']['mostly_chinese']:.1%}.", "",
               "![posts mix](posts_mix.png)", "", "## Topics", "", *_topics(r["topics"]), "",
               "![topics](retention_by_topic.png)", ""]
+    if r.get("time_to_return"):
+        from toolkit.analysis.eda.km_report import km_lines
+
+        lines += km_lines(r["time_to_return"])
     return "\n".join(lines)

@@ -124,8 +124,11 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
     by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
     by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
     corr = stats.correlations(users, y, data.seed)
-    topics = nmf_topics(users["text"].tolist(), n_topics=n_topics, seed=data.seed)
-    per_topic = topic_retention(topics.pop("assignment"), y)
+    survival = survival_users(data)
+    pool = users if survival is None else survival[0]  # topics over every user the report reads
+    topics = nmf_topics(pool["text"].tolist(), n_topics=n_topics, seed=data.seed)
+    assignment = pd.Series(topics.pop("assignment"), index=pool["user_id"].to_numpy())
+    per_topic = topic_retention(assignment.reindex(users["user_id"]).fillna(-1).astype(int).to_numpy(), y)
     volume = daily_volume(data.posts["create_time"])
     mix = stats.post_mix(data.posts)
     files = {
@@ -141,6 +144,7 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
     if len(by_week):
         files["by_week"] = figs.rate_figure(by_week, "week", folder / "retention_by_week.png",
                                             title="Retention by account-creation week", xlabel="week starting")
+    ttr = time_to_return_section(data, survival, assignment, folder, files)
     return {
         "name": data.name, "label": report.label, "label_source": data.label_source,
         "counts": {"posts": int(len(data.posts)), "users": report.users, "cohort": report.in_cohort,
@@ -160,8 +164,35 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
         "correlations": corr.to_dict("records"), "mix": mix,
         "zh_share": {"mean": float(users["zh_share"].mean()), "mostly_chinese": float((users["zh_share"] > 0.5).mean())},
         "topics": {**topics, "retention": per_topic.to_dict("records")},
+        **({"time_to_return": ttr} if ttr else {}),
         "figures": {k: p.name for k, p in files.items()},
     }
+
+
+def survival_users(data: EdaInput):
+    """:func:`~toolkit.data.survival_users.build_survival_users`'s four results under ``time_to_return``, else None."""
+    if data.label.kind != "time_to_event":
+        return None
+    from toolkit.data.survival_users import build_survival_users
+
+    return build_survival_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
+                                ip_zones=data.ip_zones)
+
+
+def time_to_return_section(data: EdaInput, survival, assignment: pd.Series, folder: Path, files: dict) -> dict | None:
+    """The Kaplan-Meier section's numbers; its figures join ``files``."""
+    if survival is None:
+        return None
+    from dataclasses import asdict
+
+    from toolkit.analysis.eda.km import km_section
+
+    users, label, _, counts = survival
+    section, written = km_section(users, label, assignment.reindex(users["user_id"]).to_numpy(),
+                                  data.label.time_to_return.horizon_days(), folder)
+    files.update(written)
+    ttr = data.label.time_to_return
+    return {"after_days": ttr.after_days, "follow_days": ttr.follow_days, "counts": asdict(counts), **section}
 
 
 def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: int | None = None) -> tuple[Path, dict]:
