@@ -13,6 +13,11 @@ The process, per user:
 * a retained user posts again on at least one day in
   ``GEN_OBSERVE_DAYS..GEN_HORIZON_DAYS`` (and may post later), so the label
   "any post on days 7..28 after the first post date" equals ``retained``;
+* the first return day comes from a constant daily hazard
+  ``lam = 1 - (1 - p_retained) ** (1 / 22)`` on days 7..28 and none after, so
+  ``S(t) = (1 - lam) ** (t - 6)`` and a return by day 28 has probability
+  ``p_retained``: ``retained`` is drawn, then a retained user's first return
+  day from the hazard given a return by day 28 (its own generator);
 * ``logit = intercept + W * (z_engagement + z_text + z_temporal) + noise``,
   with each family score standardized over the users, so the three families
   carry equal parts of the signal and none alone reaches the oracle. The
@@ -156,11 +161,31 @@ def _observed_days(rng: np.random.Generator, n: int) -> list[np.ndarray]:
     return [np.sort(np.concatenate(([0], order[i, : k - 1]))) for i, k in enumerate(n_days)]
 
 
-def _return_days(rng: np.random.Generator) -> np.ndarray:
-    """Later active days of a retained user: one in 7..28, maybe more up to day 60."""
-    first = rng.integers(GEN_OBSERVE_DAYS, GEN_HORIZON_DAYS + 1)
-    extra = rng.integers(GEN_OBSERVE_DAYS, 61, size=rng.choice(4, p=[0.45, 0.3, 0.15, 0.1]))
+def _return_days(rng: np.random.Generator, first: int) -> np.ndarray:
+    """Later active days of a retained user: the first return day, maybe more from it up to day 60."""
+    extra = rng.integers(first, 61, size=rng.choice(4, p=[0.45, 0.3, 0.15, 0.1]))
     return np.unique(np.concatenate(([first], extra)))
+
+
+def daily_hazard(p_retained: np.ndarray) -> np.ndarray:
+    """The constant daily chance of a first return on days ``GEN_OBSERVE_DAYS..GEN_HORIZON_DAYS``.
+
+    ``1 - (1 - p) ** (1 / 22)``: over the 22 days it gives a return by day 28 with probability ``p``.
+    """
+    window = GEN_HORIZON_DAYS - GEN_OBSERVE_DAYS + 1
+    return -np.expm1(np.log1p(-np.asarray(p_retained, dtype=float)) / window)
+
+
+def first_return_day(rng: np.random.Generator, p_retained: np.ndarray) -> np.ndarray:
+    """Each user's first return day given a return by ``GEN_HORIZON_DAYS``: the hazard's truncated geometric.
+
+    By inverse CDF: with ``S(t) = (1 - lam) ** (t - 6)``, ``P(T <= t | T <= 28) = (1 - S(t)) / p``,
+    so ``T = 6 + ceil(22 * log(1 - u p) / log(1 - p))`` for ``u`` uniform in [0, 1).
+    """
+    window = GEN_HORIZON_DAYS - GEN_OBSERVE_DAYS + 1
+    p = np.minimum(np.asarray(p_retained, dtype=float), 1 - 1e-12)  # p = 1 would divide by log(0)
+    steps = np.ceil(window * np.log1p(-rng.random(len(p)) * p) / np.log1p(-p))
+    return (GEN_OBSERVE_DAYS - 1 + np.clip(steps, 1, window)).astype(np.int64)
 
 
 def _solve_intercept(score: np.ndarray, rate: float) -> float:
@@ -191,9 +216,14 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     Returns:
         ``(posts, truth)``. ``posts`` has the public CSV's columns, every value
         the string the CSV holds. ``truth`` has one row per user: ``user_id``,
-        ``p_retained``, ``retained``, ``first_seen`` (date), ``theme`` and the
-        standardized family scores ``engagement_score``, ``text_score``,
-        ``temporal_score``.
+        ``p_retained``, ``p_noise_free``, ``retained``, ``daily_hazard`` (the
+        true daily chance ``lam`` of a first return on days 7..28, zero after,
+        so ``S(t) = (1 - lam) ** (t - 6)`` there and ``P(return by day 28) =
+        p_retained``), ``return_day`` (the first return day after day 0, the
+        first post date; empty for users who never return; ``retained`` is
+        ``return_day <= 28``), ``account_created``, ``first_seen`` (date),
+        ``theme`` and the standardized family scores ``engagement_score``,
+        ``text_score``, ``temporal_score``.
 
     Raises:
         ToolkitError: an argument is out of range.
@@ -209,10 +239,14 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     first_week, active_days = _first_week_posts(rng, people)
     z = _family_scores(first_week, active_days, people)
     p_retained, p_noise_free, retained = _draw_retention(rng, z, positive_rate)
-    later = _later_posts(rng, people, retained)
+    # Return days have their own generator, so the main stream draws what it drew before.
+    first_return = first_return_day(np.random.default_rng([seed, 3]), p_retained)
+    later = _later_posts(rng, people, retained, first_return)
     posts = _posts_frame(rng, people, first_week, later, taken)
     truth = pd.DataFrame({
         "user_id": people.user_ids, "p_retained": p_retained, "p_noise_free": p_noise_free, "retained": retained,
+        "daily_hazard": daily_hazard(p_retained),
+        "return_day": pd.arrays.IntegerArray(first_return, ~retained),  # masked (empty) where no return
         "account_created": pd.DatetimeIndex(people.created),
         "first_seen": pd.DatetimeIndex(people.first_seen.astype("datetime64[ns]")), "theme": people.themes, **z,
     })
@@ -335,10 +369,10 @@ def _draw_retention(rng: np.random.Generator, z: dict[str, np.ndarray], positive
     return p_retained, p_noise_free, retained
 
 
-def _later_posts(rng: np.random.Generator, people: _Users, retained: np.ndarray) -> _Posts:
-    """The retained users' posts after the observation window."""
+def _later_posts(rng: np.random.Generator, people: _Users, retained: np.ndarray, first_return: np.ndarray) -> _Posts:
+    """The retained users' posts after the observation window, the first on ``first_return``."""
     kept = np.flatnonzero(retained)
-    later = [_return_days(rng) for _ in kept]
+    later = [_return_days(rng, int(first_return[i])) for i in kept]
     user = np.concatenate([np.full(len(d), i) for i, d in zip(kept, later)] + [np.zeros(0, int)])
     day = np.concatenate(later + [np.zeros(0, int)])
     return _Posts(user, day, people.posts(rng, user, day))
@@ -455,7 +489,8 @@ def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: floa
         progress(users)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"))
+    truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"),
+                         return_day=[str(d) if d is not pd.NA else "" for d in truth["return_day"]])
     # Truth first: a posts file that exists always has its truth beside it.
     _write_atomic(truth, truth_path(path))
     _write_atomic(posts, path)
