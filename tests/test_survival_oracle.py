@@ -84,3 +84,15 @@ def test_a_synthetic_run_reports_the_oracle_beside_the_model(tmp_path):
     console.print(survival_metrics_table(m))
     text = console.export_text()
     assert "oracle c_index" in text and f"{oracle['c_index']['mean']:.3f}" in text
+
+
+def test_a_time_to_return_oracle_makes_no_roc_auc_row_in_bench_tables():
+    from types import SimpleNamespace
+
+    from toolkit.bench.table import _oracle_row
+
+    entry = {"mean": 0.8, "ci_low": 0.7, "ci_high": 0.9}
+    survival = SimpleNamespace(metrics={"oracle": {"c_index": entry, "uno_c": entry, "ibs": entry, "auc_at": {}}})
+    assert _oracle_row(survival) is None
+    binary = SimpleNamespace(metrics={"oracle": {"roc_auc": entry, "pr_auc": entry}})
+    assert _oracle_row(binary)["roc_auc"] == 0.8

@@ -505,7 +505,8 @@ def truth_path(path: str | Path) -> Path:
 
 def read_truth(path: str | Path, user_ids, columns=("p_retained",)) -> list[np.ndarray | None]:
     """Per user, each of ``columns`` of the truth file beside a synthetic CSV (``p_retained``, the true
-    retention probability; ``p_noise_free``, the same without unobserved noise), read once.
+    retention probability; ``p_noise_free``, the same without unobserved noise; ``daily_hazard``, the
+    true daily chance of a first return on days 7..28), read once.
 
     An entry is None when the file, the column or a user's row is absent.
     """
