@@ -162,7 +162,7 @@ def _finite(x) -> bool:
 def _oracle_row(ref: ConfigResult) -> dict | None:
     """The ROC-AUC and PR-AUC of the true probabilities, as the reference run recorded them (synthetic data)."""
     oracle = ref.metrics.get("oracle")
-    if not oracle:
+    if not oracle or "roc_auc" not in oracle:  # a time-to-return run's oracle has survival metrics instead
         return None
     row = dict.fromkeys(ROW_KEYS)
     row.update(config_id="oracle", label=ORACLE_LABEL, kind="oracle", status="done", reason="", is_baseline=False,

@@ -37,6 +37,7 @@ from toolkit.evaluation.survival_calibration import GroupCurves, curves_record, 
 from toolkit.evaluation.survival_calibration_chart import write_calibration_png
 from toolkit.evaluation.survival_cv import (SurvivalPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
                                             survival_folds, survival_metrics)
+from toolkit.evaluation.survival_oracle import oracle_hazard, oracle_metrics
 from toolkit.experiment.featurize import FeatureStore, featurize
 from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, featurizer_file, model_info,
                                        write_model_info)
@@ -56,6 +57,7 @@ class SurvivalPrepared:
     counts: SurvivalCounts
     load: LoadReport
     source: str
+    hazard: np.ndarray | None = None  # synthetic data only: each user's true daily hazard of a return
 
 
 @dataclass
@@ -87,7 +89,10 @@ def prepare_survival(spec: Spec, *, cache_dir: str | None = None) -> SurvivalPre
             "follow_days), a larger cohort (label.cohort) or more data.")
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
-    return SurvivalPrepared(users, label, report, counts, load, str(path))
+    prepared = SurvivalPrepared(users, label, report, counts, load, str(path))
+    if spec.data.synthetic is not None:
+        prepared.hazard = oracle_hazard(path, users["user_id"], label, spec.label.day0)
+    return prepared
 
 
 def cross_validate_survival(spec: Spec, prepared: SurvivalPrepared, store: FeatureStore, *, fold_seed: int,
@@ -225,6 +230,9 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
     annotate_survival(result)
     if store.row_stats:
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
+    if prepared.hazard is not None:  # synthetic data: the true curves on the same users, times and draws
+        result["oracle"] = oracle_metrics(label, prepared.hazard, horizons_days=horizons, tau_days=tau,
+                                          n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
     return result
 
 
