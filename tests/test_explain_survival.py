@@ -141,6 +141,6 @@ def test_explain_writes_the_c_index_report_for_a_time_to_return_run(survival_run
     rates = [t["rate"] for t in result["topics"]["topics"]]
     assert rates == sorted(rates, reverse=True)
     text = (out / "explain.md").read_text(encoding="utf-8")
-    assert "C-index drop" in text and "n_posts" in text and "ROC-AUC" not in text
+    assert "C-index drop" in text and r"n\_posts" in text and "ROC-AUC" not in text
     for png in ("importance.png", "calibration.png"):
         assert (out / png).stat().st_size > 1000
