@@ -143,7 +143,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 def _add_explain(sub: argparse._SubParsersAction) -> None:
     explain = sub.add_parser("explain", help="what drives retention in a finished run",
                              description="Permutation importance on held-out users, terms tied to retention and "
-                                         "churn, calibration, ROC and PR of a finished run; writes explain.md, "
+                                         "churn, calibration, ROC and PR of a finished run (for a time-to-return "
+                                         "run: C-index drops and calibration over time); writes explain.md, "
                                          "explain.json and PNGs to RUN_DIR/explain/.")
     explain.add_argument("run_dir", metavar="RUN_DIR")
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
