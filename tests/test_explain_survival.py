@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.analysis.explain_survival import calibration_over_time, returned_by, risk_directions
+from toolkit.analysis.explain_survival import calibration_over_time, held_out_c_index, returned_by, risk_directions
 from toolkit.analysis.importance import make_groups, permutation_drops
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.evaluation.survival import c_index
@@ -80,6 +80,16 @@ def test_a_column_the_head_never_reads_has_exactly_zero_importance(planted):
     for name in ("behavior:noise_a", "block:tfidf"):
         assert rows[name]["mean"] == rows[name]["ci_low"] == rows[name]["ci_high"] == 0.0
     assert risk_directions(head, blocks, {"behavior": ["signal", "noise_a"]})["noise_a"] == 0.0
+
+
+def test_held_out_users_without_a_comparable_pair_are_refused_with_one_clear_error(planted):
+    from toolkit.errors import ToolkitError
+
+    head, blocks, held = planted
+    assert 0.8 < held_out_c_index(head, blocks, held, "R") <= 1.0
+    nobody_back = hand_made_label(np.full(len(held.time), 5), np.ones(len(held.time), bool))
+    with pytest.raises(ToolkitError, match="hold no pair a C-index can compare \\(0 returns seen\\)"):
+        held_out_c_index(head, blocks, nobody_back, "R")
 
 
 def test_returned_by_is_one_minus_kaplan_meier():

@@ -68,6 +68,16 @@ def risk_directions(head, blocks, behavior: dict[str, list[str]]) -> dict[str, f
     return out
 
 
+def held_out_c_index(head, blocks, held, run_dir) -> float:
+    """The refitted head's C-index on the held-out users; an error when they hold no comparable pair."""
+    c = float(c_index(held.time, held.event, head.predict_risk(blocks)))
+    if c != c:  # no comparable pair: nothing a shuffle could lower
+        raise ToolkitError(f"{run_dir}: the {len(held.time)} held-out users hold no pair a C-index can compare "
+                           f"({int(held.event.sum())} returns seen); explain needs more users or returns in the "
+                           "run's data.")
+    return c
+
+
 def explain_survival(run_dir: Path, spec, folder: Path, oof, *, repeats: int, test_fraction: float,
                      cache_dir: str | None) -> dict:
     """Write explain.json, explain.md and the PNGs into ``folder`` for a time-to-return run; return the JSON."""
@@ -79,10 +89,7 @@ def explain_survival(run_dir: Path, spec, folder: Path, oof, *, repeats: int, te
     train, test, head, test_blocks, behavior = refit_survival_on_part(spec, prepared, test_fraction)
     held = prepared.label.rows(test)
     t, e = held.time, held.event
-    held_c = float(c_index(t, e, head.predict_risk(test_blocks)))
-    if held_c != held_c:  # no comparable pair: nothing a shuffle could lower
-        raise ToolkitError(f"{run_dir}: the {len(test)} held-out users hold no pair a C-index can compare "
-                           f"({int(e.sum())} returns seen); explain needs more users or returns in the run's data.")
+    held_c = held_out_c_index(head, test_blocks, held, run_dir)
     importance = permutation_drops(lambda blocks: c_index(t, e, head.predict_risk(blocks)), test_blocks,
                                    make_groups(test_blocks, behavior), n_repeats=repeats, seed=spec.seed)
     directions = risk_directions(head, test_blocks, behavior)
