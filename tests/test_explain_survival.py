@@ -61,8 +61,9 @@ def test_the_planted_column_ranks_first_and_ignored_ones_cover_zero(planted):
 def test_direction_follows_the_cox_coefficients_sign(planted):
     head, blocks, _ = planted
     directions = risk_directions(head, blocks, {"behavior": ["signal", "noise_a", "noise_b"]})
-    assert directions["signal"] > 0  # a larger signal: an earlier return, a higher risk
-    assert np.sign(directions["signal"]) == np.sign(head.coef_[0])
+    assert directions["signal"] > 0  # a larger signal: an earlier return, a higher hazard
+    # proportional hazards: log(-log S) moves by exactly the coefficient times the step (on the head's scale)
+    assert np.isclose(directions["signal"], head.coef_[0] * blocks[0].data[:, 0].std() / head.scale_[0])
     assert abs(directions["noise_a"]) < 0.25 * directions["signal"]
 
 
@@ -72,6 +73,9 @@ def test_a_column_the_head_never_reads_has_exactly_zero_importance(planted):
     class FirstColumnRisk:
         def predict_risk(self, bs):
             return np.asarray(bs[0].data)[:, 0]
+
+        def predict_survival(self, bs):  # log(-log S) is the risk itself
+            return np.exp(-np.exp(self.predict_risk(bs)))[:, None]
 
     head = FirstColumnRisk()
     groups = make_groups(blocks, {"behavior": ["signal", "noise_a", "noise_b"]})

@@ -4,9 +4,10 @@
   is refitted on a training part stratified by "return seen" (75% by default); each behavior
   column and each block is shuffled across the held-out rest, and its importance is the drop in
   their C-index (:func:`toolkit.evaluation.survival.c_index` on the head's ``predict_risk``).
-* Direction: for each behavior column, the change in the held-out users' mean predicted risk
-  when that column alone is raised by one of its standard deviations (for ``cox`` its sign is
-  the coefficient's; for ``hazard`` it is the network's answer, averaged over users).
+* Direction: for each behavior column, the mean change in the held-out users' log cumulative
+  hazard of a return by the end of follow-up when that column alone is raised by one of its
+  standard deviations (for ``cox`` exactly the coefficient times that SD, in the head's scale;
+  for ``hazard`` the network's answer, averaged over users).
 * Terms come from a penalised Cox model on TF-IDF unigrams fitted on the same training part;
   topics are the ``eda`` NMF topics with the Kaplan-Meier chance of a return by the last horizon.
 * Calibration over time uses the run's own out-of-fold predictions: per horizon and quartile of
@@ -55,16 +56,31 @@ def refit_survival_on_part(spec, prepared, test_fraction: float):
     return train, test, head, feats.others[0], behavior
 
 
+def log_cumulative_hazard(head, blocks) -> np.ndarray:
+    """``log(-log S)`` at the end of follow-up, a scale that does not flatten near a chance of 0 or 1.
+
+    For ``cox`` it is ``x . beta`` plus a constant, taken from ``predict_risk`` itself: ``S`` rounds
+    to 0 or 1 for users far from the middle, and the difference would be lost there.
+    """
+    from toolkit.heads.cox import CoxHead
+
+    if isinstance(head, CoxHead):
+        return np.asarray(head.predict_risk(blocks), dtype=float)
+    last = np.asarray(head.predict_survival(blocks), dtype=float)[:, -1]
+    tiny = np.finfo(float).tiny
+    return np.log(-np.log(np.clip(last, tiny, 1 - np.finfo(float).eps)))
+
+
 def risk_directions(head, blocks, behavior: dict[str, list[str]]) -> dict[str, float]:
-    """Per behavior column: the mean change in predicted risk when it alone rises by one standard deviation."""
-    base = np.asarray(head.predict_risk(blocks), dtype=float)
+    """Per behavior column: the mean change in :func:`log_cumulative_hazard` when it alone rises by one SD."""
+    base = log_cumulative_hazard(head, blocks)
     out = {}
     for i, block in enumerate(blocks):
         for j, column in enumerate(behavior.get(block.name, [])):
             data = np.array(block.data, dtype=float, copy=True)
             data[:, j] += data[:, j].std()
             moved = [Block(block.name, block.kind, data) if k == i else b for k, b in enumerate(blocks)]
-            out[column] = float(np.mean(np.asarray(head.predict_risk(moved), dtype=float) - base))
+            out[column] = float(np.mean(log_cumulative_hazard(head, moved) - base))
     return out
 
 

@@ -6,16 +6,13 @@ from toolkit.analysis.explain import _terms_lines
 from toolkit.sanitize import for_markdown_cell as cell
 
 
-RISK_UNITS = {"cox": "the log relative hazard, x . beta", "hazard": "the chance of a return within follow-up"}
-
-
 def _importance_table(rows: list[dict], direction: bool) -> list[str]:
     if not rows:
         return ["(no behavior block in this spec)"]
-    lines = ["| feature | C-index drop | interval over repeats |" + (" risk change per SD |" if direction else ""),
+    lines = ["| feature | C-index drop | interval over repeats |" + (" log-hazard change per SD |" if direction else ""),
              "|---|---:|---|" + ("---:|" if direction else "")]
     for r in rows:
-        extra = f" {r['risk_change_per_sd']:+.4f} |" if direction else ""
+        extra = f" {r['risk_change_per_sd']:+.3g} |" if direction else ""
         lines.append(f"| {cell(r['name'].split(':', 1)[1])} | {r['mean']:+.4f} | "
                      f"{r['ci_low']:+.4f} .. {r['ci_high']:+.4f} |{extra}")
     return lines
@@ -56,9 +53,10 @@ def survival_markdown(r: dict) -> str:
         f"seen; held-out C-index {d['held_out_c_index']:.3f}). Each row is the drop in the held-out C-index "
         "(Harrell's) when that feature (or the whole block) is shuffled across users; the interval is the "
         f"2.5th-97.5th percentile over {d['repeats']} shuffles (scikit-learn's permutation_importance). "
-        "\"Risk change per SD\" is the change in the held-out users' mean predicted risk when that column alone "
-        f"rises by one standard deviation, in the head's risk ({RISK_UNITS.get(r['head'], 'its predict_risk')}): "
-        "positive, a sooner return.", "",
+        "\"Log-hazard change per SD\" is the mean change in the held-out users' log cumulative hazard of a "
+        "return by the end of follow-up, log(-log S), when that column alone rises by one standard deviation "
+        "(for cox exactly the change in log relative hazard, so its exp is the hazard ratio): positive, a sooner "
+        "return.", "",
         "### Blocks", "", *_importance_table(r["importance"]["blocks"], False), "",
         "### Behavior columns", "", *_importance_table(r["importance"]["behavior"], True), "",
         "![importance](importance.png)", "",
