@@ -143,7 +143,7 @@ def test_explain_writes_the_c_index_report_for_a_time_to_return_run(survival_run
     assert result["metric"] == "C-index drop" and result["label_kind"] == "time_to_event"
     assert sorted(r["name"] for r in result["importance"]["blocks"]) == ["block:behavior", "block:tfidf"]
     behavior = result["importance"]["behavior"]
-    assert behavior and all(np.isfinite(r["risk_change_per_sd"]) for r in behavior)
+    assert behavior and all(np.isfinite(r["log_hazard_change_per_sd"]) for r in behavior)
     assert all(r["ci_low"] <= r["mean"] <= r["ci_high"] and r["repeats"] == 2 for r in behavior)
     metrics = json.loads((survival_runs[head] / "metrics.json").read_text())
     d = result["design"]

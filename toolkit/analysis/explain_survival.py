@@ -111,7 +111,7 @@ def explain_survival(run_dir: Path, spec, folder: Path, oof, *, repeats: int, te
     directions = risk_directions(head, test_blocks, behavior)
     for row in importance:
         if row["name"].startswith("behavior:"):
-            row["risk_change_per_sd"] = directions[row["name"].split(":", 1)[1]]
+            row["log_hazard_change_per_sd"] = directions[row["name"].split(":", 1)[1]]
     horizons = spec.label.time_to_return.horizon_days()
     result = {
         "run": str(run_dir), "label_kind": "time_to_event", "metric": METRIC, "head": spec.head[0],

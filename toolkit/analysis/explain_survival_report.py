@@ -12,7 +12,7 @@ def _importance_table(rows: list[dict], direction: bool) -> list[str]:
     lines = ["| feature | C-index drop | interval over repeats |" + (" log-hazard change per SD |" if direction else ""),
              "|---|---:|---|" + ("---:|" if direction else "")]
     for r in rows:
-        extra = f" {r['risk_change_per_sd']:+.3g} |" if direction else ""
+        extra = f" {r['log_hazard_change_per_sd']:+.3g} |" if direction else ""
         lines.append(f"| {cell(r['name'].split(':', 1)[1])} | {r['mean']:+.4f} | "
                      f"{r['ci_low']:+.4f} .. {r['ci_high']:+.4f} |{extra}")
     return lines
