@@ -143,7 +143,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 def _add_explain(sub: argparse._SubParsersAction) -> None:
     explain = sub.add_parser("explain", help="what drives retention in a finished run",
                              description="Permutation importance on held-out users, terms tied to retention and "
-                                         "churn, calibration, ROC and PR of a finished run; writes explain.md, "
+                                         "churn, calibration, ROC and PR of a finished run (for a time-to-return "
+                                         "run: C-index drops and calibration over time); writes explain.md, "
                                          "explain.json and PNGs to RUN_DIR/explain/.")
     explain.add_argument("run_dir", metavar="RUN_DIR")
     explain.add_argument("--out", default=None, help="folder for the report (default: RUN_DIR/explain)")
@@ -453,9 +454,11 @@ def cmd_explain(args, console) -> int:
         raise ToolkitError(f"--repeats must be an int from 2 (an interval needs repeats) to {MAX_REPEATS} "
                            f"(each repeat scores every held-out user again). Got {args.repeats} instead.")
     result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
+    metric = result.get("metric", "drop in ROC-AUC")
     for row in result["importance"]["blocks"]:
-        console.print(f"{row['name']}: drop in ROC-AUC {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
-    console.print(f"Brier score {result['calibration']['brier']:.4f}")
+        console.print(f"{row['name']}: {metric} {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
+    if "brier" in result["calibration"]:
+        console.print(f"Brier score {result['calibration']['brier']:.4f}")
     console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (explain.md, explain.json, PNGs)")
     return 0
 

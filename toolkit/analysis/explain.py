@@ -10,6 +10,9 @@ Design, stated in the report too:
   fitted on the same training part, whatever the run's head is; topics are the
   ``eda`` NMF topics with the retention rate of their users.
 * Calibration, ROC and PR use the run's own out-of-fold scores.
+
+A time-to-return run gets the same design with Harrell's C in place of ROC-AUC
+(:mod:`toolkit.analysis.explain_survival`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
 from toolkit.analysis.run_model import read_run_spec
 from toolkit.analysis.terms import linear_terms
-from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write, make_folder
 from toolkit.sanitize import for_markdown_cell as cell
 
@@ -56,11 +58,13 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
 
     run_dir = Path(run_dir)
     spec = read_run_spec(run_dir)
-    if spec.label.kind != "binary":
-        raise ToolkitError(f"{run_dir} is a time-to-return run (label.time_to_return); explain reads yes/no "
-                           "labels only for now.")
     oof = out_of_fold(run_dir)  # fails early, before any training, when the folder lacks predictions
     folder = output_folder(run_dir, out)  # and so does a planted link, before any training
+    if spec.label.kind != "binary":  # time to return: the same design with the C-index
+        from toolkit.analysis.explain_survival import explain_survival
+
+        return explain_survival(run_dir, spec, folder, oof, repeats=repeats, test_fraction=test_fraction,
+                                cache_dir=cache_dir)
     prepared = prepare(spec, cache_dir=cache_dir)
     train, test, head, test_blocks, behavior = refit_on_part(spec, prepared, test_fraction)
     y_test = prepared.y[test]

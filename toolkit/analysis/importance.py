@@ -6,7 +6,8 @@ matrix, a daily sequence) as one feature, ``X`` here is a matrix of row indices:
 one column per *group*, each column ``0..n-1``. Permuting group ``g``'s column
 reorders the rows of what that group stands for (one behavior column, or every
 column of one block) and nothing else; the scorer rebuilds the blocks from the
-indices and returns the held-out ROC-AUC. Permuting a standardized behavior
+indices and returns the held-out metric (ROC-AUC for yes/no runs, Harrell's C for
+time-to-return runs). Permuting a standardized behavior
 column equals permuting the raw column, because standardization acts on each
 column alone.
 """
@@ -14,6 +15,7 @@ column alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -59,20 +61,33 @@ def permuted_blocks(blocks: list[Block], groups: list[Group], index: np.ndarray)
 
 def block_permutation_importance(head, blocks: list[Block], y: np.ndarray, groups: list[Group], *,
                                  n_repeats: int, seed: int) -> list[dict]:
-    """Drop in held-out ROC-AUC when each group is permuted, over ``n_repeats`` permutations.
-
-    Returns one dict per group: ``name, mean, ci_low, ci_high, repeats``, where
-    the interval is the 2.5th-97.5th percentile of the drop over the repeats
-    (how much the drop depends on the permutation drawn), sorted by mean drop.
-    """
-    from sklearn.inspection import permutation_importance
+    """Drop in held-out ROC-AUC when each group is permuted (see :func:`permutation_drops`)."""
     from sklearn.metrics import roc_auc_score
 
-    def score(_estimator, index, y_true):
-        return roc_auc_score(y_true, head.predict(permuted_blocks(blocks, groups, np.asarray(index))))
+    return permutation_drops(lambda permuted: roc_auc_score(y, head.predict(permuted)), blocks, groups,
+                             n_repeats=n_repeats, seed=seed)
 
-    index = np.tile(np.arange(len(y))[:, None], (1, len(groups)))
-    result = permutation_importance(_Identity(), index, y, scoring=score, n_repeats=n_repeats, random_state=seed)
+
+def permutation_drops(score: Callable[[list[Block]], float], blocks: list[Block], groups: list[Group], *,
+                      n_repeats: int, seed: int) -> list[dict]:
+    """Drop in ``score(blocks)`` (held-out, higher is better) when each group is permuted, over ``n_repeats``.
+
+    ``score`` closes over the held-out users' truth and the fitted model, so one machinery serves
+    every metric (ROC-AUC for yes/no labels, the C-index for time to return). Returns one dict per
+    group: ``name, mean, ci_low, ci_high, repeats``, where the interval is the 2.5th-97.5th
+    percentile of the drop over the repeats (how much the drop depends on the permutation drawn),
+    sorted by mean drop.
+    """
+    from sklearn.inspection import permutation_importance
+
+    def scorer(_estimator, index, _y):
+        return score(permuted_blocks(blocks, groups, np.asarray(index)))
+
+    n = blocks[0].data.shape[0]
+    index = np.tile(np.arange(n)[:, None], (1, len(groups)))
+    # the truth lives in ``score``; scikit-learn only needs a y of the right length to pass along
+    result = permutation_importance(_Identity(), index, np.zeros(n), scoring=scorer, n_repeats=n_repeats,
+                                    random_state=seed)
     rows = []
     for g, drops in zip(groups, result.importances):
         low, high = np.percentile(drops, [2.5, 97.5])

@@ -31,11 +31,33 @@ def linear_terms(train_users: pd.DataFrame, y: np.ndarray, *, top: int = 15, see
     featurizer = TfidfFeaturizer(max_features=5000, ngram_range=(1, 1), min_df=min_df)
     x = featurizer.fit_transform(train_users)
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed).fit(x, y)
-    vocab = featurizer.vectorizer_.get_feature_names_out()
-    coef = model.coef_[0]
-    users = np.asarray((x > 0).sum(axis=0)).ravel()
     out: dict = {"model": "L2 logistic regression (C=1, balanced classes) on TF-IDF unigrams, min_df="
-                 f"{min_df}, fitted on the training part", "retention": {}, "churn": {}}
+                 f"{min_df}, fitted on the training part"}
+    return {**out, **_pick(featurizer.vectorizer_.get_feature_names_out(), model.coef_[0], x, top)}
+
+
+def cox_terms(train_users: pd.DataFrame, targets: np.ndarray, *, top: int = 15, min_df: int = 2) -> dict:
+    """The time-to-return counterpart of :func:`linear_terms`: a penalised Cox model on the same unigrams.
+
+    ``targets`` are the training users' packed time-to-return targets. A positive coefficient
+    raises the hazard of returning (a sooner return: retention), a negative one lowers it.
+    """
+    from toolkit.features.blocks import Block
+    from toolkit.featurizers.tfidf import TfidfFeaturizer
+    from toolkit.heads.cox import CoxHead
+
+    featurizer = TfidfFeaturizer(max_features=5000, ngram_range=(1, 1), min_df=min_df)
+    x = featurizer.fit_transform(train_users)
+    model = CoxHead(penalizer=0.01).fit([Block("tfidf", "sparse", x)], targets)
+    out: dict = {"model": "penalised Cox model (L2 penalizer 0.01) on TF-IDF unigrams, min_df="
+                 f"{min_df}, fitted on the training part; returning sooner counts as retention"}
+    return {**out, **_pick(featurizer.vectorizer_.get_feature_names_out(), model.coef_, x, top)}
+
+
+def _pick(vocab, coef: np.ndarray, x, top: int) -> dict:
+    """The ``top`` terms per direction (positive coefficients: retention) and language."""
+    users = np.asarray((x > 0).sum(axis=0)).ravel()
+    out: dict = {"retention": {}, "churn": {}}
     for direction, order in (("retention", np.argsort(-coef)), ("churn", np.argsort(coef))):
         for language, wanted in (("english", False), ("chinese", True)):
             picked = [i for i in order if is_chinese(vocab[i]) == wanted
