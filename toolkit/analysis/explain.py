@@ -63,7 +63,7 @@ def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int 
     if spec.label.kind != "binary":  # time to return: the same design with the C-index
         from toolkit.analysis.explain_survival import explain_survival
 
-        return explain_survival(run_dir, spec, folder, oof, repeats=repeats, test_fraction=test_fraction,
+        return explain_survival(run_dir, spec, folder, repeats=repeats, test_fraction=test_fraction,
                                 cache_dir=cache_dir)
     prepared = prepare(spec, cache_dir=cache_dir)
     train, test, head, test_blocks, behavior = refit_on_part(spec, prepared, test_fraction)

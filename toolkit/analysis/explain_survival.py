@@ -10,8 +10,9 @@
   for ``hazard`` the network's answer, averaged over users).
 * Terms come from a penalised Cox model on TF-IDF unigrams fitted on the same training part;
   topics are the ``eda`` NMF topics with the Kaplan-Meier chance of a return by the last horizon.
-* Calibration over time uses the run's own out-of-fold predictions: per horizon and quartile of
-  out-of-fold risk, the mean predicted chance of a return by then against the Kaplan-Meier one.
+* Calibration over time is the run's own (``metrics.json`` → ``calibration_over_time``, from its
+  out-of-fold predictions, :mod:`toolkit.evaluation.survival_calibration`), repeated in the report
+  rather than computed again; runs written before it existed show none.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.analysis.figures import interval_bars, pyplot, save
+from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import make_groups, permutation_drops
 from toolkit.evaluation.kaplan_meier import kaplan_meier
 from toolkit.errors import ToolkitError
@@ -94,10 +95,11 @@ def held_out_c_index(head, blocks, held, run_dir) -> float:
     return c
 
 
-def explain_survival(run_dir: Path, spec, folder: Path, oof, *, repeats: int, test_fraction: float,
+def explain_survival(run_dir: Path, spec, folder: Path, *, repeats: int, test_fraction: float,
                      cache_dir: str | None) -> dict:
     """Write explain.json, explain.md and the PNGs into ``folder`` for a time-to-return run; return the JSON."""
     from toolkit.analysis.terms import cox_terms
+    from toolkit.experiment.record import RunRecord
     from toolkit.experiment.survival_run import prepare_survival
     from toolkit.heads.hazard_loss import pack_targets
 
@@ -122,7 +124,7 @@ def explain_survival(run_dir: Path, spec, folder: Path, oof, *, repeats: int, te
                        "behavior": [r for r in importance if r["name"].startswith("behavior:")]},
         "terms": cox_terms(prepared.users.iloc[train], pack_targets(prepared.label.rows(train))),
         "topics": topics_by_return(prepared.users, prepared.label, horizons[-1], spec.seed),
-        "calibration": calibration_over_time(oof, prepared.label.edges, horizons),
+        "calibration": RunRecord.open(run_dir).calibration_over_time,
     }
     return write_survival_explain(folder, result, importance)
 
@@ -155,47 +157,12 @@ def returned_by(time, event, last_bin: int) -> dict:
             "ci_high": float(1 - curve.ci_low[k])}
 
 
-def calibration_over_time(oof, edges: np.ndarray, horizons: list[int], groups: int = 4) -> dict:
-    """Per horizon and quartile of out-of-fold risk: mean predicted and Kaplan-Meier chance of a return by then."""
-    t, e = oof["time_bin"].to_numpy(dtype=float), oof["returned"].to_numpy().astype(bool)
-    risk = oof["risk"].to_numpy(dtype=float)
-    quartile = np.minimum((np.argsort(np.argsort(risk, kind="stable"), kind="stable") * groups) // len(risk),
-                          groups - 1)
-    rows = []
-    for h in horizons:
-        last = int(np.flatnonzero(edges == edges[0] + h)[0]) - 1
-        predicted = oof[f"p_return_by_{h}d"].to_numpy(dtype=float)
-        for g in range(groups):
-            mine = quartile == g
-            rows.append({"horizon_days": h, "risk_group": g + 1, "users": int(mine.sum()),
-                         "predicted": float(predicted[mine].mean()), **returned_by(t[mine], e[mine], last)})
-    return {"c_index": float(c_index(t, e, risk)), "groups": groups, "rows": rows}
-
-
-def calibration_figure(calibration: dict, path: Path) -> Path:
-    """Predicted against Kaplan-Meier chance of a return, one line per horizon, one point per risk group."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(4.8, 4.5))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8, label="perfectly calibrated")
-    for h in sorted({r["horizon_days"] for r in calibration["rows"]}):
-        rows = [r for r in calibration["rows"] if r["horizon_days"] == h]
-        err = np.clip([[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]], 0, None)
-        ax.errorbar([r["predicted"] for r in rows], [r["rate"] for r in rows], yerr=err, marker="o", capsize=2,
-                    label=f"by {h} days")
-    ax.set_xlabel("mean predicted chance of a return")
-    ax.set_ylabel("Kaplan-Meier chance of a return")
-    ax.set_title(f"Calibration over time ({calibration['groups']} out-of-fold risk groups)")
-    ax.legend(fontsize=8)
-    return save(fig, path)
-
-
 def write_survival_explain(folder: Path, result: dict, importance: list[dict]) -> dict:
     """The PNGs, explain.json and explain.md, each written atomically into ``folder``."""
     from toolkit.analysis.explain_survival_report import survival_markdown
 
     figures = {"importance": interval_bars(importance, folder / "importance.png", xlabel="drop in held-out C-index",
-                                           title="Permutation importance (held-out users)"),
-               "calibration": calibration_figure(result["calibration"], folder / "calibration.png")}
+                                           title="Permutation importance (held-out users)")}
     result["figures"] = {k: p.name for k, p in figures.items()}
     atomic_write(folder / "explain.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n", within=folder)
     atomic_write(folder / "explain.md", survival_markdown(result), within=folder)

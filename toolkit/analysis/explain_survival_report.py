@@ -32,14 +32,24 @@ def _topic_lines(topics: dict) -> list[str]:
     return lines
 
 
-def _calibration_lines(cal: dict) -> list[str]:
-    lines = [f"From the run's out-of-fold predictions (C-index {cal['c_index']:.3f}): users split into "
-             f"{cal['groups']} groups by out-of-fold risk (1: lowest); per horizon, the mean predicted chance of a "
-             "return by then against the Kaplan-Meier one, with its 95% Greenwood interval.", "",
-             "| horizon (days) | risk group | users | predicted | Kaplan-Meier | 95% interval |",
-             "|---:|---:|---:|---:|---:|---|"]
-    lines += [f"| {r['horizon_days']} | {r['risk_group']} | {r['users']} | {r['predicted']:.3f} | {r['rate']:.3f} | "
-              f"{r['ci_low']:.3f} .. {r['ci_high']:.3f} |" for r in cal["rows"]]
+def _calibration_lines(cal: dict | None) -> list[str]:
+    """The run's ``calibration_over_time``: per risk group, predicted against Kaplan-Meier returns by each horizon."""
+    if cal is None:
+        return ["This run's metrics.json has no calibration_over_time (runs of this version write it)."]
+    days = [f"{d:g}" for d in cal["horizons_days"]]
+    lines = [f"From the run's out-of-fold predictions (`metrics.json` → `calibration_over_time`, figure "
+             f"`survival_calibration.png` in the run folder): users split into {cal['groups']} groups by "
+             f"out-of-fold risk (1: lowest); per horizon, the mean predicted chance of a return by then against "
+             f"the Kaplan-Meier one, with its {cal['confidence']:.0%} interval.", "",
+             "| risk group | users | " + " | ".join(f"by {d} days: predicted / observed" for d in days) + " |",
+             "|---:|---:|" + "---|" * len(days)]
+    for g in cal["by_group"]:
+        cells = [f"{c['predicted']:.3f} / {c['observed']:.3f} [{c['observed_low']:.3f}, {c['observed_high']:.3f}]"
+                 for c in (g["at"][d] for d in days)]
+        lines.append(f"| {g['group']} | {g['users']} | " + " | ".join(cells) + " |")
+    gaps = [f"{d} days {cal['summary'][d]['mean_abs_gap']:.3f}" for d in days if "mean_abs_gap" in cal["summary"][d]]
+    if gaps:
+        lines += ["", "Mean absolute gap (users-weighted): " + ", ".join(gaps) + "."]
     return lines
 
 
@@ -63,6 +73,5 @@ def survival_markdown(r: dict) -> str:
         "## Terms associated with returning sooner and later", "", *_terms_lines(r["terms"]), "",
         "## Topics and returning", "", *_topic_lines(r["topics"]), "",
         "## Calibration over time", "", *_calibration_lines(r["calibration"]), "",
-        "![calibration](calibration.png)", "",
     ]
     return "\n".join(lines)
