@@ -161,17 +161,28 @@ def logrank(time, event, group) -> dict:
         raise ToolkitError(f"the log-rank test needs at least two groups. Got {len(groups)}.")
     onehot = np.eye(len(groups))[index].T  # (G, n): each group's membership as a weight vector
     _, d, _, n = counts(t, e, onehot)
+    return {**logrank_test(d, n), "groups": groups}
+
+
+def logrank_test(events, at_risk) -> dict:
+    """The log-rank test from per-group, per-bin returns and users at risk, both shape (G, K).
+
+    Returns:
+        ``{"statistic", "df", "p_value", "observed", "expected"}`` (the last two per group).
+    """
+    d, n = np.asarray(events, dtype=float), np.asarray(at_risk, dtype=float)
+    if d.ndim != 2 or d.shape != n.shape or d.shape[0] < 2:
+        raise ToolkitError(f"the log-rank test needs (groups >= 2, bins) arrays of one shape. Got {d.shape} and {n.shape}.")
     d_all, n_all = d.sum(axis=0), n.sum(axis=0)
     share = np.divide(n, n_all, out=np.zeros_like(n), where=n_all > 0)
     expected = (share * d_all).sum(axis=1)
     spread = np.divide(d_all * (n_all - d_all), n_all - 1, out=np.zeros_like(d_all), where=n_all > 1)
-    cov = np.einsum("k,gk->g", spread, share)[:, None] * np.eye(len(groups)) - np.einsum(
-        "k,gk,hk->gh", spread, share, share)
+    cov = np.diag(share @ spread) - np.einsum("k,gk,hk->gh", spread, share, share)
     diff = d.sum(axis=1) - expected
-    df = len(groups) - 1
-    stat = float(diff[:df] @ np.linalg.solve(cov[:df, :df], diff[:df]))
+    df = d.shape[0] - 1
+    stat = float(diff[:df] @ np.linalg.lstsq(cov[:df, :df], diff[:df], rcond=None)[0])
     return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df)),
-            "observed": d.sum(axis=1), "expected": expected, "groups": groups}
+            "observed": d.sum(axis=1), "expected": expected}
 
 
 def curves_by_group(time, event, group, *, confidence: float = 0.95) -> tuple[dict, dict | None]:

@@ -39,7 +39,7 @@ from scipy import stats
 
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.kaplan_meier import Curve, curve_from_counts
+from toolkit.evaluation.kaplan_meier import Curve, curve_from_counts, logrank_test  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -79,22 +79,3 @@ def kaplan_meier_bins(label: TimeToReturn, *, confidence: float = 0.95) -> Curve
     return next(iter(curves(risk_sets(label), confidence=confidence).values()))
 
 
-def logrank_test(events, at_risk) -> dict:
-    """The log-rank test from per-group, per-bin returns and users at risk, both shape (G, K).
-
-    Returns:
-        ``{"statistic", "df", "p_value", "observed", "expected"}`` (the last two per group).
-    """
-    d, n = np.asarray(events, dtype=float), np.asarray(at_risk, dtype=float)
-    if d.ndim != 2 or d.shape != n.shape or d.shape[0] < 2:
-        raise ToolkitError(f"the log-rank test needs (groups >= 2, bins) arrays of one shape. Got {d.shape} and {n.shape}.")
-    d_all, n_all = d.sum(axis=0), n.sum(axis=0)
-    share = np.divide(n, n_all, out=np.zeros_like(n), where=n_all > 0)
-    expected = (share * d_all).sum(axis=1)
-    spread = np.divide(d_all * (n_all - d_all), n_all - 1, out=np.zeros_like(d_all), where=n_all > 1)
-    cov = np.diag(share @ spread) - np.einsum("k,gk,hk->gh", spread, share, share)
-    diff = d.sum(axis=1) - expected
-    df = d.shape[0] - 1
-    stat = float(diff[:df] @ np.linalg.lstsq(cov[:df, :df], diff[:df], rcond=None)[0])
-    return {"statistic": stat, "df": df, "p_value": float(stats.chi2.sf(stat, df)),
-            "observed": d.sum(axis=1), "expected": expected}
