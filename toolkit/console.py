@@ -214,11 +214,11 @@ def survival_metrics_table(result: dict) -> Table:
     table.add_column(f"{conf:.0%} CI", justify="right")
     for name, m in _survival_rows(result["metrics"]):
         table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    _permutation_rows(table, result.get("permutation"), "c_index")
     if result.get("oracle"):  # synthetic data: the true survival curves on the same users
         for name, m in _survival_rows(result["oracle"]):
             table.add_row(f"oracle {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
                           style="dim")
-    _permutation_rows(table, result.get("permutation"), "c_index")
     s = result.get("survival", {})
     table.caption = (f"days after after_days; uno_c up to {s.get('tau_days')} days; "
                      f"{s.get('bins')} time bins, censored users kept")

@@ -12,6 +12,7 @@ collects), so the null is the whole pipeline's.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import numpy as np
@@ -74,8 +75,6 @@ def survival_permutation_test(label: TimeToReturn, stats: Statistics, n: int, *,
 
     ``observed`` defaults to ``stats(label)``; a run passes the values of the fold loop it already made.
     """
-    import time
-
     observed = stats(label) if observed is None else observed
     start = time.perf_counter()
     null = permutation_null(label, stats, n, seed, on_shuffle)
