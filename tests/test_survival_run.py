@@ -39,7 +39,6 @@ def test_a_time_to_return_spec_validates_with_either_survival_head():
     ({"label": TTR, "head": "cox", "training": {"resample": "oversample"}}, "training.resample and training.class_weight"),
     ({"label": TTR, "head": "cox", "evaluation": {"split": {"test_fraction": 0.2}}}, "Use evaluation.cv instead"),
     ({"label": TTR, "head": "cox", "training": {"calibrate": "sigmoid"}}, "training.calibrate: sigmoid turns yes/no"),
-    ({"label": TTR, "head": "cox", "evaluation": {"permutations": 20}}, "evaluation.permutations shuffles yes/no"),
 ])
 def test_label_kind_and_head_mismatches_are_refused(changes, message):
     with pytest.raises(ToolkitError) as err:

@@ -72,11 +72,15 @@ def _calibration_rows(table: Table, result: dict) -> None:
     table.add_row("ece (10 bins)", _fmt(e["mean"]), words, style="dim")
 
 
-def _permutation_rows(table: Table, perm: dict | None) -> None:
-    """The permutation test's p-values under the metrics, with the null's median and spread."""
-    if not perm:
+def _permutation_rows(table: Table, perm: dict | None, stat: str = "roc_auc") -> None:
+    """The permutation test's p-values under the metrics, with the null's median and spread.
+
+    ``stat`` is the statistic the test shuffles for: ``roc_auc``, or ``c_index`` for a time-to-return run.
+    """
+    if not perm or stat not in perm:
         return
-    for key, words in (("roc_auc", "roc_auc"), ("delta_roc_auc", f"Δ roc_auc over {perm['delta_roc_auc'].get('baseline', 'baseline')}")):
+    delta = f"delta_{stat}"
+    for key, words in ((stat, stat), (delta, f"Δ {stat} over {perm[delta].get('baseline', 'baseline')}")):
         p = perm[key]
         null = p["null"]
         table.add_row(f"{words}, permutation p", _fmt(p["p_value"]),
@@ -210,6 +214,7 @@ def survival_metrics_table(result: dict) -> Table:
     table.add_column(f"{conf:.0%} CI", justify="right")
     for name, m in _survival_rows(result["metrics"]):
         table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    _permutation_rows(table, result.get("permutation"), "c_index")
     if result.get("oracle"):  # synthetic data: the true survival curves on the same users
         for name, m in _survival_rows(result["oracle"]):
             table.add_row(f"oracle {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
@@ -220,6 +225,8 @@ def survival_metrics_table(result: dict) -> Table:
     note = (result.get("intervals") or {}).get("note")
     if note:
         table.caption += f"; intervals: {note}"
+        if result.get("permutation"):  # the fitting's variance is in the shuffles, not in the intervals
+            table.caption += "; read the permutation p-values above"
     return table
 
 
@@ -237,6 +244,9 @@ def survival_baselines_table(result: dict) -> Table:
         d = b["delta_c_index"]
         table.add_row(words.get(name, name), _interval(b["c_index"]), _interval(b["ibs"]),
                       f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    note = (result.get("intervals") or {}).get("note")
+    if note and result.get("permutation"):  # the Δ intervals resample users too
+        table.caption = f"intervals: {note}; read the permutation p-values under the metrics"
     return table
 
 

@@ -4,6 +4,9 @@
   positives the bootstrap intervals resample users around one fitted pipeline; the
   variance of the fitting is not in them. ``metrics.json`` and the terminal say so
   beside them ("user resampling only; N positives") and point to the permutation test.
+  A time-to-return run does the same with the returns seen ("user resampling only; N returns"),
+  and its permutation test (:mod:`toolkit.evaluation.survival_permutation`) runs below the
+  same count.
 * When every fold's threshold fell back to flagging the training positive rate
   (:mod:`toolkit.evaluation.fallback`), the threshold metrics describe that fallback
   rule, not a threshold the spec's rule chose; each is marked ``fallback: true``.
@@ -27,9 +30,10 @@ def interval_note(positives: int, what: str = "positives") -> str | None:
 def annotate_survival(result: dict) -> None:
     """The few-returns caveat for a time-to-return run's intervals, in place.
 
-    Time-to-return runs have no permutation test, so with few returns seen the bootstrap
-    intervals (users resampled around one fitted pipeline) are all there is: they are
-    labelled as such, as a binary run's are.
+    With few returns seen the bootstrap intervals (users resampled around one fitted pipeline)
+    leave out the fitting's own variance: they are labelled as such, as a binary run's are, and
+    the permutation test (on by itself below the same count of returns) gives the p-value of the
+    C-index to read instead.
     """
     note = interval_note(int(result["data"]["time_to_return"]["returned"]), "returns")
     if note:

@@ -14,6 +14,10 @@ run declares significance at no more than the nominal rate whatever its size.
 The same is done for the model's ROC-AUC minus the first confound baseline's
 (the baseline refitted on the same shuffled labels): the null there is "neither
 the model nor the baseline sees anything", not "the model adds nothing over it".
+
+The helpers here know nothing of the label kind: a time-to-return run
+(:mod:`toolkit.evaluation.survival_permutation`) shuffles whole label records and
+tests Harrell's C the same way, with the same rule for when the test runs.
 """
 
 from __future__ import annotations
@@ -29,10 +33,34 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 
 def planned_permutations(setting: int | None, positives: int) -> int:
-    """How many shuffles a run makes: the spec's ``evaluation.permutations``, else the automatic rule."""
+    """How many shuffles a run makes: the spec's ``evaluation.permutations``, else the automatic rule.
+
+    ``positives`` counts the events the test rests on: positives of a yes/no label, returns seen
+    of a time-to-return one.
+    """
     if setting is not None:
         return int(setting)
     return AUTO_PERMUTATIONS if positives < AUTO_BELOW_POSITIVES else 0
+
+
+def cost_line(n: int, loop_seconds: float, setting: int | None, positives: int, what: str = "positives") -> str:
+    """The line printed before the first shuffle: ``n`` times the observed fold loop, and why the test runs."""
+    why = "set by evaluation.permutations" if setting is not None else (
+        f"on because the labelled users hold only {positives} {what}; evaluation.permutations: 0 turns it off")
+    return (f"permutation test: {n} shuffles x {loop_seconds:.1f} s per fold loop, about "
+            f"{n * loop_seconds:.0f} s ({why})")
+
+
+def permutation_block(names: tuple[str, str], baseline: str, observed: tuple[float, float], null: np.ndarray, *,
+                      auto: bool, seconds: float) -> dict:
+    """``metrics.json``'s ``permutation`` block: the model's statistic and its Δ over ``baseline``.
+
+    ``null`` is (N, 2): each shuffle's statistic and Δ, in the order of ``names``.
+    """
+    null = np.asarray(null, dtype=float).reshape(-1, 2)
+    stat, delta = names
+    return {"n": len(null), "auto": auto, "seconds": seconds, stat: null_summary(observed[0], null[:, 0]),
+            delta: {"baseline": baseline, **null_summary(observed[1], null[:, 1])}}
 
 
 def mean_roc_auc(y: np.ndarray, scores: np.ndarray) -> float:

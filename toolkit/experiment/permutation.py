@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from toolkit.evaluation.baselines import confound_features, out_of_fold_scores
-from toolkit.evaluation.permutation import mean_roc_auc, null_summary, planned_permutations
+from toolkit.evaluation.permutation import cost_line, mean_roc_auc, permutation_block, planned_permutations
 from toolkit.progress import NullProgress, Progress
 
 
@@ -46,27 +46,24 @@ def permutation_test(spec, prepared, store, cv, *, fold_seed: int, loop_seconds:
     from toolkit.experiment.runner import cross_validate
 
     positives = int(prepared.y.sum())
-    n = planned_permutations(spec.evaluation.permutations if n is None else n, positives)
+    setting = spec.evaluation.permutations if n is None else n
+    n = planned_permutations(setting, positives)
     if n <= 0:
         return None
-    why = "set by evaluation.permutations" if spec.evaluation.permutations is not None else (
-        f"on because the labelled users hold only {positives} positives; evaluation.permutations: 0 turns it off")
-    progress.log(f"permutation test: {n} shuffles x {loop_seconds:.1f} s per fold loop, about "
-                 f"{n * loop_seconds:.0f} s ({why})")
+    progress.log(cost_line(n, loop_seconds, spec.evaluation.permutations, positives))
     baseline, auc, delta = observed_statistics(prepared, cv, spec.seed)
     rng = np.random.default_rng(spec.seed)
     # Shuffled folds are never asked for again: keep their blocks out of the feature cache (a frozen
     # encoder's rows, embedded once per run, are still shared).
     store = dataclasses.replace(store, cache=None)
-    null_auc, null_delta = np.empty(n), np.empty(n)
+    null = np.empty((n, 2))
     start = time.perf_counter()
     progress.start("permutations", n)
     for i in range(n):
         shuffled = dataclasses.replace(prepared, y=rng.permutation(prepared.y))
         perm = cross_validate(spec, shuffled, store, fold_seed=fold_seed, progress=NullProgress())
-        _, null_auc[i], base = _statistics(prepared.users, shuffled.y, perm, spec.seed)
-        null_delta[i] = null_auc[i] - base
+        _, null[i, 0], base = _statistics(prepared.users, shuffled.y, perm, spec.seed)
+        null[i, 1] = null[i, 0] - base
         progress.advance("permutations")
-    return {"n": n, "auto": spec.evaluation.permutations is None, "seconds": time.perf_counter() - start,
-            "roc_auc": null_summary(auc, null_auc),
-            "delta_roc_auc": {"baseline": baseline, **null_summary(delta, null_delta)}}
+    return permutation_block(("roc_auc", "delta_roc_auc"), baseline, (auc, delta), null,
+                             auto=spec.evaluation.permutations is None, seconds=time.perf_counter() - start)

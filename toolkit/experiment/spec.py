@@ -180,10 +180,6 @@ def _check_label_kind(spec: Spec) -> None:
             raise ToolkitError(f"training.calibrate: {spec.training.calibrate} turns yes/no scores into probabilities; "
                                "a time_to_return run predicts survival curves, which are probabilities already. "
                                "Leave it at none.")
-        if spec.evaluation.permutations:
-            raise ToolkitError("evaluation.permutations shuffles yes/no labels to test the ROC-AUC; a time_to_return "
-                               "run reports the C-index with bootstrap intervals and has no permutation test yet. "
-                               "Leave it unset or 0.")
 
 
 def _parse_plugin(block: Any, registry, where: str, seed: int | None = None) -> tuple[str, dict]:

@@ -9,7 +9,8 @@ from the out-of-fold predictions. The confound baselines (timing: day 0 and the 
 post; exposure) become Cox models on the same columns and the same folds, with the model's paired
 Δ C-index. Calibration over time (:mod:`toolkit.evaluation.survival_calibration`) compares the
 predicted and the Kaplan-Meier chance of returning per out-of-fold risk tertile, in ``metrics.json``
-and ``survival_calibration.png``.
+and ``survival_calibration.png``. Below 50 returns seen, or with ``evaluation.permutations``, the fold
+loop is rerun on shuffled label records (:mod:`toolkit.experiment.survival_permutation`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from toolkit.experiment.featurize import FeatureStore, featurize
 from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, featurizer_file, model_info,
                                        write_model_info)
 from toolkit.experiment.spec import Spec
+from toolkit.experiment.survival_permutation import survival_permutation
 from toolkit.features.blocks import Block
 from toolkit.heads.hazard_loss import pack_targets
 from toolkit.progress import Progress
@@ -197,7 +199,7 @@ def risk_group_curves(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV) ->
 
 
 def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost: Cost, store: FeatureStore,
-                    final_hits: int, curves: GroupCurves | None = None) -> dict:
+                    final_hits: int, curves: GroupCurves | None = None, permutation: dict | None = None) -> dict:
     """The run's ``metrics.json``, in the binary run's layout where the two agree."""
     ev, report, load, label = spec.evaluation, prepared.report, prepared.load, prepared.label
     horizons = spec.label.time_to_return.horizon_days()
@@ -227,6 +229,8 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "environment": environment_record(spec.seed),
     }
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
+    if permutation is not None:
+        result["permutation"] = permutation
     annotate_survival(result)
     if store.row_stats:
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
@@ -273,13 +277,16 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
     store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
     _log_data(progress, prepared)
     with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        cv = cross_validate_survival(spec, prepared, store, fold_seed=spec.seed if fold_seed is None else fold_seed,
-                                     progress=progress)
+        fold_seed = spec.seed if fold_seed is None else fold_seed
+        loop_start = time.perf_counter()
+        cv = cross_validate_survival(spec, prepared, store, fold_seed=fold_seed, progress=progress)
+        permutation = survival_permutation(spec, prepared, store, cv, fold_seed=fold_seed, progress=progress,
+                                           loop_seconds=time.perf_counter() - loop_start)
         progress.start("final model", 1)
         cost, hits = final_survival_model(spec, prepared, store, out.path / "model" if save else None)
         progress.advance("final model")
         curves = risk_group_curves(spec, prepared, cv)
-        result = record_survival(spec, prepared, cv, cost, store, hits, curves)
+        result = record_survival(spec, prepared, cv, cost, store, hits, curves, permutation)
         if save:
             out.write_json(METRICS_FILE, result)
             out.write_yaml(SPEC_FILE, spec.resolved())
