@@ -268,6 +268,31 @@ def test_a_second_driver_on_a_locked_sweep_exits_2_naming_the_holder(sweep, tmp_
     assert (folder / ".lock").read_text().strip().isdigit()
 
 
+def test_the_tables_are_written_while_the_sweep_is_still_locked(sweep, tmp_path, monkeypatch):
+    # a second driver that got in between the last configuration and the tables would rewrite them
+    import toolkit.bench.comparison as comparison
+
+    folder, seen = _copy(sweep, tmp_path), []
+    write = comparison.write_outputs
+
+    def probing(out, *args, **kwargs):
+        fd = os.open(out / ".lock", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append("free")
+        except BlockingIOError:
+            seen.append("held")
+        finally:
+            os.close(fd)
+        return write(out, *args, **kwargs)
+
+    monkeypatch.setattr(comparison, "write_outputs", probing)
+    (folder / "table.md").unlink()
+    assert main(_resume(sweep, folder)) == 0
+    assert seen == ["held"]
+    assert (folder / "table.md").stat().st_size > 0
+
+
 def test_the_lock_file_is_never_followed_when_it_is_a_link(sweep, tmp_path, capsys):
     folder, target = _copy(sweep, tmp_path), _outside(tmp_path)
     (folder / ".lock").unlink(missing_ok=True)

@@ -226,10 +226,9 @@ def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | st
         >>> c = toolkit.bench("experiments/sweep.yaml", workers=2)  # doctest: +SKIP
         >>> c.table[["label", "roc_auc", "total_cost_s", "pareto"]]  # doctest: +SKIP
     """
-    from toolkit.bench.comparison import finish
+    from toolkit.bench.comparison import write_outputs
     from toolkit.bench.harness import run_sweep
     from toolkit.bench.sweep import combine, load_sweep
-    from toolkit.bench.table import build_rows, header_lines
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ToolkitError(f"workers must be an int >= 1. Got {workers!r} instead.")
@@ -240,15 +239,17 @@ def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | st
     progress = _progress(quiet)
     options = dict(results_dir=_results_dir(results_dir), workers=workers, executor=executor, resume=resume,
                    cache_dir=cache_dir, progress=progress)
+    baselines, written = loaded.baselines(), []
+
+    def write(folder, results):  # with the sweep's lock held
+        written.append(write_outputs(folder, results, baselines, per_seed=per_seed))
+
     if quiet:
-        folder, results = run_sweep(loaded, **options)
+        folder, results = run_sweep(loaded, then=write, **options)
     else:
         with progress:
-            folder, results = run_sweep(loaded, **options)
-    baselines = loaded.baselines()
-    rows = build_rows(results, baselines=baselines, per_seed=per_seed)
-    finish(folder, results, baselines, _quiet_console(), per_seed=per_seed, rows=rows)
-    return Comparison(results, rows, header_lines(results), folder)
+            folder, results = run_sweep(loaded, then=write, **options)
+    return Comparison(results, written[0].rows, written[0].header, folder)
 
 
 def _quiet_console():

@@ -358,7 +358,7 @@ def cmd_bench(args, console) -> int:
     from toolkit.terminal import safe_console as Console
 
     from toolkit.bench.harness import run_sweep
-    from toolkit.bench.comparison import finish
+    from toolkit.bench.comparison import print_outputs, write_outputs
     from toolkit.bench.sweep import combine, load_sweep
     from toolkit.progress import NullProgress, RichProgress
 
@@ -373,12 +373,17 @@ def cmd_bench(args, console) -> int:
              else combine(args.files, max_configs=limit))
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
+    written = []  # the tables and report are written with the sweep's lock held, printed after
+
+    def write(folder, results):
+        written.append(write_outputs(folder, results, sweep.baselines(), per_seed=args.per_seed))
+
     if args.quiet:
-        folder, results = run_sweep(sweep, progress=NullProgress(), **options)
+        folder, results = run_sweep(sweep, progress=NullProgress(), then=write, **options)
     else:
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
-            folder, results = run_sweep(sweep, progress=progress, **options)
-    finish(folder, results, sweep.baselines(), console, per_seed=args.per_seed)
+            folder, results = run_sweep(sweep, progress=progress, then=write, **options)
+    print_outputs(written[0], console)
     if args.track:
         from toolkit.analysis.tracking import track_sweep, tracking_uri
 

@@ -6,6 +6,7 @@ outputs from finished run or sweep folders without running anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.bench.html import write_report
@@ -18,6 +19,17 @@ from toolkit.experiment.record import METRICS_FILE, RunRecord, is_run_folder
 from toolkit.sanitize import for_terminal
 
 
+@dataclass
+class Written:
+    """What :func:`write_outputs` wrote: the rows and header it used, the files and the plots."""
+
+    folder: Path
+    rows: list[dict]
+    header: list[str]
+    files: dict
+    plots: dict
+
+
 def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], console, *,
            per_seed: bool = False, rows: list[dict] | None = None) -> dict:
     """Write table.md/csv/json, the plots and report.html into ``folder``; print the table.
@@ -25,6 +37,14 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
     Rows are aggregated over the seed axis unless ``per_seed`` (see :mod:`toolkit.bench.seeds`);
     ``rows`` already built from the same results (the Python API keeps them) are used as they are.
     """
+    written = write_outputs(folder, results, baselines, per_seed=per_seed, rows=rows)
+    print_outputs(written, console)
+    return written.files
+
+
+def write_outputs(folder: Path, results: list[ConfigResult], baselines: dict[str, str | None], *,
+                  per_seed: bool = False, rows: list[dict] | None = None) -> Written:
+    """The files of :func:`finish`, without printing (``bench`` writes them under the sweep's lock)."""
     if rows is None:
         rows = build_rows(results, baselines=baselines, per_seed=per_seed)
     header = header_lines(results)
@@ -37,6 +57,12 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
         "cost": cost_plot(rows, folder / "cost.png"),
     }
     written["report"] = write_report(rows, header, plots, folder)
+    return Written(folder, rows, header, written, plots)
+
+
+def print_outputs(written: Written, console) -> None:
+    """The table, skip reasons, warnings and the files' names, as :func:`finish` prints them."""
+    rows, header, folder, plots = written.rows, written.header, written.folder, written.plots
     console.print(rich_table(rows, header))
     reasons: dict[str, list[str]] = {}
     for r in rows:
@@ -51,7 +77,6 @@ def finish(folder: Path, results: list[ConfigResult], baselines: dict[str, str |
                           "folder is damaged or was edited")
     console.print(f"comparison: {folder} (table.md, table.csv, table.json, report.html, "
                   f"{', '.join(p.name for p in plots.values())})")
-    return written
 
 
 def gather(paths: list[str]) -> tuple[list[ConfigResult], dict[str, str | None]]:

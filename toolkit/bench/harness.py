@@ -7,6 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -100,17 +101,22 @@ def unavailable(sweep: Sweep) -> dict[str, str]:
 
 
 def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int = 1, executor: str = "local",
-              resume: bool | str = False, cache_dir: str | None = None,
-              progress: Progress | None = None) -> tuple[Path, list[ConfigResult]]:
+              resume: bool | str = False, cache_dir: str | None = None, progress: Progress | None = None,
+              then: Callable[[Path, list[ConfigResult]], None] | None = None) -> tuple[Path, list[ConfigResult]]:
     """Run every runnable configuration not already done with the same spec; return them all, in sweep order.
 
     On resume, a configuration is reused only if the ledger records it as done with
     the same :func:`config_hash`; failed ones and ones whose spec changed run again.
-    The sweep folder's lock is held throughout: a second driver on the same folder is refused.
+    The sweep folder's lock is held throughout, ``then(folder, results)`` included (the
+    caller's tables and report): a second driver on the same folder is refused until the
+    folder is complete.
     """
     folder = sweep_folder(results_dir, sweep, resume)
     with sweep_lock(folder):
-        return folder, _run_locked(sweep, folder, workers, executor, cache_dir, progress or NullProgress())
+        results = _run_locked(sweep, folder, workers, executor, cache_dir, progress or NullProgress())
+        if then is not None:
+            then(folder, results)
+        return folder, results
 
 
 def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_dir: str | None,
