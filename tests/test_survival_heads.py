@@ -147,3 +147,34 @@ def test_hazard_head_takes_a_sparse_block_beside_a_dense_one():
     surv = head.predict_survival(both)
     assert surv.shape == (80, 14) and np.isfinite(surv).all()
     assert any(type(layer).__name__ == "ConcatDense" for layer in head.model_.layers)
+
+
+def test_the_hazard_head_starts_from_the_pooled_hazard():
+    from toolkit.heads.hazard_loss import initial_logits
+
+    # 4 users, 2 bins: two at risk through both, one returns in bin 0, one seen after a gap over both
+    targets = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]], dtype=np.float32)
+    h = 1 / (1 + np.exp(-initial_logits(targets)))
+    np.testing.assert_allclose(h, [(1.5 + 0.5) / (2 + 1.5 + 1), (0.5 + 0.5) / (2 + 0.5 + 1)])
+
+
+def test_an_untrained_hazard_head_predicts_the_pooled_survival():
+    # one epoch at a tiny learning rate leaves the network where it started: at the pooled hazard,
+    # not at 0.5 per bin (which predicts a return within a few bins for nearly everyone)
+    from types import SimpleNamespace
+
+    from toolkit.heads.hazard import HazardHead
+
+    rng, n, k = np.random.default_rng(0), 300, 10
+    targets = np.zeros((n, 2 * k), dtype=np.float32)
+    back = rng.random(n) < 0.1  # a tenth return, in bin 5; the rest are followed through every bin
+    targets[~back, :k] = 1
+    targets[back, :5] = 1
+    targets[back, k + 5] = 1
+    blocks = [Block("behavior", "dense", rng.normal(size=(n, 3)).astype(np.float32))]
+    training = SimpleNamespace(learning_rate=1e-9, epochs=1, batch_size=64, early_stopping_patience=1,
+                               reduce_lr_patience=1, reduce_lr_factor=0.5)
+    head = HazardHead(units=[8], dropout=0.0, batch_norm=False).fit(blocks, targets, validation=([], []),
+                                                                     training=training, seed=0)
+    returned = 1 - head.predict_survival(blocks)[:, -1]
+    assert abs(returned.mean() - back.mean()) < 0.05, (returned.mean(), back.mean())

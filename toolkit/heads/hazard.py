@@ -14,7 +14,7 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import kinds_text
-from toolkit.heads.hazard_loss import hazard_loss_fn, survival_from_logits
+from toolkit.heads.hazard_loss import hazard_loss_fn, initial_logits, survival_from_logits
 from toolkit.heads.keras_head import KerasHead, _EpochTimer, mean_nonzeros, to_input
 from toolkit.heads.mlp import mlp_trunk
 from toolkit.params import Interval
@@ -62,6 +62,7 @@ class HazardHead(KerasHead):
         self.bins_ = y.shape[1] // 2
         self.nonzeros_ = mean_nonzeros(blocks)
         self.model_ = self.build(keras, blocks)
+        self.model_.get_layer("logits").bias.assign(initial_logits(y).astype(np.float32))
         self.model_.compile(optimizer=keras.optimizers.Adam(training.learning_rate), loss=hazard_loss_fn())
         has_val = len(validation[1]) > 0
         monitor = "val_loss" if has_val else "loss"

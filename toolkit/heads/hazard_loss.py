@@ -86,3 +86,21 @@ def survival_from_logits(logits: np.ndarray) -> np.ndarray:
     if z.ndim != 2:
         raise ToolkitError(f"logits must have shape (n, bins). Got shape {z.shape} instead.")
     return np.exp(-np.cumsum(np.logaddexp(0.0, z), axis=1))
+
+
+def initial_logits(targets: np.ndarray) -> np.ndarray:
+    """Per bin, the logit of the pooled hazard of the training users: the output bias to start from.
+
+    ``h_k = (returns in k + 0.5) / (users at risk in k + returns in k + 1)``, a return spread over
+    the bins it may lie in (interval-censored) counting a share in each. Started at zero, every
+    bin's hazard is 0.5 and nearly every user is predicted to return within a few bins: the first
+    epochs then spend themselves pulling that down, and an early-stopped model keeps part of the
+    error (Keras's guide to imbalanced classification sets a binary output's bias the same way).
+    """
+    y = np.asarray(targets, dtype=np.float64)
+    k = y.shape[1] // 2
+    at_risk, events = y[:, :k], y[:, k:]
+    shares = events / np.maximum(events.sum(axis=1, keepdims=True), 1.0)
+    returns = shares.sum(axis=0)
+    hazard = (returns + 0.5) / (at_risk.sum(axis=0) + returns + 1.0)
+    return np.log(hazard) - np.log1p(-hazard)
