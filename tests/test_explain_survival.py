@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from toolkit.analysis.explain_survival import held_out_c_index, returned_by, risk_directions

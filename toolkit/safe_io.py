@@ -132,7 +132,7 @@ def append_line(path: str | Path, line: str, *, within: str | Path | None = None
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, 0o666)
-    except OSError as exc:
+    except OSError:
         if os.path.islink(path):
             raise ToolkitError(f"Refusing to append to {path}: it is a symbolic link "
                                f"(to {os.readlink(path)}). Remove the link and try again.") from None

@@ -118,7 +118,7 @@ class TimeToReturnSpec:
         from toolkit.data.time_to_return import bin_edges
 
         try:
-            edges = bin_edges(self.after_days, self.follow_days, self.edges)
+            bin_edges(self.after_days, self.follow_days, self.edges)
         except ToolkitError as exc:
             raise ToolkitError(f"{where}.edges: {exc}") from None
         ends = self._bin_ends()

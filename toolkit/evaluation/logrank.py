@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.featurizers.models import COMMON_CHINESE
-from toolkit.featurizers.packaged import (Package, PackagedEncoder, files_digest, import_package, installed_version,
-                                          thread_budget, unknown_share)
+from toolkit.featurizers.packaged import (Package, PackagedEncoder, files_bytes, files_digest, import_package,
+                                          installed_version, thread_budget, unknown_share)
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
 from toolkit.text.tokenize import user_texts
