@@ -12,16 +12,104 @@ Every file the toolkit writes goes through :func:`atomic_write` (whole files) or
 - ``append_line`` opens with ``O_NOFOLLOW``: a link at the final name is refused.
 - With ``within=ROOT`` both refuse a destination folder that, with links resolved, lies
   outside ``ROOT`` (a planted ``RUN_DIR/explain -> /home/me`` link).
+
+Reading has one door too: :func:`open_regular` (and :func:`read_regular`) checks what a path
+*is* before it opens it, and opens without blocking, so a FIFO, a device, a socket or a folder
+planted where a file is expected is refused with a message naming what was found, instead of
+hanging the reader or filling its memory.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, os_reason
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+
+
+def kind_of(mode: int) -> str:
+    """What a ``st_mode`` says a path is, in words: "a regular file", "a named pipe (FIFO)", ..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def describe_path(path: str | Path) -> str:
+    """What stands at ``path``, in words, for messages: "does not exist", "is a folder", "is a link to ..."."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be examined ({os_reason(exc)})"
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        try:
+            return f"is a symbolic link to {target}, which is {kind_of(os.stat(path).st_mode)}"
+        except OSError:
+            return f"is a symbolic link to {target}, which does not exist"
+    return f"is {kind_of(info.st_mode)}"
+
+
+def open_regular(path: str | Path, what: str, *, follow_links: bool = True):
+    """``path`` opened for binary reading, or a ToolkitError if it is not a regular file.
+
+    The path is examined before it is opened and the open does not block (``O_NONBLOCK``), so a
+    FIFO cannot hang the reader even if it replaces the file between the two steps; the opened
+    descriptor is checked again with ``fstat``. ``follow_links=False`` also refuses a symbolic
+    link at ``path`` (the toolkit's own caches never follow a link they did not make).
+    ``what`` names the expected content in messages ("a posts CSV", "a run's metrics.json").
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path) if follow_links else os.lstat(path)
+    except FileNotFoundError:
+        raise ToolkitError(f"{path} not found: the path {describe_path(path)}. Expected {what}.") from None
+    except OSError as exc:
+        raise ToolkitError(f"{path} cannot be read as {what}: {os_reason(exc)}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ToolkitError(f"{path} {describe_path(path)}, not a regular file. Expected {what}.")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ToolkitError(f"{path} cannot be read as {what}: {os_reason(exc)}.") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ToolkitError(f"{path} is {kind_of(mode)}, not a regular file. Expected {what}.")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | Path, limit: int, what: str, *, follow_links: bool = True) -> bytes:
+    """The bytes of a regular file no larger than ``limit``, or a ToolkitError naming it.
+
+    The size is checked before reading, and the read itself stops at the limit (a file that
+    grows meanwhile cannot make it read more).
+    """
+    with open_regular(path, what, follow_links=follow_links) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise ToolkitError(f"{path} is {size:,} bytes; {what} is at most {limit:,} bytes. "
+                               "Was it replaced or copied from elsewhere?")
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise ToolkitError(f"{path} cannot be read as {what}: {os_reason(exc)}.") from None
+    if len(data) > limit:
+        raise ToolkitError(f"{path} is larger than {limit:,} bytes; expected {what}.")
+    return data
 
 
 def check_inside(folder: str | Path, root: str | Path) -> Path:

@@ -44,7 +44,7 @@ import pandas as pd
 
 from toolkit import __version__
 from toolkit.errors import ToolkitError, os_reason
-from toolkit.safe_io import atomic_write
+from toolkit.safe_io import atomic_write, read_regular
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
@@ -77,25 +77,8 @@ _COST = ("featurize_s", "train_s", "infer_ms_per_1k", "params", "model_bytes", "
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:
-    """The bytes of a regular file no larger than ``limit``, or a ToolkitError naming it.
-
-    The size is checked before reading, and the read itself stops at the limit (a file that
-    grows meanwhile, or a device that reports no size, cannot make it read more).
-    """
-    try:
-        with open(path, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ToolkitError(f"{path} is not a regular file; expected {what}.")
-            if info.st_size > limit:
-                raise ToolkitError(f"{path} is {info.st_size:,} bytes; {what} is at most {limit:,} bytes. "
-                                   "Was it replaced or copied from elsewhere?")
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise ToolkitError(f"{path} cannot be read as {what}: {os_reason(exc)}.") from None
-    if len(data) > limit:
-        raise ToolkitError(f"{path} is larger than {limit:,} bytes; expected {what}.")
-    return data
+    """The bytes of a regular file no larger than ``limit`` (:func:`toolkit.safe_io.read_regular`)."""
+    return read_regular(path, limit, what)
 
 
 def _depth(text: str) -> int:
