@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 from toolkit.data.clock import DEFAULT_TIMEZONE, parse_timezone
-from toolkit.data.posts import column_mapping
+from toolkit.data.posts import check_delimiter, column_mapping
+from toolkit.data.times import check_date_format
 from toolkit.errors import ToolkitError
 from toolkit.params import Interval
 
@@ -45,6 +46,10 @@ class DataConfig:
     # the clock of posting-hour features: the data's, or the zone of each post's IP location where it has one
     local_time: Literal["data", "ip"] = "data"
     ip_zones: dict[str, str] = field(default_factory=dict)  # IP location -> zone, for places with several zones
+    # how slash dates read: month_first, day_first or a strptime pattern (toolkit.data.times); unset, a file
+    # with dates that can only be day-first is refused
+    date_format: str | None = None
+    delimiter: str = ","  # the character between fields
 
     param_paths = True
 
@@ -55,6 +60,8 @@ class DataConfig:
         if self.path is not None and not self.path.strip():
             raise ToolkitError(f"{where}.path must be a file path. Got {self.path!r} instead.")
         column_mapping(self.columns)
+        check_date_format(self.date_format, f"{where}.date_format")
+        check_delimiter(self.delimiter, f"{where}.delimiter")
         parse_timezone(self.timezone)
         for place, zone in self.ip_zones.items():
             try:
@@ -69,9 +76,15 @@ class DataConfig:
             path = Path(self.path).expanduser()
             self.path = str(path if path.is_absolute() else (base_dir / path).resolve())
 
+    def load_options(self) -> dict:
+        """The keyword arguments of :func:`toolkit.data.posts.load_posts` this block sets: one place for every caller."""
+        return {"columns": self.columns, "on_bad_rows": self.on_bad_rows, "timezone": self.timezone,
+                "date_format": self.date_format, "delimiter": self.delimiter}
+
     def to_dict(self) -> dict:
         out: dict = {"columns": dict(self.columns), "on_bad_rows": self.on_bad_rows, "timezone": self.timezone,
-                     "local_time": self.local_time, "ip_zones": dict(self.ip_zones)}
+                     "local_time": self.local_time, "ip_zones": dict(self.ip_zones), "date_format": self.date_format,
+                     "delimiter": self.delimiter}
         if self.path is not None:
             out["path"] = self.path
         else:

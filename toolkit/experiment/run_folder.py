@@ -24,7 +24,7 @@ from toolkit.experiment.record import PREDICTIONS_FILE
 from toolkit.safe_io import atomic_write, check_inside, write_frame_csv
 from toolkit.sanitize import for_csv_many
 
-MAX_NAME = 128  # characters in a spec or sweep name: a folder name, well under the file systems' 255 bytes
+MAX_NAME = 100  # characters in a spec or sweep name (the spec's schema uses it too): well under a folder name's 255 bytes
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_TRIES = 10_000  # candidate names per second before giving up (a runaway loop, not a real workload)
 

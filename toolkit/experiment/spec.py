@@ -24,12 +24,14 @@ from toolkit.data.config import DataConfig, SyntheticConfig  # noqa: F401  (Synt
 from toolkit.data.label import LabelSpec
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import EvaluationConfig
+from toolkit.experiment.run_folder import MAX_NAME
 from toolkit.params import Interval, Pattern, check_params, declared_params, parse
 from toolkit.registry import FEATURIZERS, HEADS
 from toolkit.training import TrainingConfig, smote_problem
 from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
 
-NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, '_', '-' or '.', usable as a folder name")
+NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "letters, digits, '_', '-' or '.', usable as a folder name",
+               max_length=MAX_NAME)
 SEED = Interval(0, 2**32 - 1)
 
 

@@ -77,8 +77,7 @@ def prepare_survival(spec: Spec, *, cache_dir: str | None = None) -> SurvivalPre
     from toolkit.experiment.runner import data_path, effective_label
 
     path = data_path(spec, cache_dir)
-    posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
-                             timezone=spec.data.timezone)
+    posts, load = load_posts(path, **spec.data.load_options())
     users, label, report, counts = build_survival_users(posts, effective_label(spec), timezone=spec.data.timezone,
                                                         local_time=spec.data.local_time, ip_zones=spec.data.ip_zones)
     ev = spec.evaluation

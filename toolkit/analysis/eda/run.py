@@ -56,8 +56,7 @@ def load_input(path: str | Path) -> EdaInput:
         from toolkit.experiment.spec import load_spec
 
         spec = load_spec(path)
-        posts, _ = load_posts(data_path(spec), columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
-                              timezone=spec.data.timezone)
+        posts, _ = load_posts(data_path(spec), **spec.data.load_options())
         need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
         return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone,
                         spec.data.local_time, spec.data.ip_zones)
@@ -127,6 +126,9 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
     survival = survival_users(data)
     pool = users if survival is None else survival[0]  # topics over every user the report reads
     topics = nmf_topics(pool["text"].tolist(), n_topics=n_topics, seed=data.seed)
+    if n_topics and topics["n_topics"] < n_topics:  # NMF cannot find more topics than users or distinct words
+        topics["rule"] = (f"{n_topics} asked for, {topics['n_topics']} made: the most {len(pool):,} users' text "
+                          "allows")
     assignment = pd.Series(topics.pop("assignment"), index=pool["user_id"].to_numpy())
     per_topic = topic_retention(assignment.reindex(users["user_id"]).fillna(-1).astype(int).to_numpy(), y)
     volume = daily_volume(data.posts["create_time"])
@@ -195,12 +197,26 @@ def time_to_return_section(data: EdaInput, survival, assignment: pd.Series, fold
     return {"after_days": ttr.after_days, "follow_days": ttr.follow_days, "counts": asdict(counts), **section}
 
 
+#: the most NMF topics ``eda --topics`` takes: past a few dozen, topics hold too few users for a rate
+MAX_TOPICS = 100
+
+
+def check_topics(n_topics) -> None:
+    """Refuse a topic count that is not an int from 1 to :data:`MAX_TOPICS` (None: the default rule)."""
+    if n_topics is None:
+        return
+    if isinstance(n_topics, bool) or not isinstance(n_topics, int) or not 1 <= n_topics <= MAX_TOPICS:
+        big = isinstance(n_topics, int) and not isinstance(n_topics, bool) and n_topics.bit_length() > 63
+        shown = "an int over 2**63" if big else repr(n_topics)[:40]
+        raise ToolkitError(f"--topics must be an int from 1 to {MAX_TOPICS} (each topic needs users for a retention "
+                           f"rate). Got {shown} instead.")
+
+
 def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: int | None = None) -> tuple[Path, dict]:
     """Analyse, write the report folder, return ``(folder, result)``."""
     from toolkit.experiment.run_folder import ResultsFolder
 
-    if n_topics is not None and n_topics < 1:
-        raise ToolkitError(f"--topics must be an int >= 1. Got {n_topics} instead.")
+    check_topics(n_topics)
     data = load_input(path)
     with ResultsFolder(Path(results_dir) / "eda", data.name) as out:
         result = analyse(data, out.path, n_topics=n_topics)
