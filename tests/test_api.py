@@ -104,7 +104,7 @@ def test_compare_writes_nothing_unless_asked_and_plots_the_front(finished_run, t
     (lambda tmp: toolkit.run(spec_dict(), set=["training.epochs"], results_dir=tmp), "key.path=value"),
     (lambda tmp: toolkit.run(42, results_dir=tmp), "a path to a YAML spec or a dict"),
     (lambda tmp: toolkit.run(tmp / "missing.yaml", results_dir=tmp), "missing.yaml"),
-    (lambda tmp: toolkit.bench(tmp / "sweep.yaml", workers=0), "workers must be an int >= 1"),
+    (lambda tmp: toolkit.bench(tmp / "sweep.yaml", workers=0), "workers must be an int from 1 to 1024"),
 ])
 def test_mistakes_raise_the_command_lines_error_and_never_exit(tmp_path, call, fragment):
     with pytest.raises(toolkit.ToolkitError, match=None) as caught:

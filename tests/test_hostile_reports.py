@@ -409,3 +409,18 @@ def test_explain_markdown_keeps_words_from_data_on_their_line():
 def test_comparing_more_specs_than_the_cap_is_refused_before_reading_them(tmp_path):
     names = [f"missing{i}.yaml" for i in range(3)]  # never read: the count alone is refused
     assert_refused(toolkit("bench", *names, "--max-configs", "2", cwd=tmp_path), 2, "3 specs to compare", "limit of 2")
+
+
+def test_escape_sequences_in_sweep_labels_never_reach_report_html(tmp_path):
+    # labels, ids and reasons come from a received sweep file; `cat report.html` must not run them
+    from toolkit.bench.html import write_report
+    from toolkit.bench.records import ConfigResult
+    from toolkit.bench.table import build_rows, header_lines
+
+    results = [ConfigResult("c00-\x1b[2J", "lab \x1b]0;pwned\x07 \x9b31m", "skipped", "why \x1b[31mred\u202e", None,
+                            True, {}, "0" * 64)]
+    page = write_report(build_rows(results), header_lines(results) + ["sweep \x1b]0;title\x07"], {}, tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text), \
+        sorted({hex(ord(c)) for c in text if not c.isprintable() and c != "\n"})
+    assert "lab ?]0;pwned? ?31m" in text  # shown as the console shows it, '?' for each control

@@ -137,3 +137,35 @@ def test_sigterm_on_run_is_a_ctrl_c(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert_clean_stop(tmp_path, proc, set(), seconds=30)
     assert tree(tmp_path / "results") == ["t", "t/20250101-000000"]
+
+
+def _configs_recorded(results: Path) -> int:
+    ledgers = list(results.glob("mini/*/ledger.jsonl"))
+    return len(ledgers[0].read_text().splitlines()) if ledgers else 0
+
+
+def test_sigterm_stops_bench_every_time(tmp_path):
+    """Five SIGTERMs, each to a fresh ``bench``, at different moments of its sweep: every one stops it.
+
+    A SIGTERM whose KeyboardInterrupt was raised inside a finalizer used to be swallowed, and the
+    sweep ran to its end with exit 0; one try in a probe stopped and three did not.
+    """
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(BASE))
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"name": "mini", "base": "base.yaml", "grid": GRID, "set": SET}))
+    for attempt, (workers, delay) in enumerate([(1, 0.0), (2, 0.3), (1, 1.2), (2, 2.0), (1, 3.0)]):
+        results = tmp_path / f"r{attempt}"
+        proc = start(tmp_path, "bench", "sweep.yaml", "--workers", str(workers), "--quiet", "--results-dir",
+                     results.name, "--cache-dir", "c")  # one cache: the synthetic data is made once
+        wait_until(lambda: list(results.glob("mini/*/.scratch/toolkit-config-*")) or proc.poll() is not None, 300,
+                   "a configuration to start")
+        time.sleep(delay)
+        assert proc.poll() is None, (attempt, proc.communicate())
+        workers_seen = descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert_clean_stop(results, proc, workers_seen, seconds=30)
+        except AssertionError as exc:
+            raise AssertionError(f"try {attempt} (--workers {workers}, SIGTERM {delay} s in): {exc}") from None
+        assert not (descendants(proc.pid) if alive(proc.pid) else set())
+        assert _configs_recorded(results) < len(GRID["head"]), f"try {attempt}: the sweep ran to the end"
+        assert not list(results.glob("mini/*/table.json")), f"try {attempt}: an interrupted sweep was tabled"

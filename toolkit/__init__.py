@@ -11,7 +11,9 @@ same checks, folders and numbers; the API returns objects instead of printing:
 ``Run`` has ``.metrics``, ``.scores``, ``.baselines`` (DataFrames), ``.cost``, ``.data``
 (dicts), ``.predict(posts)`` and ``.explain()``; ``Comparison`` has ``.table`` (the numbers
 of ``table.csv``) and ``.plot()`` (the Pareto figure). Mistakes raise
-``toolkit.ToolkitError`` with the command line's message.
+``toolkit.ToolkitError`` with the command line's message, and so does any argument the command
+line could not have been given (a spec nested too deep, an int too large, a NUL byte in a path):
+every argument is checked, against the command line's caps, before any work starts.
 
 Example:
     >>> import toolkit
@@ -54,7 +56,11 @@ def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet=True, use_cac
         A ``Run``.
 
     Raises:
-        ToolkitError: the spec, its data or its label cannot be used (the command line's message).
+        ToolkitError: the spec, its data or its label cannot be used (the command line's message);
+            a spec dict that YAML could not hold (nested deeper than 64 levels, objects other than
+            dicts, lists, text, numbers, booleans, None and dates, integers beyond 64 bits);
+            ``results_dir`` or ``cache_dir`` not a path (or holding a NUL byte); ``quiet`` or
+            ``use_cache`` not a bool.
 
     Example:
         >>> r = toolkit.run("experiments/quickstart.yaml")  # doctest: +SKIP
@@ -75,6 +81,11 @@ def load_run(path):
 
     ``Run.predict`` and ``Run.explain`` unpickle the run's fitted featurizers, which runs code:
     use them on folders you made or trust (each file's recorded sha256 is checked first).
+    ``Run.explain(repeats=)`` is capped at 1,000, as ``explain --repeats`` is.
+
+    Raises:
+        ToolkitError: ``path`` is not a path (a str or pathlib.Path), or not a finished run folder
+            this version can read (missing, damaged, too large, a special file, a newer format).
     """
     return _api().load_run(path)
 
@@ -89,6 +100,10 @@ def compare(paths, *, per_seed=False, out=None):
         >>> c = toolkit.compare(["results/a/20250101-120000", "results/b/20250101-130000"])  # doctest: +SKIP
         >>> c.table[["label", "roc_auc", "delta_roc_auc"]]  # doctest: +SKIP
         >>> fig = c.plot()  # doctest: +SKIP
+
+    Raises:
+        ToolkitError: ``paths`` is not a path or a list of paths, a folder is not a finished run
+            or sweep, ``out`` is a file or not a path, or ``per_seed`` is not a bool.
     """
     return _api().compare(paths, per_seed=per_seed, out=out)
 
@@ -105,6 +120,12 @@ def bench(sweep, *, workers=1, executor="local", resume=False, results_dir=None,
     Example:
         >>> c = toolkit.bench("experiments/sweep.yaml", workers=2)  # doctest: +SKIP
         >>> c.table[["label", "roc_auc", "total_cost_s", "pareto"]]  # doctest: +SKIP
+
+    Raises:
+        ToolkitError: ``sweep`` is not a path or a non-empty list of paths; ``workers`` is not an
+            int from 1 to 1,024 (``--workers``'s cap); ``executor`` is not 'local' or 'ray';
+            ``resume`` is not a bool or a sweep folder; a path holds a NUL byte; or the sweep
+            cannot be run (the command line's message).
     """
     return _api().bench(sweep, workers=workers, executor=executor, resume=resume, results_dir=results_dir,
                         cache_dir=cache_dir, per_seed=per_seed, quiet=quiet)

@@ -3,7 +3,10 @@
 The same validation, folders and numbers as the command line, returned as objects instead
 of printed: a :class:`Run` for one finished run, a :class:`Comparison` for a table of runs.
 Mistakes raise :class:`~toolkit.errors.ToolkitError` with the command line's message;
-nothing here prints (unless ``quiet=False``) or exits the interpreter.
+nothing here prints (unless ``quiet=False``) or exits the interpreter. Every argument is checked
+(:mod:`toolkit.arguments`) before any work starts, against the command line's own caps, so a
+value Python can hold but a command line could not (a spec nested 5,000 deep, ``10**5000``
+users, a NUL byte in a path) is a ToolkitError too, never a RecursionError or OverflowError.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from toolkit.arguments import (check_bool, check_choice, check_path, check_paths, check_plain_data, check_repeats,
+                               check_workers, shown)
 from toolkit.errors import ToolkitError
 from toolkit.experiment.record import RunRecord
 
@@ -81,6 +87,10 @@ class Run:
 
         Loading the model unpickles the run's fitted featurizers, which runs code: use it on run
         folders you made or trust (their recorded hashes are checked first).
+
+        Raises:
+            ToolkitError: ``posts`` is neither a path nor a DataFrame, the posts cannot be read, the
+                run was not saved, or its model files are missing or changed.
         """
         from toolkit.analysis.predict import predict
 
@@ -90,19 +100,27 @@ class Run:
                 path = Path(tmp) / "posts.csv"
                 posts.to_csv(path, index=False)
                 return predict(folder, path)
-        return predict(folder, posts)
+        if not isinstance(posts, (str, os.PathLike)):
+            raise ToolkitError(f"posts must be a path to a posts CSV or a DataFrame of posts. "
+                               f"Got {type(posts).__name__} {shown(posts)} instead.")
+        return predict(folder, check_path("posts", posts))
 
     def explain(self, out: str | Path | None = None, *, repeats: int = 5, cache_dir: str | None = None) -> dict:
         """What drives retention in this run (as ``python -m toolkit explain``); writes into ``out``.
 
         ``out`` defaults to ``<run folder>/explain``. Like :meth:`predict`, it refits on the run's
         data and reads its folder: use it on run folders you trust.
+
+        Raises:
+            ToolkitError: ``repeats`` is not an int from 2 to 1,000 (``explain --repeats``'s cap),
+                ``out`` or ``cache_dir`` is not a usable path, or the run cannot be explained.
         """
         from toolkit.analysis.explain import explain
 
-        if not isinstance(repeats, int) or repeats < 2:
-            raise ToolkitError(f"repeats must be an int >= 2 (an interval needs repeats). Got {repeats!r} instead.")
-        return explain(self._saved(), out, repeats=repeats, cache_dir=cache_dir)
+        check_repeats("repeats", repeats)
+        out = check_path("out", out, optional=True)
+        cache_dir = check_path("cache_dir", cache_dir, optional=True)
+        return explain(self._saved(), out, repeats=repeats, cache_dir=None if cache_dir is None else str(cache_dir))
 
     def _saved(self) -> Path:
         if self.folder is None:
@@ -144,12 +162,14 @@ def _spec(spec: str | Path | dict, overrides) -> object:
 
     items = _override_items(overrides)
     if isinstance(spec, dict):
+        check_plain_data("spec", spec)  # before deepcopy, which recurses
         raw = copy.deepcopy(spec)
         for item in items:
             apply_override(raw, item)
+        check_plain_data("spec", raw)  # a --set key.path can make it deeper
         return parse_spec(raw, base_dir=Path.cwd())
-    if isinstance(spec, (str, Path)):
-        return load_spec(spec, items)
+    if isinstance(spec, (str, os.PathLike)):
+        return load_spec(check_path("spec", spec), items)
     raise ToolkitError(f"spec must be a path to a YAML spec or a dict. Got {type(spec).__name__} instead.")
 
 
@@ -158,17 +178,31 @@ def _override_items(overrides) -> list[str]:
     if overrides is None:
         return []
     if isinstance(overrides, dict):
-        return [f"{k}={json.dumps(v)}" for k, v in overrides.items()]  # JSON is YAML: values keep their type
+        check_plain_data("set", overrides)
+        keys = [k for k in overrides if not isinstance(k, str)]
+        if keys:
+            raise ToolkitError(f"set's keys must be key paths such as 'training.epochs'. Got {shown(keys[0])}.")
+        # JSON is YAML: values keep their type (dates, the one plain value JSON lacks, as their ISO text)
+        return [f"{k}={json.dumps(v, default=str)}" for k, v in overrides.items()]
     if isinstance(overrides, (list, tuple)):
-        return [str(item) for item in overrides]
+        texts = [item for item in overrides if not isinstance(item, str)]
+        if texts:
+            raise ToolkitError(f"set must hold 'key.path=value' texts. Got {type(texts[0]).__name__} "
+                               f"{shown(texts[0])}.")
+        return list(overrides)
     raise ToolkitError(f"set must be a dict or a list of 'key.path=value'. Got {type(overrides).__name__} instead.")
 
 
-def _results_dir(results_dir) -> Path:
-    path = Path(results_dir if results_dir is not None else "results")
+def _results_dir(results_dir, name: str = "results_dir") -> Path:
+    path = check_path(name, results_dir if results_dir is not None else "results")
     if path.exists() and not path.is_dir():
-        raise ToolkitError(f"results_dir {str(path)!r} is a file; expected a folder (it is created if missing).")
+        raise ToolkitError(f"{name} {str(path)!r} is a file; expected a folder (it is created if missing).")
     return path
+
+
+def _cache_dir(cache_dir) -> str | None:
+    path = check_path("cache_dir", cache_dir, optional=True)
+    return None if path is None else str(path)
 
 
 def _progress(quiet: bool):
@@ -182,12 +216,18 @@ def _progress(quiet: bool):
 
 
 def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True, use_cache: bool = True) -> Run:
-    """Run a spec (see ``toolkit.run`` for the documentation)."""
+    """Run a spec (see ``toolkit.run`` for the documentation).
+
+    Raises:
+        ToolkitError: a bad argument, or the spec, its data or its label cannot be used.
+    """
     from toolkit.experiment.runner import run as run_spec
 
+    check_bool("quiet", quiet)
+    check_bool("use_cache", use_cache)
+    options = dict(results_dir=_results_dir(results_dir), cache_dir=_cache_dir(cache_dir), use_cache=use_cache)
     parsed = _spec(spec, set)
     progress = _progress(quiet)
-    options = dict(results_dir=_results_dir(results_dir), cache_dir=cache_dir, use_cache=use_cache)
     if quiet:
         outcome = run_spec(parsed, progress=progress, **options)
     else:
@@ -197,30 +237,43 @@ def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True,
 
 
 def load_run(path: str | Path) -> Run:
-    """A finished run folder read back (see ``toolkit.load_run``)."""
-    return Run(RunRecord.open(path))
+    """A finished run folder read back (see ``toolkit.load_run``).
+
+    Raises:
+        ToolkitError: ``path`` is not a path, or not a finished run folder this version can read.
+    """
+    return Run(RunRecord.open(check_path("path", path)))
 
 
 def compare(paths, *, per_seed: bool = False, out: str | Path | None = None) -> Comparison:
-    """The comparison table of finished run or sweep folders (see ``toolkit.compare``)."""
+    """The comparison table of finished run or sweep folders (see ``toolkit.compare``).
+
+    Raises:
+        ToolkitError: a bad argument, or a folder that is not a finished run or sweep.
+    """
     from toolkit.bench.comparison import finish, gather
     from toolkit.bench.table import build_rows, header_lines
 
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    results, baselines = gather([str(p) for p in paths])
+    folders = check_paths("paths", paths)
+    check_bool("per_seed", per_seed)
+    if out is not None:
+        out = _results_dir(out, "out")
+    results, baselines = gather([str(p) for p in folders])
     rows = build_rows(results, baselines=baselines, per_seed=per_seed)
     header = header_lines(results)
     if out is not None:
-        out = _results_dir(out)
         out.mkdir(parents=True, exist_ok=True)
         finish(out, results, baselines, _quiet_console(), per_seed=per_seed, rows=rows)
-    return Comparison(results, rows, header, Path(out) if out is not None else None)
+    return Comparison(results, rows, header, out)
 
 
 def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | str = False, results_dir=None,
           cache_dir=None, per_seed: bool = False, quiet: bool = True) -> Comparison:
     """Run a sweep (one file, or a list to combine) and build its comparison, as ``python -m toolkit bench``.
+
+    Raises:
+        ToolkitError: a bad argument (``workers`` is capped as ``--workers`` is), or a sweep that
+            cannot be run.
 
     Example:
         >>> c = toolkit.bench("experiments/sweep.yaml", workers=2)  # doctest: +SKIP
@@ -230,26 +283,35 @@ def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | st
     from toolkit.bench.harness import run_sweep
     from toolkit.bench.sweep import combine, load_sweep
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ToolkitError(f"workers must be an int >= 1. Got {workers!r} instead.")
-    if executor not in ("local", "ray"):
-        raise ToolkitError(f"executor must be 'local' or 'ray'. Got {executor!r} instead.")
-    files = [sweep] if isinstance(sweep, (str, Path)) else list(sweep)
+    files = check_paths("sweep", sweep, allow_empty=False)
+    options = dict(results_dir=_results_dir(results_dir), workers=check_workers("workers", workers),
+                   executor=check_choice("executor", executor, ("local", "ray")), resume=_resume(resume),
+                   cache_dir=_cache_dir(cache_dir))
+    check_bool("per_seed", per_seed)
+    check_bool("quiet", quiet)
     loaded = load_sweep(files[0]) if len(files) == 1 else combine([str(f) for f in files])
     progress = _progress(quiet)
-    options = dict(results_dir=_results_dir(results_dir), workers=workers, executor=executor, resume=resume,
-                   cache_dir=cache_dir, progress=progress)
     baselines, written = loaded.baselines(), []
 
     def write(folder, results):  # with the sweep's lock held
         written.append(write_outputs(folder, results, baselines, per_seed=per_seed))
 
     if quiet:
-        folder, results = run_sweep(loaded, then=write, **options)
+        folder, results = run_sweep(loaded, then=write, progress=progress, **options)
     else:
         with progress:
-            folder, results = run_sweep(loaded, then=write, **options)
+            folder, results = run_sweep(loaded, then=write, progress=progress, **options)
     return Comparison(results, written[0].rows, written[0].header, folder)
+
+
+def _resume(resume) -> bool | str:
+    """``resume``: False, True (the latest unfinished run of the sweep) or a sweep folder, as ``--resume``."""
+    if isinstance(resume, bool):
+        return resume
+    if not isinstance(resume, (str, os.PathLike)):
+        raise ToolkitError(f"resume must be True, False or a sweep folder. Got {type(resume).__name__} "
+                           f"{shown(resume)} instead.")
+    return str(check_path("resume", resume))
 
 
 def _quiet_console():

@@ -11,12 +11,17 @@ import sys
 import time
 from pathlib import Path
 
+from toolkit.arguments import MAX_REPEATS, MAX_WORKERS, check_repeats, check_workers
 from toolkit.environment import quiet_backends
 from toolkit.errors import ToolkitError, describe_os_error
 from toolkit.interrupts import sigterm_as_interrupt
 from toolkit.sanitize import for_terminal, for_terminal_lines
 
-MAX_REPEATS = 1000  # explain --repeats: each repeat scores every held-out user once per block
+#: what an interrupted command leaves behind, where it keeps what it finished (the others keep nothing)
+INTERRUPTED = {
+    "bench": "the configurations finished so far are kept in the sweep folder; --resume continues the sweep.",
+    "embed": "the shards finished so far are kept in the row cache; the next embed (or run) reuses them.",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +74,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--results-dir", default="results")
     bench.add_argument("--cache-dir", default=None, help="feature cache and synthetic data "
                        "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
-    bench.add_argument("--workers", type=int, default=1, help="configurations run at once (default 1)")
+    bench.add_argument("--workers", type=int, default=1,
+                       help=f"configurations run at once (default 1, at most {MAX_WORKERS})")
     bench.add_argument("--executor", choices=("local", "ray"), default="local",
                        help="local processes, or Ray tasks (a local Ray instance, or the cluster at $RAY_ADDRESS)")
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
@@ -127,7 +133,9 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--users", type=int, required=True)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--positive-rate", type=float, default=0.1)
-    synth.add_argument("--out", required=True, help="CSV file to write")
+    synth.add_argument("--out", required=True,
+                       help="CSV file to write, with <stem>.truth.csv beside it; a pipe or device (a FIFO, "
+                            "/dev/stdout, /dev/null) is written to in place, and then no truth file is written")
     synth.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -137,7 +145,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
                                          "run's observation window; users it cannot score are listed with the reason.")
     predict.add_argument("run_dir", metavar="RUN_DIR")
     predict.add_argument("posts", metavar="POSTS.csv")
-    predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason")
+    predict.add_argument("--out", required=True, help="CSV to write: user_id, score, decision, reason (a pipe or "
+                                                      "device such as /dev/stdout is written to in place)")
 
 
 def _add_explain(sub: argparse._SubParsersAction) -> None:
@@ -169,7 +178,8 @@ def _add_eda(sub: argparse._SubParsersAction) -> None:
                                      "account week, engagement, behavior correlations, posting mix and NMF topics; "
                                      "writes results/eda/<name>/<timestamp>/report.md and report.html.")
     eda.add_argument("source", metavar="SPEC_OR_CSV")
-    eda.add_argument("--topics", type=int, default=None, help="number of NMF topics (default: a rule of the user count)")
+    eda.add_argument("--topics", type=int, default=None,
+                     help="number of NMF topics, 1 to 100 (default: a rule of the user count)")
     eda.add_argument("--results-dir", default="results")
 
 
@@ -193,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(Text.assemble(("error:", "bold red"), " ", for_terminal_lines(str(exc))), highlight=False,
                      soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
-        errors.print("interrupted: no results were written.")
+    except KeyboardInterrupt:  # also raised on leaving the block when a stop's first raise was swallowed
+        errors.print(f"interrupted: {INTERRUPTED.get(args.command, 'no results were written.')}", soft_wrap=True)
         return 1
     except OSError as exc:  # the machine, not the input: a full or read-only disk, a name too long
         errors.print(Text.assemble(("error:", "bold red"), " ", describe_os_error(exc)), highlight=False, soft_wrap=True)
@@ -335,23 +345,35 @@ def cmd_models(args, console) -> int:
 
 def cmd_data(args, console) -> int:
     from toolkit.data.synth import truth_path, write_synthetic
+    from toolkit.safe_io import output_target
 
     out = Path(args.out)
     if out.is_dir() or not out.name:
         raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as data/synth.csv.")
-    if out.parent and not out.parent.exists():
+    target = output_target(out)  # a pipe or device is written to in place, without a truth file beside it
+    if not target.stream and out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
+    options = dict(users=args.users, seed=args.seed, positive_rate=args.positive_rate, user_named=True)
     if args.quiet:
-        path = write_synthetic(out, args.users, args.seed, args.positive_rate)
+        path = write_synthetic(out, **options)
     else:
         from toolkit.terminal import safe_console as Console
 
         from toolkit.progress import RichProgress
 
         with RichProgress(Console(stderr=True, log_path=False)):  # bars on stderr, the summary on stdout
-            path = write_synthetic(out, args.users, args.seed, args.positive_rate)
-    console.print(f"wrote {path} and {truth_path(path)}")
+            path = write_synthetic(out, **options)
+    written = (f"{path} ({target.kind}, written in place; no truth file is written beside a pipe or device)"
+               if target.stream else f"{path} and {truth_path(path)}")
+    _summary(console, target).print(f"wrote {written}")
     return 0
+
+
+def _summary(console, target):
+    """Where a command's summary goes: stderr when ``--out`` is stdout, so the CSV stays a CSV."""
+    from toolkit.terminal import safe_console as Console
+
+    return Console(stderr=True, markup=False, highlight=False) if target.descriptor == 1 else console
 
 
 def cmd_bench(args, console) -> int:
@@ -362,8 +384,7 @@ def cmd_bench(args, console) -> int:
     from toolkit.bench.sweep import combine, load_sweep
     from toolkit.progress import NullProgress, RichProgress
 
-    if args.workers < 1:
-        raise ToolkitError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    check_workers("--workers", args.workers)
     if args.track:
         from toolkit.analysis.tracking import require_mlflow
 
@@ -439,13 +460,15 @@ def cmd_cache(args, console) -> int:
 
 
 def cmd_predict(args, console) -> int:
-    from toolkit.analysis.predict import predict, write_scores
+    from toolkit.analysis.predict import check_out, predict, write_scores
 
+    target = check_out(args.out)  # before the work, not after it
     table = predict(args.run_dir, args.posts)
     path = write_scores(table, args.out)
     scored = int(table["score"].notna().sum())
     verdict = (f"{int(table['decision'].sum())} predicted to stay ({int(table['decision'].sum()) / max(scored, 1):.1%})"
                if "decision" in table else "each with the chance of a return by each horizon")  # a time-to-return run
+    console = _summary(console, target)
     console.print(f"scored {scored} user(s), {verdict}; {len(table) - scored} could not be scored -> {path}")
     if table.attrs.get("note"):
         console.print(f"note: {table.attrs['note']}")
@@ -455,9 +478,7 @@ def cmd_predict(args, console) -> int:
 def cmd_explain(args, console) -> int:
     from toolkit.analysis.explain import explain
 
-    if not 2 <= args.repeats <= MAX_REPEATS:
-        raise ToolkitError(f"--repeats must be an int from 2 (an interval needs repeats) to {MAX_REPEATS} "
-                           f"(each repeat scores every held-out user again). Got {args.repeats} instead.")
+    check_repeats("--repeats", args.repeats)
     result = explain(args.run_dir, args.out, repeats=args.repeats, cache_dir=args.cache_dir)
     metric = result.get("metric", "drop in ROC-AUC")
     for row in result["importance"]["blocks"]:

@@ -44,7 +44,9 @@ class Interval:
     closed_high: bool = True
 
     def contains(self, value: float) -> bool:
-        if not math.isfinite(value):  # NaN passes every comparison, and no parameter wants inf
+        # NaN passes every comparison, and no parameter wants inf; an int is exact (math.isfinite
+        # would convert it to a float, which overflows beyond 1e308)
+        if isinstance(value, float) and not math.isfinite(value):
             return False
         if self.low is not None and (value < self.low or (value == self.low and not self.closed_low)):
             return False

@@ -1,4 +1,4 @@
-"""The secret that signs what the toolkit caches (feature blocks, synthetic data), kept outside the cache.
+"""The secret that signs what the toolkit caches (feature blocks, row shards, synthetic data), kept outside the cache.
 
 Whoever can write to a cache folder (a team share, a cluster's disk) could
 otherwise forge an entry, manifest and all. Entries are signed with an HMAC
@@ -65,6 +65,18 @@ def sign(key: bytes, payload: bytes) -> str:
 
 def verify(key: bytes, payload: bytes, signature: object) -> bool:
     return isinstance(signature, str) and hmac.compare_digest(sign(key, payload), signature)
+
+
+def sign_parts(key: bytes, parts) -> str:
+    """:func:`sign` over the concatenation of ``parts`` (bytes-like), without joining them in memory."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for part in parts:
+        mac.update(part)
+    return mac.hexdigest()
+
+
+def verify_parts(key: bytes, parts, signature: object) -> bool:
+    return isinstance(signature, str) and hmac.compare_digest(sign_parts(key, parts), signature)
 
 
 def _create(path: Path) -> None:

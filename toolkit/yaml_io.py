@@ -14,12 +14,14 @@ all three and reports every problem as one line naming the file and line:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, os_reason
+from toolkit.safe_io import open_regular
 
 MAX_BYTES = 1 << 20  # a spec or sweep is a few kilobytes; 1 MiB leaves room and bounds the work
 MAX_VALUE_BYTES = 64 << 10  # one --set value
@@ -99,13 +101,14 @@ def read_yaml_mapping(path: Path, expected: str, keys: str) -> dict:
         keys: the keys such a mapping holds, for messages ("name:, data:, ...").
     """
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ToolkitError(f"File {str(path)!r} not found. Expected {expected}.")
-    try:
-        with open(path, "rb") as fh:
+    # a FIFO, a device or a folder is refused, naming what it is, before it is opened
+    with open_regular(path, expected) as fh:
+        try:
             data = fh.read(MAX_BYTES + 1)  # never more than the limit, whatever the file claims to be
-    except OSError as exc:
-        raise ToolkitError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        except OSError as exc:
+            raise ToolkitError(f"Cannot read {path}: {os_reason(exc)}.") from None
     if len(data) > MAX_BYTES:
         raise ToolkitError(f"{path} is larger than {MAX_BYTES // 1024} KiB; expected {expected}.")
     try:

@@ -8,6 +8,8 @@ with no post inside that window get no score and say why.
 from __future__ import annotations
 
 import csv
+import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,10 @@ import pandas as pd
 from toolkit.analysis.run_model import load_run_model
 from toolkit.data.schema import COUNT_COLUMNS, DEFAULT_COLUMNS
 from toolkit.errors import ToolkitError
-from toolkit.safe_io import write_frame_csv
+from toolkit.safe_io import OutputTarget, open_regular, output_target, write_frame_csv
 from toolkit.sanitize import csv_frame
 
+POSTS = "a posts CSV in the format the run used"
 #: featurizer key -> posts columns it reads; at least one must be in the file.
 #: Featurizers not listed (third-party ones, ``temporal``) read only the required columns.
 USED_COLUMNS = {
@@ -29,10 +32,12 @@ USED_COLUMNS = {
 }
 
 
-def check_columns(path: Path, featurizer_keys: list[str], mapping: dict[str, str]) -> None:
+def check_columns(path: Path, featurizer_keys: list[str], mapping: dict[str, str], delimiter: str = ",") -> None:
     """Refuse a file the model cannot use: a featurizer would read only defaults (empty text, zero counts)."""
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        header = next(csv.reader(fh), [])
+    from toolkit.data.posts import header_text
+
+    with io.TextIOWrapper(open_regular(path, POSTS), encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), [])
     names = {**DEFAULT_COLUMNS, **mapping}
     for key in featurizer_keys:
         wanted = USED_COLUMNS.get(key)
@@ -40,7 +45,7 @@ def check_columns(path: Path, featurizer_keys: list[str], mapping: dict[str, str
             raise ToolkitError(
                 f"{path} cannot be scored by this model: its featurizer {key!r} reads the column(s) "
                 f"{', '.join(repr(names[c]) for c in wanted)}, and the file has none of them (found "
-                f"{', '.join(map(repr, header))}). Map them with the run's data.columns or supply them."
+                f"{header_text(header)}). Map them with the run's data.columns or supply them."
             )
 
 
@@ -72,14 +77,12 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     from toolkit.data.posts import load_posts
     from toolkit.data.users import build_features
 
+    posts_path = Path(posts_path)
+    open_regular(posts_path, POSTS).close()  # a FIFO, a device or a folder is named before the model loads
     model = load_run_model(run_dir)
     spec = model.spec
-    posts_path = Path(posts_path)
-    if not posts_path.is_file():
-        raise ToolkitError(f"Posts file {str(posts_path)!r} not found. Expected a posts CSV in the format the run used.")
-    posts, _ = load_posts(posts_path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
-                          timezone=spec.data.timezone)
-    check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns)
+    posts, _ = load_posts(posts_path, **spec.data.load_options())
+    check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns, spec.data.delimiter)
     users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone, local_time=spec.data.local_time,
                                     ip_zones=spec.data.ip_zones)
     survival = spec.label.kind == "time_to_event"
@@ -116,13 +119,25 @@ def _survival_scores(model, users: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_scores(table: pd.DataFrame, out: str | Path) -> Path:
-    """Write the scores CSV; the folder must exist (a typo should not create a tree)."""
+def check_out(out: str | Path) -> OutputTarget:
+    """What ``--out`` is (:func:`toolkit.safe_io.output_target`), refused early if it cannot be written.
+
+    A file's folder must exist (a typo should not create a tree); a folder, a socket or a block
+    device is refused; a pipe or device (``/dev/stdout``) is written to in place.
+    """
     out = Path(out)
-    if out.is_dir():
+    if os.path.isdir(out):
         raise ToolkitError(f"--out {str(out)!r} is a folder; expected a CSV file path such as scores.csv.")
-    if not out.parent.exists():
+    target = output_target(out)
+    if not target.stream and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
+    return target
+
+
+def write_scores(table: pd.DataFrame, out: str | Path) -> Path:
+    """Write the scores CSV: atomically to a file, in place to a pipe or device (see :func:`check_out`)."""
+    out = Path(out)
+    check_out(out)
     # user ids come from the posts file: a spreadsheet must not run one as a formula
-    write_frame_csv(csv_frame(table), out, index=False)
+    write_frame_csv(csv_frame(table), out, index=False, user_named=True)
     return out

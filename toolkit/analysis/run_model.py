@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import Block
+from toolkit.safe_io import open_regular
 
 
 @dataclass
@@ -33,16 +35,14 @@ class RunModel:
 
 def read_run_spec(folder: str | Path):
     """The resolved spec a run folder holds (``spec.yaml``), validated again."""
-    from toolkit.experiment.record import SPEC_FILE
+    from toolkit.experiment.record import SPEC_FILE, check_run_folder
     from toolkit.experiment.spec import parse_spec
     from toolkit.yaml_io import read_yaml_mapping
 
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ToolkitError(f"Run folder {str(folder)!r} not found. Expected a folder written by "
-                           "'python -m toolkit run', e.g. results/quickstart/20250101-120000.")
+    check_run_folder(folder)
     path = folder / SPEC_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):  # a FIFO or a folder there is named by the reader below
         raise ToolkitError(f"{folder} is not a run folder: it has no {SPEC_FILE}. Expected a folder written by "
                            "'python -m toolkit run'.")
     # the spec reader's own limits: size, nesting, no aliases, plain data only
@@ -57,6 +57,8 @@ def load_part(path: Path, load):
     Keras file its safe mode refuses all raise different exceptions; each means the same to
     the user: this file cannot be loaded by this toolkit.
     """
+    if not os.path.isdir(path):  # a FIFO would hang the loader (a model saved before hashes is not hashed first)
+        open_regular(path, "a saved model's file").close()
     try:
         return load(path)
     except ToolkitError:

@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -37,8 +37,9 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from toolkit.bench.workers import protect_worker, run_guarded, stop_pool
+from toolkit.bench.workers import as_finished, protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
+from toolkit.interrupts import check_stop
 from toolkit.features.rows import RowStore
 from toolkit.registry import FEATURIZERS
 
@@ -158,13 +159,14 @@ def run_local(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.nda
     """Yield (chunk index, result) as chunks finish: in this process for one worker, else in spawned ones."""
     if workers <= 1:
         for index, job in enumerate(jobs):
+            check_stop()
             yield index, embed_chunk(*job)
         return
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                initializer=_init_local_worker, initargs=(jobs[0][3],))
     try:
         futures = {pool.submit(run_guarded, embed_chunk, *job): index for index, job in enumerate(jobs)}
-        for future in as_completed(futures):
+        for future in as_finished(futures):
             yield futures[future], future.result()
     except BaseException:  # Ctrl-C or SIGTERM: stop the workers now; finished chunks are stored already
         stop_pool(pool)
@@ -186,6 +188,7 @@ def run_ray(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.ndarr
         pending = {remote.remote(*job): index for index, job in enumerate(jobs)}
         try:
             while pending:
+                check_stop()
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)  # a signal is handled within a second
                 for ref in done:
                     yield pending.pop(ref), ray.get(ref)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterator
 
-from toolkit.bench.workers import protect_worker, run_guarded, stop_pool
+from toolkit.bench.workers import as_finished, protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
+from toolkit.interrupts import check_stop
 from toolkit.safe_io import atomic_write, make_folder, remove_path
 
 
@@ -147,6 +148,7 @@ def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
     """Yield (config_id, outcome) as configurations finish."""
     if workers <= 1:
         for config_id, *args in tasks:
+            check_stop()  # a stop swallowed during the last configuration ends the sweep before the next
             yield config_id, run_config(*args)
         return
     ctx = get_context("spawn")  # fork after TensorFlow starts its threads is unsafe
@@ -154,7 +156,7 @@ def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
                                initargs=(threads_per_worker(workers),))
     try:
         futures = {pool.submit(run_guarded, run_config, *args): config_id for config_id, *args in tasks}
-        for future in as_completed(futures):
+        for future in as_finished(futures):
             yield futures[future], future.result()
     except BaseException:  # Ctrl-C, SIGTERM, or the caller closing this generator: stop now, not after the queue
         stop_pool(pool)
@@ -182,6 +184,7 @@ def run_ray(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
             pending = {remote.remote(threads_per_worker(workers), *args): config_id for config_id, *args in tasks}
             try:
                 while pending:
+                    check_stop()
                     done, _ = ray.wait(list(pending), num_returns=1, timeout=RAY_WAIT_S)
                     for ref in done:
                         yield pending.pop(ref), ray.get(ref)

@@ -19,6 +19,7 @@ from toolkit.bench.sweep import Sweep
 from toolkit.errors import ToolkitError
 from toolkit.experiment.record import RunRecord
 from toolkit.experiment.run_folder import check_folder_name, reserve_folder
+from toolkit.interrupts import check_stop
 from toolkit.progress import NullProgress, Progress
 from toolkit.safe_io import atomic_write, make_folder, remove_path
 
@@ -114,6 +115,7 @@ def run_sweep(sweep: Sweep, *, results_dir: str | Path = "results", workers: int
     folder = sweep_folder(results_dir, sweep, resume)
     with sweep_lock(folder):
         results = _run_locked(sweep, folder, workers, executor, cache_dir, progress or NullProgress())
+        check_stop()  # a stop swallowed near the end leaves the sweep unfinished (resumable), not tabled
         if then is not None:
             then(folder, results)
         return folder, results
@@ -150,6 +152,7 @@ def _run_locked(sweep: Sweep, folder: Path, workers: int, executor: str, cache_d
             results[config_id] = _record(folder, ledger, by_id[config_id], outcome, hashes[config_id])
             progress.advance("configurations")
             progress.log(_outcome_line(results[config_id]))
+            check_stop()  # recorded first: what finished is kept for --resume
     finally:
         outcomes.close()
     atomic_write(folder / "baselines.json", json.dumps({c.config_id: c.baseline_id for c in sweep.configs}, indent=2),

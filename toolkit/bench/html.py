@@ -1,18 +1,21 @@
 """A self-contained HTML report of a comparison: one file, inline CSS, figures embedded as data URIs.
 
 One file can be mailed or attached to a ticket and still show its figures. Every
-piece of text (labels and reasons come from users' sweep files) is escaped.
+piece of text (labels and reasons come from users' sweep files) loses its control
+characters by the console's rule (an ``ESC`` sequence would reach whoever ``cat``s or
+greps the file) and is then escaped.
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from html import escape
+from html import escape as _html_escape
 from pathlib import Path
 
 from toolkit.bench.table import cells, row_note, shown_columns
 from toolkit.safe_io import atomic_write
+from toolkit.sanitize import for_terminal_lines
 
 # Laid out for a 1,366 px laptop screen without horizontal scrolling: the page is at most
 # 1,300 px wide, intervals sit under their point estimate, long labels wrap anywhere, the
@@ -43,6 +46,11 @@ _COST = ("config", "featurize s", "train s", "predict ms/1k", "head params", "fr
          "weights MB", "peak MB", "FLOPs/user", "cache")
 _SPLIT = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "C-index", "Uno's C", "IBS",
           "Δ C-index")  # "x [lo, hi]" cells
+
+
+def escape(text) -> str:
+    """``text`` for the page: control characters replaced as on the terminal, then HTML-escaped."""
+    return _html_escape(for_terminal_lines(str(text)))
 
 
 def _row_class(row: dict) -> str:

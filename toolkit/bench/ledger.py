@@ -11,6 +11,7 @@ paths are read as they are.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from toolkit.bench.records import ConfigResult
@@ -29,7 +30,7 @@ class Ledger:
     def read(self) -> dict[str, ConfigResult]:
         """Finished configurations by id (the last line wins)."""
         done: dict[str, ConfigResult] = {}
-        if not self.path.is_file():
+        if not os.path.lexists(self.path):  # a FIFO or a folder there is refused by the reader, naming it
             return done
         text = read_bounded(self.path, MAX_LEDGER_BYTES, "a sweep's ledger").decode("utf-8", errors="replace")
         for line in text.splitlines():

@@ -29,6 +29,7 @@ from typing import Iterator
 
 from toolkit.environment import stay_offline
 from toolkit.errors import ToolkitError
+from toolkit.interrupts import deferred, request_stop
 
 INSTALL = "--executor ray needs Ray: pip install -e '.[ray]' (or pip install 'ray[default]')."
 _LOOPBACK = "127.0.0.1,localhost,::1"
@@ -64,7 +65,8 @@ def ray_instance(workers: int) -> Iterator[tuple[object, bool, bool]]:
         try:
             yield ray, not address, True
         finally:
-            ray.shutdown()  # a local instance stops with all its processes; a cluster only loses this driver
+            with deferred():  # a second SIGTERM must not cut the shutdown short and leave Ray's processes
+                ray.shutdown()  # a local instance stops with all its processes; a cluster only loses this driver
 
 
 def stop_tasks(ray, refs, session_is_ours: bool) -> None:
@@ -91,6 +93,7 @@ def _init(ray, **kwargs) -> None:
         ray.init(**kwargs)
     except SystemExit:  # SIGTERM while Ray was starting: its handler had already replaced the toolkit's
         ray.shutdown()
+        request_stop("SIGTERM")  # recorded like the toolkit's own handler does, in case this raise is lost
         raise KeyboardInterrupt("signal SIGTERM") from None
     finally:
         if previous is not None:

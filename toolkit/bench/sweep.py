@@ -43,6 +43,7 @@ import yaml
 
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import NAME, Spec, apply_override, load_spec, parse_spec
+from toolkit.interrupts import check_stop
 from toolkit.yaml_io import read_yaml_mapping
 from toolkit.params import parse, unknown_key
 
@@ -246,6 +247,7 @@ def expand(sweep: Sweep, grids: list[dict[str, list]], baseline: dict | None,
     for grid in grids:
         names = list(grid)
         for values in itertools.product(*(grid[a] for a in names)):
+            check_stop()  # a thousand configurations take a while to parse
             axes = dict(zip(names, values))
             if not any(all(axes.get(k) == v for k, v in rule.items()) for rule in exclude):
                 add(axes)

@@ -12,7 +12,9 @@
   sees the parent process change and does the same.
 - The driver stops a pool by cancelling what has not started and terminating
   (then, after a grace period, killing) the workers, instead of waiting for
-  running configurations to finish.
+  running configurations to finish; a second signal meanwhile cannot cut that short.
+- The driver waits for results in turns of :data:`WAIT_S`, checking between turns for a
+  stop whose KeyboardInterrupt was swallowed (:mod:`toolkit.interrupts`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,14 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, wait
+from typing import Iterable, Iterator
+
+from toolkit.interrupts import check_stop, deferred
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_INTERVAL_S = 1.0
+WAIT_S = 0.5  # the driver's longest wait for a result before it looks for a stop request
 GRACE_S = 10.0  # after SIGTERM, seconds a worker (or the driver's wait for one) allows before a hard exit
 
 _terminating = threading.Event()
@@ -76,8 +83,28 @@ def run_guarded(fn, *args):
             os._exit(1)
 
 
+def as_finished(futures: Iterable) -> Iterator:
+    """Like ``concurrent.futures.as_completed``, but a stop asked for while waiting is raised within :data:`WAIT_S`.
+
+    Raises:
+        KeyboardInterrupt: a SIGTERM or Ctrl-C arrived, its first raise possibly swallowed.
+    """
+    pending = set(futures)
+    while pending:
+        check_stop()
+        done, pending = wait(pending, timeout=WAIT_S, return_when=FIRST_COMPLETED)
+        for future in done:
+            check_stop()
+            yield future
+
+
 def stop_pool(pool) -> None:
     """Cancel queued work and terminate a ProcessPoolExecutor's running workers now."""
+    with deferred():  # a second SIGTERM must not leave workers running
+        _stop_pool(pool)
+
+
+def _stop_pool(pool) -> None:
     # pid -> Process; the pool has no public accessor, and shutdown(wait=False) alone lets them run on
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)

@@ -34,7 +34,6 @@ import hashlib
 import json
 import math
 import os
-import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -43,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit import __version__
-from toolkit.errors import ToolkitError, os_reason
-from toolkit.safe_io import atomic_write, read_regular
+from toolkit.errors import ToolkitError
+from toolkit.safe_io import atomic_write, describe_path, open_regular, read_regular
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
@@ -233,9 +232,7 @@ class RunRecord:
     def open(cls, folder: str | Path) -> "RunRecord":
         """Read a run folder's metrics.json; a ToolkitError when the folder is not a readable run."""
         folder = Path(folder)
-        if not folder.is_dir():
-            raise ToolkitError(f"Run folder {str(folder)!r} not found. Expected a folder written by "
-                               "'python -m toolkit run', e.g. results/quickstart/20250101-120000.")
+        check_run_folder(folder)
         if not is_run_folder(folder):
             raise ToolkitError(f"{folder} is not a run folder: it has no {METRICS_FILE}.")
         raw = read_json_object(folder / METRICS_FILE, f"a run's {METRICS_FILE}")
@@ -322,6 +319,15 @@ def _baselines(check: _Check) -> dict[str, dict[str, Interval]]:
             for name, entry in entries.items()}
 
 
+def check_run_folder(folder: Path) -> None:
+    """Refuse a run folder path that is not a folder, saying what it is (missing, a FIFO, a file, ...)."""
+    if not folder.is_dir():
+        found = describe_path(folder)
+        raise ToolkitError(f"Run folder {str(folder)!r} {'not found' if found == 'does not exist' else 'is not a folder'}: "
+                           f"the path {found}. Expected a folder written by 'python -m toolkit run', "
+                           "e.g. results/quickstart/20250101-120000.")
+
+
 def is_run_folder(folder: str | Path) -> bool:
     """Whether ``folder`` looks like a run folder (has metrics.json); says nothing about its contents.
 
@@ -332,20 +338,16 @@ def is_run_folder(folder: str | Path) -> bool:
 
 def read_predictions(path: Path, limit: int, label_kind: str = "binary") -> pd.DataFrame:
     """A predictions.csv no larger than ``limit``, with its columns checked, or a ToolkitError naming it."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: {os_reason(exc)}.") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ToolkitError(f"{path} is not a regular file; expected a run's {PREDICTIONS_FILE}.")
-    if info.st_size > limit:
-        raise ToolkitError(f"{path} is {info.st_size:,} bytes; for the users and repeats its {METRICS_FILE} "
-                           f"records, a {PREDICTIONS_FILE} is at most {limit:,} bytes. Was it replaced?")
-    try:
-        table = pd.read_csv(path, dtype={"user_id": str})
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
-        raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from None
+    with open_regular(path, f"a run's {PREDICTIONS_FILE}") as fh:  # read from the descriptor that was checked
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise ToolkitError(f"{path} is {size:,} bytes; for the users and repeats its {METRICS_FILE} "
+                               f"records, a {PREDICTIONS_FILE} is at most {limit:,} bytes. Was it replaced?")
+        try:
+            table = pd.read_csv(fh, dtype={"user_id": str})
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
+            raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from None
     survival = label_kind == "time_to_event"
     columns = SURVIVAL_PREDICTION_COLUMNS if survival else PREDICTION_COLUMNS
     missing = [c for c in columns if c not in table.columns]
@@ -390,13 +392,17 @@ def pivot_predictions(table: pd.DataFrame, path: Path, label_kind: str = "binary
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, or of every file under a folder (names and contents, in sorted order)."""
+    """sha256 of a file, or of every file under a folder (names and contents, in sorted order).
+
+    Anything in the folder that is neither a folder nor a regular file (a FIFO, which would hang
+    the hash; a device; a link to one) is refused with a ToolkitError naming it.
+    """
     digest = hashlib.sha256()
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    paths = sorted(p for p in path.rglob("*") if not p.is_dir()) if path.is_dir() else [path]
     for p in paths:
         if path.is_dir():
             digest.update(str(p.relative_to(path)).encode() + b"\0")
-        with open(p, "rb") as fh:
+        with open_regular(p, "a saved model's file") as fh:
             for chunk in iter(lambda: fh.read(2**20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
@@ -433,7 +439,7 @@ def read_model_info(folder: str | Path) -> dict:
     """
     model_dir = Path(folder) / MODEL_DIR
     path = model_dir / MODEL_INFO_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):  # a FIFO or a folder there is named by the reader below
         raise ToolkitError(f"{folder} has no saved model (expected {path}). Runs save their final model "
                            "unless they were run without saving; run the spec again with 'python -m toolkit run'.")
     info = read_json_object(path, "a saved model's model.json", MAX_MODEL_INFO_BYTES)
@@ -452,7 +458,7 @@ def read_model_info(folder: str | Path) -> dict:
     bad = isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
     if not survival and bad:
         raise ToolkitError(f"{path}: 'threshold' must be a finite number; got {threshold!r:.80}.")
-    missing = [f for f in files + [head_file] if not (model_dir / f).exists()]
+    missing = [f for f in files + [head_file] if not os.path.lexists(model_dir / f)]
     if missing:
         raise ToolkitError(f"The saved model in {model_dir} is incomplete: {', '.join(missing)} missing. "
                            "Run the spec again.")

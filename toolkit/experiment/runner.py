@@ -37,6 +37,7 @@ from toolkit.experiment.run_folder import ResultsFolder
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
+from toolkit.interrupts import check_stop
 from toolkit.progress import NullProgress, Progress
 from toolkit.safe_io import atomic_write
 
@@ -111,8 +112,7 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
 
         return prepare_survival(spec, cache_dir=cache_dir)
     path = data_path(spec, cache_dir)
-    posts, load = load_posts(path, columns=spec.data.columns, on_bad_rows=spec.data.on_bad_rows,
-                             timezone=spec.data.timezone)
+    posts, load = load_posts(path, **spec.data.load_options())
     users, y, report = build_users(posts, effective_label(spec), timezone=spec.data.timezone,
                                    local_time=spec.data.local_time, ip_zones=spec.data.ip_zones)
     check_positives(y, spec.evaluation, counts=report.counts_text())
@@ -147,8 +147,7 @@ def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
     from toolkit.data.crawl import daily_volume
 
     try:
-        posts, _ = load_posts(data_path(spec, cache_dir), columns=spec.data.columns,
-                              on_bad_rows=spec.data.on_bad_rows, timezone=spec.data.timezone)
+        posts, _ = load_posts(data_path(spec, cache_dir), **spec.data.load_options())
     except ToolkitError:
         return []
     return text_chart(daily_volume(posts["create_time"]), label_windows(spec.label))
@@ -193,6 +192,7 @@ def cross_validate(spec: Spec, prepared: Prepared, store: FeatureStore, *, fold_
                          featurize_s=dict.fromkeys(spec.block_names(), 0.0))
     progress.start("folds", len(folds))
     for fold in folds:
+        check_stop()  # a SIGTERM swallowed during the last fold stops the run here
         progress.start("featurize", len(spec.featurizers))
         feats = featurize(spec, prepared.users, fold.train, [fold.test], store, progress=progress)
         progress.start("epochs", spec.training.epochs)

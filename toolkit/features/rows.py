@@ -10,34 +10,53 @@ head or seed embeds nothing it has embedded before; a changed text embeds
 only that text.
 
 Layout: ``<root>/rows/<identity>/identity.json`` (what the identity hashes, for
-people) and shards ``<uuid>.npz``, each holding ``digests`` (uint8, n x 32: the
-texts' sha256) and ``rows`` (float32, n x dim). NumPy's npz holds plain arrays
-and is read with ``allow_pickle=False``, so a cache file cannot run code. A
-shard is written to a temporary file and renamed, so readers see whole shards
-only, and concurrent writers never share a file name. A shard that cannot be
-read is warned about, deleted and its rows recomputed.
+people) and shards ``<uuid>.npz`` (:mod:`toolkit.features.cache.shards`), each
+holding ``digests`` (uint8, n x 32: the texts' sha256), ``rows`` (float32, n x
+dim), ``seconds`` and ``hmac``. A shard is written to a temporary file and
+renamed, so readers see whole shards only, and concurrent writers never share
+a file name.
+
+Trust: the same rule as the feature cache's. Every shard carries an
+HMAC-SHA256 under the user's cache key (:mod:`toolkit.signing`) over the
+identity folder's name, the shape and the exact bytes of its digests, rows and
+seconds; a shard that is unsigned, signed with another key, altered, or copied
+from another identity's folder is never used. Nor is one that is not a regular
+file (a FIFO cannot hang the reader, a link is not followed) or whose array
+headers declare more than the file holds (a decompression bomb is refused
+before anything is allocated). Such shards are deleted (this is the toolkit's
+own cache) and their rows recomputed, with one warning per read naming how
+many and why. The folders ``rows`` and ``rows/<identity>`` must be folders the
+cache made: a link there is neither read nor written through (a warning, and
+the rows are computed without the cache; :mod:`toolkit.features.cache.folders`).
+NumPy's npz holds plain arrays and is read with ``allow_pickle=False``, so a
+cache file cannot run code.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 import uuid
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from toolkit.cleanup import Removal, remove_dir_if_empty, remove_matching_files
+from toolkit.cleanup import Removal, remove_dir_if_empty, remove_file, remove_matching_files
 from toolkit.features.cache import code_version
-from toolkit.safe_io import atomic_write, open_atomic
+from toolkit.features.cache.folders import PlantedPath, own_folder
+from toolkit.features.cache.key import load_or_create_key
+from toolkit.features.cache.shards import BadShard, UnsignedShard, read_shard, rows_per_shard, write_shard
+from toolkit.safe_io import atomic_write
 
-FORMAT = 1  # part of every identity: bump it when the layout changes, and old shards are never read
+# part of every identity: bump it when the layout changes, and old shards are never read
+# (2: shards are signed; the unsigned shards of format 1 are left for `cache clear`)
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -139,78 +158,133 @@ def _identity(featurizer) -> dict:
 class RowStore:
     """The shards of one featurizer identity under ``<root>/rows/``."""
 
-    def __init__(self, root: Path, featurizer):
+    def __init__(self, root: Path, featurizer, *, secret: bytes | None = None):
+        """``secret`` signs and verifies shards; default: the user's cache key file (made on first use)."""
         self.identity = _identity(featurizer)
         key = hashlib.sha256(json.dumps(self.identity, sort_keys=True, default=str).encode()).hexdigest()
-        self.folder = Path(root) / "rows" / key[:32]
+        self.root = Path(root)
+        self.name = key[:32]
+        self.folder = self.root / "rows" / self.name
+        self._secret = secret
+        self._off = False  # set, with one warning, once the cache cannot be used: a later call stays silent
 
     def read(self) -> tuple[dict[bytes, np.ndarray], dict[bytes, float]]:
-        """Every cached ``{text digest: row}`` of this identity and the seconds each took; unreadable shards dropped."""
+        """Every cached ``{text digest: row}`` of this identity and the seconds each took; bad shards deleted."""
         known: dict[bytes, np.ndarray] = {}
         seconds: dict[bytes, float] = {}
-        if not self.folder.is_dir():
+        key = self._key()
+        folder = self._own_folder(create=False) if key is not None else None
+        if folder is None:
             return known, seconds
-        for shard in sorted(self.folder.glob("*.npz")):
+        discarded = []
+        for shard in _shards(folder):
             try:
-                digests, rows, per_row = _read_shard(shard)
-            except FileNotFoundError:  # removed meanwhile by `cache clear`
-                continue
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-                warnings.warn(f"row cache shard {shard.name} is unreadable ({exc}); discarding it", stacklevel=3)
-                shard.unlink(missing_ok=True)
+                digests, rows, per_row = read_shard(shard, self.name, key)
+            except BadShard as exc:
+                if os.path.lexists(shard):  # else removed meanwhile by `cache clear`
+                    discarded.append((shard.name, exc))
+                    remove_file(shard, Removal())  # unlink: a link goes, never what it points to
                 continue
             keys = [bytes(d) for d in digests]
             known.update(zip(keys, rows))
             seconds.update(zip(keys, per_row.tolist()))
+        if discarded:
+            warnings.warn(_discarded(folder, discarded), stacklevel=3)
         return known, seconds
 
     def write(self, computed: dict[bytes, np.ndarray], seconds_per_row: float = 0.0) -> None:
-        """Add one shard; a disk error is warned about and the run goes on without storing."""
+        """Add signed shards; a disk error is warned about and the run goes on without storing."""
+        key = self._key()
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_once(self.folder / "identity.json", json.dumps(self.identity, indent=2, default=str).encode())
+            folder = self._own_folder(create=True) if key is not None else None
+            if folder is None:
+                return
+            _write_once(folder / "identity.json", json.dumps(self.identity, indent=2, default=str).encode(),
+                        self.root)
             digests = np.frombuffer(b"".join(computed), dtype=np.uint8).reshape(len(computed), 32)
             rows = np.stack(list(computed.values())).astype(np.float32)
-            with open_atomic(self.folder / f"{uuid.uuid4().hex}.npz", within=self.folder) as fh:
-                np.savez(fh, digests=digests, rows=rows, seconds=np.full(len(rows), seconds_per_row))
+            step = rows_per_shard(rows.shape[1])
+            for i in range(0, len(rows), step):
+                write_shard(folder / f"{uuid.uuid4().hex}.npz", self.name, digests[i:i + step], rows[i:i + step],
+                            np.full(len(rows[i:i + step]), seconds_per_row), key, within=self.root)
         except OSError as exc:
             warnings.warn(f"could not store rows in {self.folder} ({exc}); going on without caching them",
                           stacklevel=3)
 
+    def _key(self) -> bytes | None:
+        """The signing key, loaded once; if the key file cannot be made, the row cache is off (one warning)."""
+        if self._secret is None and not self._off:
+            try:
+                self._secret = load_or_create_key()
+            except OSError as exc:
+                self._turn_off(f"row cache disabled: cannot read or create its key file ({exc})")
+        return None if self._off else self._secret
 
-def _read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        digests, rows = data["digests"], data["rows"]
-        seconds = data["seconds"] if "seconds" in data.files else np.zeros(len(rows))
-    if digests.ndim != 2 or digests.shape[1] != 32 or rows.ndim != 2 or rows.shape[0] != digests.shape[0] \
-            or seconds.shape != (rows.shape[0],):
-        raise ValueError(f"shapes {digests.shape}, {rows.shape} and {seconds.shape} do not match")
-    return digests, rows, seconds
+    def _own_folder(self, *, create: bool) -> Path | None:
+        try:
+            return own_folder(self.root, "rows", self.name, create=create)
+        except PlantedPath as exc:
+            self._turn_off(f"row cache not used: {exc}; rows are computed and not stored")
+            return None
+
+    def _turn_off(self, message: str) -> None:
+        if not self._off:
+            warnings.warn(message, stacklevel=4)
+        self._off = True
 
 
-def _write_once(path: Path, content: bytes) -> None:
-    if path.exists():
+def _shards(folder: Path) -> list[Path]:
+    """The files named as the cache names its shards (others are not read, and `cache clear` reports them)."""
+    try:
+        return sorted(p for p in folder.iterdir() if _SHARD.fullmatch(p.name))
+    except OSError as exc:
+        warnings.warn(f"row cache {folder} cannot be listed ({exc}); computing rows without it", stacklevel=4)
+        return []
+
+
+def _discarded(folder: Path, discarded: list[tuple[str, BadShard]]) -> str:
+    """One line for every shard a read threw away."""
+    unsigned = sum(isinstance(exc, UnsignedShard) for _, exc in discarded)
+    first = "; ".join(f"{name}: {exc}" for name, exc in discarded[:3]) + (" ..." if len(discarded) > 3 else "")
+    return (f"row cache {folder}: discarded {len(discarded)} shard(s) ({unsigned} not signed with your cache key, "
+            f"{len(discarded) - unsigned} unreadable) and recomputing their rows: {first}")
+
+
+def _write_once(path: Path, content: bytes, root: Path) -> None:
+    if os.path.lexists(path):  # a link planted there is neither followed nor replaced
         return
-    atomic_write(path, content, within=path.parent)
+    atomic_write(path, content, within=root)
 
 
 _ROW_FOLDER = re.compile(r"[0-9a-f]{32}")
+_SHARD = re.compile(r"[0-9a-f]{32}\.npz")
 # the last two: what an interrupted atomic write leaves (older versions' temporary names, then today's)
 _ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|\.[0-9a-f]{32}\.tmp"
                        r"|\.([0-9a-f]{32}\.npz|identity\.json)\.[0-9a-f]{12}\.tmp")
 
 
 def clear_rows(root: str | Path) -> Removal:
-    """Delete the row cache's own files under ``<root>/rows`` (by their exact names); report the rest."""
+    """Delete the row cache's own files under ``<root>/rows`` (by their exact names); report the rest.
+
+    A link where the cache keeps a folder (``rows`` itself, ``rows/<identity>``) or a shard is
+    removed as a link; what it points to is never entered.
+    """
     folder = Path(root) / "rows"
     removal = Removal()
+    if os.path.islink(folder):
+        remove_file(folder, Removal())
+        return removal
     if not folder.is_dir():
         return removal
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir() and not entry.is_symlink() and _ROW_FOLDER.fullmatch(entry.name):
-            removal.merge(remove_matching_files(entry, _ROW_FILE))
-            remove_dir_if_empty(entry)
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not _ROW_FOLDER.fullmatch(entry.name):
+            removal.kept.append(entry.path)
+        elif entry.is_symlink():
+            remove_file(Path(entry.path), Removal())
+        elif entry.is_dir(follow_symlinks=False):
+            removal.merge(remove_matching_files(Path(entry.path), _ROW_FILE))
+            remove_dir_if_empty(Path(entry.path))
         else:
-            removal.kept.append(str(entry))
+            removal.kept.append(entry.path)
     remove_dir_if_empty(folder)
     return removal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Literal
 
 import numpy as np
@@ -9,7 +10,8 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.featurizers.base import Featurizer
-from toolkit.featurizers.models import folder_digest, model_folder, resolve_model, weights_bytes_of
+from toolkit.featurizers.model_checks import check_model_folder
+from toolkit.featurizers.models import folder_digest, local_model_path, model_folder, resolve_model, weights_bytes_of
 from toolkit.featurizers.quantize import quantize_int8
 from toolkit.text.tokenize import user_texts
 from toolkit.params import Interval
@@ -104,8 +106,6 @@ class DistilBertFeaturizer(Featurizer):
                 f"The 'pooling' parameter of DistilBertFeaturizer must be one of 'mean', 'cls'. Got {self.pooling!r} instead."
             )
         import torch
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         try:
             device = torch.device(self.device)
@@ -116,21 +116,7 @@ class DistilBertFeaturizer(Featurizer):
             ) from exc
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ToolkitError(f"DistilBertFeaturizer was given device {self.device!r}, but torch sees no CUDA GPU.")
-        # Quiet: loading a masked-LM checkpoint into the bare encoder warns about the unused LM head
-        # (expected), and transformers 5 draws a progress bar per load.
-        source = resolve_model(self.model)  # ToolkitError naming the extra when a wheel is missing
-        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            encoder = AutoModel.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ToolkitError(_not_found_message(self.model, exc)) from exc
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
+        tokenizer, encoder = _from_pretrained(self.model)
         encoder.to(device).eval()  # eval: no dropout, so the same text always gives the same vector
         # Counted before quantizing: int8 Linear layers hold packed weights, not Parameters.
         params = _count_params(encoder)
@@ -246,6 +232,36 @@ class DistilBertFeaturizer(Featurizer):
 #: (model, device, quantize) -> (tokenizer, encoder, device, (params, non-embedding params));
 #: inference only, so sharing is safe
 _LOADED: dict[tuple[str, str, str], tuple[Any, Any, Any, tuple[int, int]]] = {}
+
+
+def _from_pretrained(model: str):
+    """(tokenizer, encoder) of a ``model:`` value, offline, after the folder has been checked as untrusted input."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    source = resolve_model(model)  # ToolkitError naming the extra when a wheel is missing
+    local = local_model_path(model)
+    if local is not None:  # a folder may be anyone's: its config, sizes and weight format come first
+        check_model_folder(local, model)
+    # Quiet: loading a masked-LM checkpoint into the bare encoder warns about the unused LM head
+    # (expected), and transformers 5 draws a progress bar per load.
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        return (AutoTokenizer.from_pretrained(source, local_files_only=True),
+                AutoModel.from_pretrained(source, local_files_only=True))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ToolkitError(_not_found_message(model, exc)) from exc
+    except (RuntimeError, pickle.UnpicklingError) as exc:  # weights of other shapes than config.json's, say
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ToolkitError(f"The model {model!r} for the distilbert featurizer could not be loaded: "
+                           f"{type(exc).__name__}: {first[:300]}. Is its config.json the one saved with "
+                           "these weights?") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _count_params(encoder) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from toolkit.text.tokenize import load_jieba, user_texts
 from toolkit.text.tokens import tokenize_texts
 from toolkit.params import Interval
 from toolkit.registry import register_featurizer
+from toolkit.safe_io import open_regular
 
 
 @register_featurizer("fasttext")
@@ -221,8 +222,9 @@ class FastTextFeaturizer(Featurizer):
 def _load_bin(path: str) -> Any:
     import fasttext
 
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise ToolkitError(f"The fastText model file {path!r} does not exist (the 'path' parameter of fasttext).")
+    open_regular(path, "a fastText .bin model (the 'path' parameter of fasttext)").close()  # names a FIFO, a folder
     check_fasttext_bin(path)  # a truncated file can otherwise load with garbage vectors
     try:
         return fasttext.load_model(path)

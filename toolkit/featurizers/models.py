@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
+import os
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
+from toolkit.featurizers.model_checks import check_model_folder, read_config
 
 WHEEL_PREFIX = "wheel:"
 MODELS_EXTRA = "models"
@@ -153,7 +154,7 @@ def _hub_cache_models() -> list[ModelFolder]:
 
 def model_summary(folder: Path) -> dict:
     """Architecture, layers, width and size of a model folder, from its ``config.json`` and files."""
-    config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    config = read_config(folder)  # bounded, and a JSON object: a listed folder may be anyone's
     layers = config.get("num_hidden_layers", config.get("n_layers"))
     width = config.get("hidden_size", config.get("dim"))
     size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
@@ -167,6 +168,18 @@ def chinese_unknown_share(tokenizer) -> float:
         return 0.0
     ids = [tokenizer(ch, add_special_tokens=False)["input_ids"] for ch in COMMON_CHINESE]
     return sum(1 for x in ids if unk in x) / len(ids)
+
+
+def local_model_path(model: str) -> Path | None:
+    """What a ``model:`` value names on this machine (a folder, or whatever stands at that path), or None.
+
+    A path that exists is returned as it is, folder or not, so that the check before loading
+    can say what it is; a hub id is looked up in the Hugging Face cache.
+    """
+    resolved = resolve_model(model)
+    if os.path.lexists(resolved):
+        return Path(resolved)
+    return model_folder(model)
 
 
 def model_folder(model: str) -> Path | None:
@@ -267,6 +280,7 @@ def _chinese_unk(folder: Path) -> float | None:
     try:
         from transformers import AutoTokenizer
 
+        check_model_folder(folder, str(folder), weights=False)  # a listed folder may be anyone's: bounded first
         return chinese_unknown_share(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
     except Exception:  # no tokenizer files, or one transformers cannot read: say nothing rather than guess
         return None

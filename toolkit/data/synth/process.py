@@ -52,7 +52,7 @@ from toolkit.data.synth.text import OTHER_REGIONS, compose, user_names
 from toolkit.errors import ToolkitError
 from toolkit.progress import counter_for
 from toolkit.user_dirs import cache_root
-from toolkit.safe_io import open_atomic
+from toolkit.safe_io import open_atomic, open_output, output_target
 
 #: observation window: first posts fall on days 0..GEN_OBSERVE_DAYS-1
 GEN_OBSERVE_DAYS = 7
@@ -457,9 +457,12 @@ def _posts_for(rng, user, day, home_hour, hour_sd, popularity, themes, p_chinese
     return out
 
 
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV with a BOM through :func:`toolkit.safe_io.open_atomic` (temp file in the folder, then rename)."""
-    with open_atomic(path, within=path.parent) as fh:
+def _write_atomic(frame: pd.DataFrame, path: Path, user_named: bool = False) -> None:
+    """Write a CSV with a BOM through :func:`toolkit.safe_io.open_atomic` (temp file in the folder, then rename).
+
+    ``user_named``: through :func:`toolkit.safe_io.open_output` (a pipe or device is written to in place).
+    """
+    with (open_output(path) if user_named else open_atomic(path, within=path.parent)) as fh:
         f = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
         writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL)
         writer.writerow(frame.columns)
@@ -473,12 +476,16 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
         f.detach()  # the atomic file closes the underlying handle itself
 
 
-def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: float = 0.1) -> Path:
+def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: float = 0.1, *,
+                    user_named: bool = False) -> Path:
     """Write a synthetic posts CSV and, beside it, ``<stem>.truth.csv``.
 
     Args:
         path: where the posts CSV goes; its folder is created if missing.
         users, seed, positive_rate: as for :func:`generate`.
+        user_named: ``path`` is one the user named (``data synth --out``): a named pipe or a device
+            there (``/dev/stdout``, ``/dev/null``) is written to in place, never replaced, and no truth
+            file is written (``/dev/null.truth.csv`` is nobody's file).
 
     Returns:
         The posts CSV's path.
@@ -488,12 +495,15 @@ def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: floa
     if progress is not None:
         progress(users)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = user_named and output_target(path).stream
+    if not stream:
+        path.parent.mkdir(parents=True, exist_ok=True)
     truth = truth.assign(first_seen=truth["first_seen"].dt.strftime("%Y-%m-%d"),
                          return_day=[str(d) if d is not pd.NA else "" for d in truth["return_day"]])
     # Truth first: a posts file that exists always has its truth beside it.
-    _write_atomic(truth, truth_path(path))
-    _write_atomic(posts, path)
+    if not stream:
+        _write_atomic(truth, truth_path(path))
+    _write_atomic(posts, path, user_named)
     return path
 
 

@@ -5,6 +5,9 @@ or ``.npz``, ``other-N.npy`` or ``.npz`` and ``fitted.pkl``; interrupted writes
 and discards leave ``.<key>.<pid>.<8 hex>.tmp`` and ``.<key>.<8 hex>.trash``.
 Only those names are removed; an entry folder holding anything else is left
 whole and reported, so a mistyped ``--cache-dir`` cannot delete someone's files.
+A link where the cache keeps a folder (``features`` itself, ``<xx>``, an entry)
+was planted, not made by the cache: it is removed as a link and never entered,
+so what it points to is untouched.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ _PAYLOAD = re.compile(r"manifest\.json|fitted\.pkl|(?:train|other-\d+)\.np[yz]")
 def clear_entries(root: Path) -> Removal:
     """Remove every entry and leftover under ``root`` (the ``features`` folder); ``removed`` counts entries."""
     removal = Removal()
+    if os.path.islink(root):
+        remove_file(root, Removal())  # the link goes, never what it points to
+        return removal
     for prefix in _scan(root, removal):
+        if _PREFIX.fullmatch(prefix.name) and prefix.is_symlink():
+            remove_file(Path(prefix.path), Removal())
+            continue
         if not (_PREFIX.fullmatch(prefix.name) and prefix.is_dir(follow_symlinks=False)):
             removal.kept.append(prefix.path)
             continue

@@ -16,6 +16,13 @@ back from an entry this user's key signed. An entry is built in a temporary fold
 (manifest last) and renamed into place whole, so a reader sees a complete entry
 or none. When two processes store one key, the first rename wins and the other
 drops its copy: both hold the same blocks.
+
+Below the cache root nothing is followed that the cache did not make: a link at
+``features``, ``features/<xx>`` or an entry's folder makes that entry a miss (with
+one warning per link, nothing stored through it; :mod:`~toolkit.features.cache.folders`),
+an entry's files are opened only if they are regular files and not links (a FIFO
+cannot hang the reader), and a block's ``.npy`` headers must declare exactly the
+bytes read (:mod:`~toolkit.features.cache.arrays`) before NumPy allocates anything.
 """
 
 from __future__ import annotations
@@ -39,10 +46,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from toolkit.cleanup import Removal
+from toolkit.errors import ToolkitError
+from toolkit.features.cache.arrays import load_checked
 from toolkit.features.cache.clear import clear_entries
+from toolkit.features.cache.folders import PlantedPath, own_folder
 from toolkit.features.cache.key import load_or_create_key, sign, verify
 from toolkit.user_dirs import cache_root
-from toolkit.safe_io import open_atomic
+from toolkit.safe_io import open_atomic, read_regular
 
 FORMAT = 2  # part of every key: bump it when the layout changes and old entries simply miss
 MANIFEST = "manifest.json"
@@ -124,6 +134,7 @@ class FeatureCache:
         self.root = None if root is None else Path(root) / "features"
         self.stats = CacheStats()
         self._secret = secret
+        self._planted: set[str] = set()  # links already warned about: one line each, not one per lookup
 
     def _signing_key(self) -> bytes | None:
         """The key, loaded once; if the key file cannot be made, the cache is switched off with a warning."""
@@ -149,11 +160,22 @@ class FeatureCache:
     def _folder(self, key: str) -> Path | None:
         return None if self.root is None else self.root / key[:2] / key
 
+    def _own(self, *parts: str, create: bool) -> Path | None:
+        """``features/<parts>`` if every folder on the way is the cache's own; a planted link: warned, None."""
+        try:
+            return own_folder(self.root.parent, self.root.name, *parts, create=create)
+        except PlantedPath as exc:
+            if str(exc) not in self._planted:
+                self._planted.add(str(exc))
+                warnings.warn(f"feature cache: {exc}; entries there are computed and not stored",
+                              RuntimeWarning, stacklevel=3)
+            return None
+
     def load(self, key: str) -> CachedBlocks | None:
         """The entry for ``key``, or None; a corrupt entry is warned about, deleted and missed."""
         secret = self._signing_key()
-        folder = self._folder(key)
-        if folder is None or not folder.is_dir():
+        folder = self._own(key[:2], key, create=False) if self.root is not None else None
+        if folder is None:
             self.stats.misses += 1
             return None
         try:
@@ -181,12 +203,14 @@ class FeatureCache:
             fitted: the pickled fitted featurizer, when a caller needs it back (a final model to save).
         """
         secret = self._signing_key()
-        folder = self._folder(key)
-        if folder is None:
+        if self.root is None:
             return
+        folder = self._folder(key)
         tmp = folder.with_name(f".{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            tmp.mkdir(parents=True)
+            if self._own(key[:2], create=True) is None:
+                return
+            tmp.mkdir()  # in a folder just checked to be the cache's own; never through a link at its name
             named = [("train", train_block)] + [(f"other-{i}", b) for i, b in enumerate(other_blocks)]
             body = {"format": FORMAT, "key": key, "seconds": float(seconds), "meta": meta,
                     "blocks": [_write_block(tmp, name, block) for name, block in named]}
@@ -242,13 +266,7 @@ def _write_block(folder: Path, name: str, block) -> dict:
 
 def _read_entry(folder: Path, key: str, secret: bytes) -> CachedBlocks:
     """The entry's blocks, after its manifest's HMAC and key, then every payload's size and sha256, check out."""
-    try:
-        with open(folder / MANIFEST, "rb") as fh:
-            data = fh.read(MAX_MANIFEST_BYTES + 1)
-    except FileNotFoundError:
-        raise _Corrupt("manifest missing") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise _Corrupt(f"manifest larger than {MAX_MANIFEST_BYTES} bytes")
+    data = _read_own(folder / MANIFEST, MAX_MANIFEST_BYTES, "manifest")
     try:
         manifest = json.loads(data)
     except ValueError as exc:
@@ -263,12 +281,19 @@ def _read_entry(folder: Path, key: str, secret: bytes) -> CachedBlocks:
     return CachedBlocks(blocks[0], blocks[1:], manifest["seconds"], manifest["meta"], hit=True, fitted=fitted)
 
 
-def _read_payload(folder: Path, entry: dict) -> bytes:
+def _read_own(path: Path, limit: int, label: str) -> bytes:
+    """A file of the entry (``label`` in messages), at most ``limit`` bytes: a regular file, never a link or FIFO."""
+    if not os.path.lexists(path):
+        raise _Corrupt(f"{label} missing")
     try:
-        with open(folder / entry["file"], "rb") as fh:  # read once: checked, then parsed from memory
-            payload = fh.read(entry["bytes"] + 1)
-    except FileNotFoundError:
-        raise _Corrupt(f"{entry['file']} missing") from None
+        return read_regular(path, limit, f"a feature cache {label}", follow_links=False)
+    except ToolkitError as exc:
+        raise _Corrupt(str(exc)) from None
+
+
+def _read_payload(folder: Path, entry: dict) -> bytes:
+    # read once: checked, then parsed from memory
+    payload = _read_own(folder / entry["file"], entry["bytes"], entry["file"])
     if len(payload) != entry["bytes"]:
         raise _Corrupt(f"{entry['file']} has {len(payload)} bytes, expected {entry['bytes']}")
     if hashlib.sha256(payload).hexdigest() != entry["sha256"]:
@@ -277,8 +302,8 @@ def _read_payload(folder: Path, entry: dict) -> bytes:
 
 
 def _read_block(folder: Path, entry: dict):
-    buffer = io.BytesIO(_read_payload(folder, entry))
-    block = sp.load_npz(buffer) if entry["kind"] == "sparse" else np.load(buffer, allow_pickle=False)
+    payload = _read_payload(folder, entry)
+    block = load_checked(io.BytesIO(payload), len(payload), sparse=entry["kind"] == "sparse")
     if list(block.shape) != entry["shape"]:
         raise _Corrupt(f"{entry['file']} has shape {list(block.shape)}, expected {entry['shape']}")
     return block
