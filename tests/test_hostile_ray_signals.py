@@ -97,13 +97,14 @@ def test_ray_init_leaves_the_toolkits_sigterm_handler_in_place():
     from toolkit.interrupts import sigterm_as_interrupt
 
     fake = FakeRay()
-    with sigterm_as_interrupt():
-        ours = signal.getsignal(signal.SIGTERM)
-        _init(fake)
-        assert signal.getsignal(signal.SIGTERM) is ours
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # the handler runs between bytecodes; the sleep is cut short
+    with pytest.raises(KeyboardInterrupt):  # leaving the block raises again: the first raise was caught
+        with sigterm_as_interrupt():
+            ours = signal.getsignal(signal.SIGTERM)
+            _init(fake)
+            assert signal.getsignal(signal.SIGTERM) is ours
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)  # the handler runs between bytecodes; the sleep is cut short
     assert fake.calls == ["init"]
 
 

@@ -180,7 +180,8 @@ def test_missing_file(tmp_path, make):
     path = tmp_path / "nope.csv"
     if make == "directory":
         path.mkdir()
-    with pytest.raises(ToolkitError, match="Data file .*nope.csv.* not found"):
+    expected = "is a folder, not a regular file" if make == "directory" else "not found"
+    with pytest.raises(ToolkitError, match=f"Data file .*nope.csv.* {expected}"):
         load_posts(path)
 
 

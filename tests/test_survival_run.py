@@ -25,7 +25,7 @@ def test_a_time_to_return_spec_validates_with_either_survival_head():
 
 @pytest.mark.parametrize("changes, message", [
     ({"head": {"type": "hazard"}}, "head 'hazard' learns time_to_event labels, but the spec's label.retained_if"),
-    ({"head": {"type": "cox"}}, "Use a head that takes it (hybrid, logreg, lstm, mlp)"),
+    ({"head": {"type": "cox"}}, "Use a head that takes it (gbdt, hybrid, logreg, lstm, mlp"),
     ({"label": TTR, "head": {"type": "logreg"}}, "head 'logreg' learns binary labels, but the spec's label.time_to_return"),
     ({"label": {**TTR, "retained_if": BASE["label"]["retained_if"]}, "head": {"type": "cox"}},
      "exactly one of 'retained_if'"),
