@@ -48,6 +48,7 @@ class SpecFields:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     seed: int = 0
+    tune: dict | None = None  # wraps ``head`` in the ``tuned`` head (toolkit.heads.tuned)
 
     param_paths = True
     param_constraints = {"name": NAME, "seed": SEED}
@@ -91,6 +92,7 @@ class Spec:
         out = copy.deepcopy(self.raw)
         out["featurizers"] = [{"type": k, **p} for k, p in self.featurizers]
         out["head"] = {"type": self.head[0], **self.head[1]}
+        out.pop("tune", None)  # folded into head: {type: tuned, ...}, which reads back the same
         out["training"] = self.training.to_dict()
         out["evaluation"] = self.evaluation.to_dict()
         out["seed"] = self.seed
@@ -149,6 +151,8 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
         raw["data"]["path"] = fields.data.path
     featurizers = _parse_featurizers(fields.featurizers, fields.seed)
     head = _parse_plugin(fields.head, HEADS, "head")
+    if fields.tune is not None:
+        head = _tuned(head, fields.tune)
     spec = Spec(fields.name, fields.data, fields.label, featurizers, head, fields.training, fields.evaluation,
                 fields.seed, fields.description, source, raw)
     blocks = list(zip(spec.block_names(), (f.output_kind() for f in spec.build_featurizers())))
@@ -160,6 +164,18 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
         raise ToolkitError(reason)
     _check_label_kind(spec)
     return spec
+
+
+def _tuned(head: tuple[str, dict], tune: Any) -> tuple[str, dict]:
+    """A top-level ``tune:`` block: the spec's head wrapped in ``tuned`` with the block's settings."""
+    allowed = ("space", "trials", "metric", "pruning", "warmup_epochs")
+    if not isinstance(tune, dict) or any(k not in allowed for k in tune):
+        raise ToolkitError(f"tune must be a mapping of {', '.join(allowed)}, e.g. "
+                           f"{{trials: 20, space: {{C: {{low: 0.01, high: 100, log: true}}}}}}. Got {tune!r} instead.")
+    if head[0] == "tuned":
+        raise ToolkitError("tune: wraps the spec's head in a 'tuned' head, and head is one already; "
+                           "keep one of the two.")
+    return _parse_plugin({"type": "tuned", "head": {"type": head[0], **head[1]}, **tune}, HEADS, "tune")
 
 
 def _check_label_kind(spec: Spec) -> None:

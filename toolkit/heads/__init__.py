@@ -7,6 +7,6 @@ a Keras head is built or loaded.
 from toolkit.features.blocks import Block
 from toolkit.heads.base import Head
 
-from toolkit.heads import cox, gbdt, hazard, hybrid, logreg, lstm, mlp  # noqa: E402,F401  (registration)
+from toolkit.heads import cox, gbdt, hazard, hybrid, logreg, lstm, mlp, stack, tuned  # noqa: E402,F401  (registration)
 
 __all__ = ["Block", "Head"]
