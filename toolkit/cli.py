@@ -268,6 +268,8 @@ def cmd_validate(args, console) -> int:
             for line in crawl_chart(spec, args.cache_dir):  # the holes that may have emptied the cohort
                 console.print(line)
             raise
+        for featurizer in spec.build_featurizers():
+            featurizer.warm_up()  # a run may never load a model whose rows are cached; validate proves it loads
         r = prepared.report
         console.print(f"data {prepared.source}: {prepared.load.summary()}")
         from toolkit.console import data_lines

@@ -38,6 +38,7 @@ class FeatureStore:
     rows: dict[str, np.ndarray] = field(default_factory=dict)  # repr(featurizer) -> every user's rows
     row_stats: dict[str, RowStats] = field(default_factory=dict)  # block name -> what embedding them did
     folds: int = 1  # the embeddings' seconds are spread over this many folds
+    facts: dict[str, dict] = field(default_factory=dict)  # repr(featurizer) -> what its fit set
 
     @classmethod
     def open(cls, users: pd.DataFrame, cache_dir: str | None, *, enabled: bool = True) -> "FeatureStore":
@@ -51,6 +52,7 @@ class FeatureStore:
         key = repr(feat)
         if key not in self.rows:
             self.rows[key], self.row_stats[name] = embed_rows(feat, users, self.root)
+            self.facts[key] = feat.fitted_facts()  # later folds' featurizers take these instead of loading
         return self.rows[key]
 
 
@@ -96,7 +98,8 @@ def _sliced(name: str, feat, users: pd.DataFrame, train: np.ndarray, others: lis
             store: FeatureStore) -> CachedBlocks:
     """A stateless featurizer's blocks: slices of its rows for every user, embedded once per run."""
     rows = store.all_rows(name, feat, users)
-    feat.fit(users.iloc[train])  # learns nothing; a final model saves it fitted
+    if not feat.restore_fitted(store.facts.get(repr(feat))):
+        feat.fit(users.iloc[train])  # learns nothing; a final model saves it fitted
     return CachedBlocks(rows[train], [rows[r] for r in others], store.row_stats[name].compute_seconds / store.folds)
 
 

@@ -52,11 +52,17 @@ from toolkit.features.cache import code_version
 from toolkit.features.cache.folders import PlantedPath, own_folder
 from toolkit.features.cache.key import load_or_create_key
 from toolkit.features.cache.shards import BadShard, UnsignedShard, read_shard, rows_per_shard, write_shard
-from toolkit.safe_io import atomic_write
+from toolkit.errors import ToolkitError
+from toolkit.features.cache.key import sign_parts, verify_parts
+from toolkit.safe_io import atomic_write, read_regular
 
 # part of every identity: bump it when the layout changes, and old shards are never read
 # (2: shards are signed; the unsigned shards of format 1 are left for `cache clear`)
 FORMAT = 2
+#: beside the shards: what the featurizer's fit set (``Featurizer.fitted_facts``), signed like a shard,
+#: so that a run whose rows are all cached does not load the model to learn its width and size
+FACTS = "facts.json"
+MAX_FACTS_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,9 @@ def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = 
     if not getattr(featurizer, "stateless", False):
         raise TypeError(f"embed_rows needs a stateless featurizer; {type(featurizer).__name__} learns from its "
                         "training users, so its rows depend on the fold.")
-    featurizer.fit(users)  # stateless: this only loads the model (once per process) and learns nothing
-    texts = featurizer.row_texts(users)
+    texts = featurizer.row_texts(users)  # the texts alone: no model is needed to read them
     if texts is None:
+        featurizer.fit(users)  # stateless: this only loads the model (once per process) and learns nothing
         start = time.perf_counter()
         rows = np.asarray(featurizer.transform(users), dtype=np.float32)
         seconds = time.perf_counter() - start
@@ -117,11 +123,16 @@ def embed_rows(featurizer, users: pd.DataFrame, cache_root: str | Path | None = 
     store = RowStore(Path(cache_root), featurizer) if cache_root is not None else None
     known, known_seconds = store.read() if store is not None else ({}, {})
     missing = list(dict.fromkeys(d for d in digests if d not in known))  # distinct, in first-seen order
+    fitted = bool(missing) or not featurizer.restore_fitted(store.read_facts() if store is not None else None)
+    if fitted:
+        featurizer.fit(users)  # loads the model: only when a row must be computed, or its facts were not kept
     start = time.perf_counter()
     computed = _compute(featurizer, users, digests, missing)
     seconds = time.perf_counter() - start
     if store is not None and computed:
         store.write(computed, seconds / len(computed))
+    if store is not None and fitted:
+        store.write_facts(featurizer.fitted_facts())  # after the transform, which counts the tokens
     vectors = {**known, **computed}
     rows = np.stack([vectors[d] for d in digests]) if digests else _empty(featurizer)
     n_computed = sum(1 for d in digests if d in computed)
@@ -211,6 +222,39 @@ class RowStore:
             warnings.warn(f"could not store rows in {self.folder} ({exc}); going on without caching them",
                           stacklevel=3)
 
+    def read_facts(self) -> dict | None:
+        """What the featurizer's ``fit`` set when its rows were computed (sizes, counts), if signed by this key."""
+        key = self._key()
+        folder = self._own_folder(create=False) if key is not None else None
+        if folder is None or not (folder / FACTS).is_file() or (folder / FACTS).is_symlink():
+            return None
+        try:
+            stored = json.loads(read_regular(folder / FACTS, MAX_FACTS_BYTES, "a row cache's facts",
+                                             follow_links=False))
+            facts, mac = stored["facts"], stored["hmac"]
+        except (ToolkitError, OSError, ValueError, KeyError, TypeError):
+            return None  # unreadable: the model is loaded and the facts written again
+        if not isinstance(facts, dict) or not verify_parts(key, [self._facts_payload(facts)], mac):
+            return None
+        return facts
+
+    def write_facts(self, facts: dict) -> None:
+        """Keep ``facts`` (JSON numbers) beside the shards, signed like them; a disk error only warns."""
+        key = self._key()
+        if not facts or key is None:
+            return
+        try:
+            folder = self._own_folder(create=True)
+            if folder is None or os.path.islink(folder / FACTS):
+                return
+            mac = sign_parts(key, [self._facts_payload(facts)])
+            atomic_write(folder / FACTS, json.dumps({"facts": facts, "hmac": mac}, sort_keys=True), within=self.root)
+        except (OSError, TypeError, ValueError) as exc:
+            warnings.warn(f"could not store {FACTS} in {self.folder} ({exc}); going on without it", stacklevel=3)
+
+    def _facts_payload(self, facts: dict) -> bytes:
+        return (self.name + "\0" + json.dumps(facts, sort_keys=True)).encode()
+
     def _key(self) -> bytes | None:
         """The signing key, loaded once; if the key file cannot be made, the row cache is off (one warning)."""
         if self._secret is None and not self._off:
@@ -259,8 +303,8 @@ def _write_once(path: Path, content: bytes, root: Path) -> None:
 _ROW_FOLDER = re.compile(r"[0-9a-f]{32}")
 _SHARD = re.compile(r"[0-9a-f]{32}\.npz")
 # the last two: what an interrupted atomic write leaves (older versions' temporary names, then today's)
-_ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|\.[0-9a-f]{32}\.tmp"
-                       r"|\.([0-9a-f]{32}\.npz|identity\.json)\.[0-9a-f]{12}\.tmp")
+_ROW_FILE = re.compile(r"[0-9a-f]{32}\.npz|identity\.json|facts\.json|\.[0-9a-f]{32}\.tmp"
+                       r"|\.([0-9a-f]{32}\.npz|identity\.json|facts\.json)\.[0-9a-f]{12}\.tmp")
 
 
 def clear_rows(root: str | Path) -> Removal:

@@ -37,6 +37,29 @@ class Featurizer(Plugin):
     #: and every fold slices them (see :func:`toolkit.features.rows.embed_rows`)
     stateless: ClassVar[bool] = False
 
+    #: for a stateless featurizer: the attributes ``fit`` sets, when they are plain numbers (sizes,
+    #: counts; never weights). They are kept beside the cached rows, so a run whose rows are all in
+    #: the row cache restores them (:meth:`restore_fitted`) instead of loading the model
+    fitted_attributes: ClassVar[tuple[str, ...]] = ()
+
+    def fitted_facts(self) -> dict[str, Any]:
+        """The :attr:`fitted_attributes` that are set, as JSON-ready numbers."""
+        return {name: getattr(self, name) for name in self.fitted_attributes if hasattr(self, name)}
+
+    def restore_fitted(self, facts: dict[str, Any] | None) -> bool:
+        """Set the :attr:`fitted_attributes` from ``facts`` (what :meth:`fitted_facts` gave) without fitting.
+
+        Returns False, changing nothing, when the featurizer declares none or ``facts`` lacks one
+        of the required ones (``fit`` must then run). Attributes starting with ``_`` are optional.
+        """
+        required = [n for n in self.fitted_attributes if not n.startswith("_")]
+        if not required or not facts or any(n not in facts for n in required):
+            return False
+        for name in self.fitted_attributes:
+            if name in facts:
+                setattr(self, name, facts[name])
+        return True
+
     def output_kind(self) -> BlockKind:
         """The kind of block :meth:`transform` returns, known before fitting."""
         return self.kind

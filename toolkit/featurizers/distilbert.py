@@ -65,6 +65,7 @@ class DistilBertFeaturizer(Featurizer):
 
     kind = "dense"
     stateless = True
+    fitted_attributes = ("dim_", "params_", "non_embedding_params_", "_mean_tokens")
     param_constraints = {"max_length": Interval(2, None), "batch_size": Interval(1, None)}
 
     def __init__(
@@ -90,7 +91,17 @@ class DistilBertFeaturizer(Featurizer):
                                f"got device {self.device!r}. Use device: cpu or quantize: none.")
 
     def check_available(self) -> None:
-        self.warm_up()
+        """The model found and its folder checked as untrusted input, without loading torch or the weights.
+
+        A run whose rows are all in the row cache never loads the model, so this check is all it
+        pays. ``validate`` loads it too (:meth:`warm_up`), so a folder whose weights do not match its
+        config is caught there; a model not on disk is loaded here, so its message says how to get it.
+        """
+        self.validate("distilbert")
+        if local_model_path(self.model) is None:
+            self.warm_up()
+            return
+        check_model_folder(local_model_path(self.model), self.model)
 
     def warm_up(self) -> None:
         """Load the tokenizer and the model, so loading is not counted as featurizing time."""

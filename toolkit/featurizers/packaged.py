@@ -111,6 +111,7 @@ class PackagedEncoder(Featurizer):
 
     kind = "dense"
     stateless = True
+    fitted_attributes = ("dim_", "params_", "non_embedding_params_", "_mean_tokens")
     #: tokens per user assumed by flops_per_user before a transform has counted them
     default_tokens = 32.0
 
