@@ -6,7 +6,7 @@ from toolkit.data.synth import generate
 from toolkit.data.synth.intent import INTENT_EFFECT, LEAVE_PHRASES, STAY_PHRASES, draw_intent, write_intent
 from toolkit.data.synth.process import chinese_only_share
 
-# The shares README's "Synthetic data" states, measured on 3,000 users with seed 0.
+# The shares docs/getting-started.md's "The synthetic data" states, measured on 3,000 users with seed 0.
 DOCUMENTED = {"of_text": 0.307, "of_signal": 0.096}
 
 
