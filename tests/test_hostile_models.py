@@ -174,11 +174,11 @@ def test_a_file_named_as_the_model_is_not_a_folder(tmp_path):
 
 def test_toolkit_models_listing_reads_a_listed_folder_bounded(folder):
     from toolkit.errors import ToolkitError
-    from toolkit.featurizers import models
+    from toolkit.featurizers import listing
 
     with open(folder / "tokenizer.json", "r+b") as fh:
         fh.truncate(3 * 2**30)
-    assert models._chinese_unk(folder) is None  # the tokenizer is not read: no share rather than 3 GB read
+    assert listing._chinese_unk(folder) is None  # the tokenizer is not read: no share rather than 3 GB read
     (folder / "config.json").write_text("[1]")
     with pytest.raises(ToolkitError, match="holds a JSON list"):
-        models.model_summary(folder)
+        listing.model_summary(folder)

@@ -303,7 +303,8 @@ def test_the_lock_file_is_never_followed_when_it_is_a_link(sweep, tmp_path, caps
 
 
 def test_terms_and_topic_words_from_data_stay_inside_their_markdown_line():
-    from toolkit.analysis.explain import _terms_lines, _topic_lines
+    from toolkit.analysis.explain import _topic_lines
+    from toolkit.analysis.terms import terms_lines as _terms_lines
 
     bad = "x\n![k](/etc/passwd)\n# owned | cell"
     term = {"term": bad, "coef": 0.5, "users": 3}

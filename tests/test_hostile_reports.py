@@ -392,7 +392,8 @@ def test_eda_survives_mathtext_and_thousands_of_post_types(tmp_path):
 
 
 def test_explain_markdown_keeps_words_from_data_on_their_line():
-    from toolkit.analysis.explain import _terms_lines, _topic_lines
+    from toolkit.analysis.explain import _topic_lines
+    from toolkit.analysis.terms import terms_lines as _terms_lines
 
     bad = "x\n![k](/etc/passwd)\n# h |"
     term = {"term": bad, "coef": 1.0, "users": 3}

@@ -27,7 +27,7 @@ Example:
 
 import importlib
 
-__version__ = "0.1.0"
+from toolkit._version import __version__
 
 __all__ = ["run", "load_run", "compare", "bench", "Run", "Comparison", "ToolkitError", "__version__"]
 

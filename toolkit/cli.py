@@ -30,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     The functions run in the order ``--help`` lists the commands, so a new command is one
     function here plus its name in the tuple.
     """
+    from toolkit._version import __version__
+
     parser = argparse.ArgumentParser(prog="python -m toolkit", description="Retention experiments with cost accounting.")
+    parser.add_argument("--version", action="version", version=f"retention-toolkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (_add_run, _add_validate, _add_bench, _add_compare, _add_cache, _add_listings, _add_data,
                         _add_predict, _add_explain, _add_imbalance, _add_eda, _add_embed):
@@ -334,7 +337,8 @@ def cmd_plugins(args, console) -> int:
 
 def cmd_models(args, console) -> int:
     from toolkit.console import models_table
-    from toolkit.featurizers.models import MODELS_EXTRA, model_listing
+    from toolkit.featurizers.listing import model_listing
+    from toolkit.featurizers.models import MODELS_EXTRA
 
     models = model_listing()
     if not models:

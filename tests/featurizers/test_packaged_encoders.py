@@ -10,7 +10,7 @@ from fake_encoders import fake_engines  # noqa: F401  (fixture)
 from toolkit.errors import ToolkitError
 from toolkit.features.rows import embed_rows
 from toolkit.featurizers import e5, use
-from toolkit.featurizers.models import model_listing
+from toolkit.featurizers.listing import model_listing
 from toolkit.registry import FEATURIZERS
 
 KINDS = {"e5": (e5, e5.E5Featurizer), "use": (use, use.UseFeaturizer)}

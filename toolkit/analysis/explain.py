@@ -26,7 +26,7 @@ from toolkit.analysis.curves import calibration, curves_figures, operating_point
 from toolkit.analysis.figures import interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
 from toolkit.analysis.run_model import read_run_spec
-from toolkit.analysis.terms import linear_terms
+from toolkit.analysis.terms import linear_terms, terms_lines
 from toolkit.safe_io import atomic_write, make_folder
 from toolkit.sanitize import for_markdown_cell as cell
 
@@ -134,16 +134,6 @@ def _importance_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _terms_lines(terms: dict) -> list[str]:
-    lines = [f"Model: {terms['model']}. Positive coefficients go with retention, negative with churn.", ""]
-    for direction in ("retention", "churn"):
-        for language in ("english", "chinese"):
-            items = terms[direction][language]
-            text = ", ".join(f"{cell(t['term'])} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
-            lines.append(f"- **{direction}, {language}:** {text}")
-    return lines
-
-
 def explain_markdown(r: dict) -> str:
     d, cal, op = r["design"], r["calibration"], r["operating_point"]
     lines = [
@@ -158,7 +148,7 @@ def explain_markdown(r: dict) -> str:
         "### Behavior columns", "", *(_importance_table(r["importance"]["behavior"])
                                        if r["importance"]["behavior"] else ["(no behavior block in this spec)"]), "",
         "![importance](importance.png)", "",
-        "## Terms associated with retention and churn", "", *_terms_lines(r["terms"]), "",
+        "## Terms associated with retention and churn", "", *terms_lines(r["terms"]), "",
         "## Topics and retention", "", *_topic_lines(r["topics"]), "",
         "## Calibration and the chosen threshold", "",
         f"From the run's out-of-fold scores. Brier score {cal['brier']:.4f} (a constant at the base rate scores "

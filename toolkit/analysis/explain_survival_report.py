@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.analysis.explain import _terms_lines
+from toolkit.analysis.terms import terms_lines
 from toolkit.sanitize import for_markdown_cell as cell
 
 
@@ -70,7 +70,7 @@ def survival_markdown(r: dict) -> str:
         "### Blocks", "", *_importance_table(r["importance"]["blocks"], False), "",
         "### Behavior columns", "", *_importance_table(r["importance"]["behavior"], True), "",
         "![importance](importance.png)", "",
-        "## Terms associated with returning sooner and later", "", *_terms_lines(r["terms"]), "",
+        "## Terms associated with returning sooner and later", "", *terms_lines(r["terms"]), "",
         "## Topics and returning", "", *_topic_lines(r["topics"]), "",
         "## Calibration over time", "", *_calibration_lines(r["calibration"]), "",
     ]

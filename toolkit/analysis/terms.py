@@ -14,6 +14,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from toolkit.sanitize import for_markdown_cell as cell
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -65,3 +67,14 @@ def _pick(vocab, coef: np.ndarray, x, top: int) -> dict:
             out[direction][language] = [{"term": str(vocab[i]), "coef": float(coef[i]), "users": int(users[i])}
                                         for i in picked]
     return out
+
+
+def terms_lines(terms: dict) -> list[str]:
+    """Markdown lines: the terms most associated with each outcome, per language, each word kept in its cell."""
+    lines = [f"Model: {terms['model']}. Positive coefficients go with retention, negative with churn.", ""]
+    for direction in ("retention", "churn"):
+        for language in ("english", "chinese"):
+            items = terms[direction][language]
+            text = ", ".join(f"{cell(t['term'])} ({t['coef']:+.2f}, {t['users']} users)" for t in items) or "none"
+            lines.append(f"- **{direction}, {language}:** {text}")
+    return lines

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit import __version__
+from toolkit._version import __version__
 from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write, describe_path, open_regular, read_regular
 

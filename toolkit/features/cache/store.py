@@ -75,9 +75,9 @@ def code_version(featurizer_cls: type) -> str:
     try:
         text = inspect.getsource(sys.modules[featurizer_cls.__module__])
     except (KeyError, TypeError, OSError):  # built in, or defined where no source file exists
-        import toolkit
+        from toolkit._version import __version__
 
-        text = f"{featurizer_cls.__module__}.{featurizer_cls.__qualname__} {toolkit.__version__}"
+        text = f"{featurizer_cls.__module__}.{featurizer_cls.__qualname__} {__version__}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
