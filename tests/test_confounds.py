@@ -103,9 +103,11 @@ def test_split_runs_end_to_end_with_baselines_and_coverage(split_run):
 def test_coverage_set_in_the_spec_applies_to_synthetic_data(tmp_path):
     from toolkit.experiment.runner import prepare
 
-    label = {**spec_dict()["label"], "coverage": {"min_daily_share": 0.1, "min_covered_days": 1.0}}
+    # The generator's crawl has no gap; a spec that says the crawler missed Feb 1-4 is believed.
+    days = [["2025-01-01", "2025-01-31"], ["2025-02-05", "2025-06-30"]]
+    label = {**spec_dict()["label"], "coverage": {"days": days, "min_covered_days": 1.0}}
     prepared = prepare(parse_spec(spec_dict(label=label, evaluation={"min_positives_per_fold": 1})),
                        cache_dir=str(tmp_path))
     report = prepared.report
-    assert report.censored_by_coverage > 0
+    assert report.censored_by_coverage > 0 and report.windows["gaps"] == [["2025-02-01", "2025-02-04"]]
     assert report.labelled == len(prepared.y) == report.in_cohort - report.censored - report.censored_by_coverage

@@ -85,7 +85,8 @@ def test_time_zone_shift_moves_epoch_times_across_midnight(tmp_path):
 
 def test_coverage_censors_users_whose_window_the_crawl_missed(tmp_path):
     # Five filler posts a day on Jan 10-13 and Jan 20-22; nothing on Jan 14-19 (the hole).
-    # Volumes: Jan 10: 6, 11: 7, 12: 6, 13: 6, 20-22: 5 -> median day with posts 6, every such day covered.
+    # Reference posts (no cohort user's return): Jan 10: 6, 11: 6, 12: 6 (fillers + a first post), 13: 5, 20-22: 5
+    # -> the median of the days with posts around the hole is 5 or 6: Jan 14-19 are gaps, Jan 10-13 covered.
     filler = [(f"f{d}-{k}", f"1/{d}/2025 10:0{k}") for d in (10, 11, 12, 13, 20, 21, 22) for k in range(5)]
     rows = filler + [
         ("early", "1/10/2025 09:00"), ("early", "1/11/2025 09:00"),  # window Jan 11-13: 3/3 covered -> 1
@@ -103,9 +104,13 @@ def test_coverage_censors_users_whose_window_the_crawl_missed(tmp_path):
     loose = came_back(cohort=cohort, coverage={"min_daily_share": 0.2, "min_covered_days": 0.6})
     found, report, _ = labels(path, loose)
     assert report.censored_by_coverage == 6 and found["gone"] == 0 and "hole" not in found
-    # a day needs 0.9 x 6 = 5.4 posts: Jan 13 (6) still counts, Jan 20-22 (5) would not
+    # A day needs 0.9 x 6 = 5.4 reference posts. hole's return on Jan 13 is not one (the old rule counted it,
+    # so a return made its own window covered): Jan 13 holds 5 and is a gap, and Jan 11's windows fall too.
     tight_day = came_back(cohort=cohort, coverage={"min_daily_share": 0.9, "min_covered_days": 0.6})
-    assert labels(path, tight_day)[1].censored_by_coverage == 6
+    assert labels(path, tight_day)[1].censored_by_coverage == 12
+    stated = came_back(cohort=cohort, coverage={"days": [["2025-01-10", "2025-01-13"], ["2025-01-20", "2025-01-22"]],
+                                                "min_covered_days": 0.6})
+    assert labels(path, stated)[1].censored_by_coverage == 6, "the stated days give the loose rule's answer"
 
 
 def test_day0_account_created_from_object_ids(tmp_path):

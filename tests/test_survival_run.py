@@ -87,7 +87,8 @@ def test_a_gap_crawl_keeps_gap_users_in_the_risk_set_and_counts_them():
     assert users["user_id"].tolist() == ["A", "B", "C", "D"]
     assert (counts.in_analysis, counts.returned, counts.interval_censored, counts.censored) == (4, 2, 1, 2)
     assert (counts.censored_by_data_end, counts.in_gap, counts.out_of_view) == (1, 4, 1)
-    assert (report.censored, report.censored_by_coverage, report.positives) == (1, 4, 2)
+    # nobody is dropped for the gap: the 4 are kept, counted as in a gap, not as censored by coverage
+    assert (report.censored, report.censored_by_coverage, report.in_coverage_gap, report.positives) == (1, 0, 4, 2)
     at_risk = [np.flatnonzero(row).tolist() for row in label.at_risk]
     assert at_risk == [[0, 1], [0, 1, 4, 5, 6], [], [2, 3, 4]]
     assert label.event_first.tolist() == [2, -1, 0, -1] and label.event_last.tolist() == [4, -1, 0, -1]

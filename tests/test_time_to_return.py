@@ -85,10 +85,12 @@ def test_no_follow_up_inside_the_data_leaves_the_user_out():
 
 
 def test_covered_dates_uses_the_coverage_rule():
+    from toolkit.data.coverage import crawl_coverage
+
     volume = pd.Series([10, 10, 1, 0, 10, 10], index=[day(k) for k in range(6)])
-    covered = covered_dates(volume, CoverageRule(min_daily_share=0.2, min_covered_days=0.8), day(4))
-    assert covered == {day(0), day(1), day(4)}
-    assert covered_dates(volume, None, day(4)) is None
+    coverage = crawl_coverage(volume, CoverageRule(min_daily_share=0.2, min_covered_days=0.8))
+    assert covered_dates(coverage, day(4)) == {day(0), day(1), day(4)}
+    assert covered_dates(None, day(4)) is None
 
 
 def test_first_return_and_bad_input():
@@ -104,7 +106,7 @@ def test_first_return_and_bad_input():
 
 
 def test_from_posts_on_a_hand_made_crawl_with_a_gap():
-    from toolkit.data.crawl import daily_volume
+    from toolkit.data.coverage import crawl_coverage, reference_posts
     from toolkit.data.time_to_return import from_posts
 
     # Ten "background" posts a day on days 0..20 except the gap, days 9 and 10 (no post at all).
@@ -115,7 +117,10 @@ def test_from_posts_on_a_hand_made_crawl_with_a_gap():
              ("u2", pd.Timestamp(day(2))), ("u2", pd.Timestamp(day(10)) + pd.Timedelta(hours=1))]
     posts = pd.DataFrame(rows, columns=["user_id", "create_time"])
     day0 = pd.Series([pd.Timestamp(day(0)), pd.Timestamp(day(2))], index=["u1", "u2"])
-    label = from_posts(posts, day0, daily_volume(posts["create_time"]), CoverageRule(), after_days=7,
+    # The background account is outside the cohort (u1, u2): its posts are reference posts; u1's and u2's are not
+    # after their first day.
+    reference = reference_posts(posts["create_time"], posts["user_id"], day0, 1)
+    label = from_posts(posts, day0, crawl_coverage(reference, CoverageRule()), after_days=7,
                        follow_days=14, data_end=day(20))
     # u1: days 7, 8 covered; 9, 10 not; the return on 11 may lie in days 9..11 (bins 2..4).
     assert (label.event_first.tolist(), label.event_last.tolist()) == ([2, 0], [4, 1])

@@ -1,8 +1,9 @@
 """A label that arrival alone decides: counted from sign-up, the timing baseline explains it and the run says so.
 
 The crawl is hand-made: every account is created on a day in January (object-id user ids), posts one to three
-times on the day of its first post, ``delay`` days after sign-up, and comes back on day 10 after sign-up exactly
-when the delay is 4 days or more. Nothing the user wrote or did in the window depends on the delay.
+times on the day of its first post, ``delay`` days after sign-up, and comes back on day 14 after sign-up exactly
+when the delay is 4 days or more. Nothing the user wrote or did in the window depends on the delay. (Day 14 is
+past every user's first posting week, delay + 6 <= 12: a post inside that week is no return under any day 0.)
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def write_crawl(path, n=160, seed=0, late=8):
             when = first + dt.timedelta(hours=int(rng.integers(9, 23)), minutes=int(rng.integers(0, 60)))
             rows.append((user, when, int(rng.integers(0, 500))))
         if delay >= 4:
-            rows.append((user, created + dt.timedelta(days=10, hours=12), 3))
+            rows.append((user, created + dt.timedelta(days=14, hours=12), 3))
         delays[user] = delay
     rows.append((oid(dt.datetime(2025, 3, 1), 999), dt.datetime(2025, 3, 10, 12), 0))  # the data's end
     with path.open("w", encoding="utf-8", newline="") as f:

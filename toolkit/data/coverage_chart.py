@@ -1,8 +1,9 @@
 """The crawl's posts per day, drawn in the terminal and as a PNG, with the label's windows marked.
 
 Both views answer one question before any result is trusted: was the crawler
-collecting while the label was looking? Days below the coverage rule's share of
-the median day show as holes.
+collecting while the label was looking? The days the coverage rule
+(:mod:`toolkit.data.coverage`) found uncovered inside the label windows are
+marked as gaps (``g``), whether they were stated or found by the heuristic.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ _MARKS = (("cohort", "c"), ("observation", "o"), ("label", "l"))
 def _span(windows: dict, name: str) -> tuple[dt.date, dt.date] | None:
     pair = windows.get(name)
     return (dt.date.fromisoformat(pair[0]), dt.date.fromisoformat(pair[1])) if pair else None
+
+
+def _gaps(windows: dict) -> list[tuple[dt.date, dt.date]]:
+    """The coverage rule's gaps in the label windows, as ``(first, last)`` runs (none when it is off)."""
+    return [(dt.date.fromisoformat(a), dt.date.fromisoformat(b)) for a, b in windows.get("gaps") or []]
 
 
 def text_chart(volume: pd.Series, windows: dict, *, width: int = 100) -> list[str]:
@@ -44,6 +50,11 @@ def text_chart(volume: pd.Series, windows: dict, *, width: int = 100) -> list[st
         if span:
             row = "".join(mark if any(span[0] <= d <= span[1] for d in g) else " " for g in groups)
             out.append(f"  {row}  {name} {span[0]}..{span[1]}")
+    gaps = _gaps(windows)
+    if gaps:
+        row = "".join("g" if any(a <= d <= b for d in g for a, b in gaps) else " " for g in groups)
+        days_in = sum((b - a).days + 1 for a, b in gaps)
+        out.append(f"  {row}  crawl gaps: {days_in} day(s) the coverage rule found uncovered")
     return out
 
 
@@ -64,6 +75,9 @@ def write_png(volume: pd.Series, windows: dict, path: str | Path, *, threshold: 
         if span:
             ax.axvspan(pd.Timestamp(span[0]) - pd.Timedelta(hours=12), pd.Timestamp(span[1]) + pd.Timedelta(hours=12),
                        alpha=0.18, color=colours[name], label=f"{name} window")
+    for k, (a, b) in enumerate(_gaps(windows)):
+        ax.axvspan(pd.Timestamp(a) - pd.Timedelta(hours=12), pd.Timestamp(b) + pd.Timedelta(hours=12), alpha=0.35,
+                   color="#333", label="crawl gap" if k == 0 else None)
     if threshold:
         ax.axhline(threshold, color="#555", linestyle="--", linewidth=0.8, label="coverage threshold")
     ax.set_ylabel("posts per day")

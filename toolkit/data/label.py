@@ -24,12 +24,18 @@ Days are calendar days on ``data.timezone``'s clock. Day 0 (``day0``) is the
 date of the user's first post in the file (``first_post``, the default) or the
 day the account was created (``account_created``, decoded from object-id user
 ids; the earlier of that and the first post, should the clocks disagree); the
-cohort is then the users whose day 0 falls in ``cohort.first_seen``. Under
+cohort is then the users whose day 0 falls in ``cohort.first_seen``. Whatever day 0
+is, a return is a post after the observation window by a user who posted inside it, and
+no post inside the user's first posting week (their first ``observe_days`` days from
+their first post; under ``observe_until``, the days every user is observed) counts as
+one: the label window starts no earlier than the day after that week. Under
 ``observe_until`` every user is observed for the same number of days (their
 first ``observe_until - cohort end + 1``), so no feature says how long a user
 was observed. A user whose label window ends after the data ends (``data_end``,
 by default the date of the last post in the file) is censored; so is one whose
-label window the crawl did not cover (``coverage``, :mod:`toolkit.data.coverage`).
+label window the crawl did not cover (``coverage``, :mod:`toolkit.data.coverage`: the
+crawl's dates as stated in ``coverage.days``, or else a heuristic read off the posts that are
+no cohort user's return).
 """
 
 from __future__ import annotations
@@ -47,7 +53,9 @@ _FORMS = (
     "  retained_if: {active_between: [START, END]}  |  {returns_after_days: N, horizon_days: M}\n"
     "  time_to_return: {after_days: N, follow_days: M}   # instead of retained_if\n"
     "  data_end: DATE   # optional\n  day0: first_post | account_created   # optional\n"
-    "  coverage: {min_daily_share: 0.2, min_covered_days: 0.8, reference_quantile: 0.9} | null   # optional"
+    "  coverage: {days: [DATE, [FIRST, LAST], ...]}   # optional: the days the crawler ran\n"
+    "          | {min_daily_share: 0.2, min_covered_days: 0.8, reference_quantile: 0.5, reference_days: 15,\n"
+    "             min_reference_posts: 5}   # the heuristic (default)  | null   # off"
 )
 _DAYS = Interval(1, 3660)  # ten years: any longer window is a typo
 
@@ -239,7 +247,8 @@ class LabelSpec:
 
     def to_dict(self) -> dict:
         """The block as YAML would write it, every default filled in."""
-        out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]}, "day0": self.day0, "coverage": vars(self.coverage).copy() if self.coverage else None}
+        out = {"cohort": {"first_seen": [str(d) for d in self.cohort.first_seen]}, "day0": self.day0,
+               "coverage": _coverage_dict(self.coverage)}
         if self.retained_if is not None:
             out["retained_if"] = {k: ([str(d) for d in v] if k == "active_between" else v)
                                   for k, v in vars(self.retained_if).items() if v is not None}
@@ -271,6 +280,16 @@ class LabelSpec:
             f"cohort first seen {self.cohort_start}..{self.cohort_end}; features from {observe}; "
             f"retained if {rule}"
         )
+
+
+def _coverage_dict(rule: CoverageRule | None) -> dict | None:
+    """``label.coverage`` as YAML writes it: stated days as ISO dates and ``[first, last]`` pairs."""
+    if rule is None:
+        return None
+    out = vars(rule).copy()
+    if rule.days is not None:
+        out["days"] = [str(d) if isinstance(d, dt.date) else [str(d[0]), str(d[1])] for d in rule.days]
+    return out
 
 
 def parse_label(block, where: str = "label") -> LabelSpec:

@@ -6,6 +6,10 @@ Where the binary label drops a user whose label window runs past ``data_end`` or
 crawl gap, this one keeps them: they are right-censored at the last bin the crawl saw them
 through, and the gap's bins are masked. Only a user the crawl never saw through a single
 follow-up bin, nor saw return, is left out (``out_of_view``): they tell the likelihood nothing.
+Follow-up starts after the user's first posting week whatever day 0 is (``entry``), so under
+``day0: account_created`` a first-week post is never a return. Users kept with a gap in their
+follow-up are counted as ``in_gap`` (``DataReport.in_coverage_gap``), not as censored by coverage:
+nobody is dropped for a gap here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pandas as pd
 from toolkit.data.clock import DEFAULT_TIMEZONE
 from toolkit.data.label import LabelSpec
 from toolkit.data.time_to_return import TimeToReturn, covered_dates, follow_up_in_gap, time_to_return
-from toolkit.data.users import DataReport, cohort_of, window_users
+from toolkit.data.users import DataReport, cohort_of, coverage_findings, window_users
 from toolkit.errors import ToolkitError
 
 
@@ -52,14 +56,16 @@ def build_survival_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str
     c = cohort_of(posts, label, timezone=timezone, local_time=local_time, ip_zones=ip_zones)
     cohort, report = c.day0, c.report
     data_end = pd.Timestamp(report.data_end).date()
-    covered = covered_dates(report.volume, label.coverage, data_end)
+    covered = covered_dates(c.coverage, data_end)
     own = c.posts[c.posts["user_id"].isin(cohort.index)]
     # Calendar dates as written on the data's clock (a zoned time would turn into UTC in numpy).
     dates = (cohort.dt.tz_localize(None) if cohort.dt.tz is not None else cohort).to_numpy()
     rows = pd.Series(np.arange(len(cohort)), index=cohort.index)
     offset = (own["date"] - own["user_id"].map(cohort)).dt.days.to_numpy()
+    entry = (c.win.lab_start - cohort).dt.days.to_numpy()  # after_days, or the day after the first posting week
     full = time_to_return(dates, own["user_id"].map(rows).to_numpy(), offset, after_days=ttr.after_days,
-                          follow_days=ttr.follow_days, data_end=data_end, covered=covered, edges=ttr.edges)
+                          follow_days=ttr.follow_days, data_end=data_end, covered=covered, edges=ttr.edges,
+                          entry=entry)
     keep = full.in_analysis
     if not keep.any():
         raise ToolkitError(f"No user is left to learn from: {report.counts_text()}; none of the {len(cohort)} cohort "
@@ -67,14 +73,16 @@ def build_survival_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str
                            "dates, label.coverage against the crawl's volume per day).")
     label_rows = full.rows(keep)
     gap = follow_up_in_gap(dates, after_days=ttr.after_days, follow_days=ttr.follow_days,
-                           data_end=data_end, covered=covered)[keep]
+                           data_end=data_end, covered=covered, entry=entry)[keep]
     cut = (cohort + pd.Timedelta(days=ttr.follow_days) > pd.Timestamp(data_end)).to_numpy()[keep]
     counts = SurvivalCounts(int(keep.sum()), int(label_rows.event.sum()), int(label_rows.interval.sum()),
                             int((~label_rows.event).sum()), int((~label_rows.event & cut).sum()), int(gap.sum()),
                             int((~keep).sum()))
     users, _, _ = window_users(c, cohort.index[keep], label)
-    # The binary report's fields keep their words, but here censored users stay in the analysis:
-    # its size is counts.in_analysis, not report.labelled.
-    report.censored, report.censored_by_coverage = counts.censored_by_data_end, counts.in_gap
+    # Here censored users stay in the analysis (its size is counts.in_analysis, not report.labelled):
+    # ``censored`` counts those whose follow-up data_end cut short; nobody is dropped for a gap.
+    report.censored, report.censored_by_coverage = counts.censored_by_data_end, 0
+    coverage_findings(report, c.coverage, c.win.lab_start, c.win.lab_end, keep)
+    report.in_coverage_gap = counts.in_gap
     report.positives, report.positive_rate = counts.returned, counts.returned / counts.in_analysis
     return users, label_rows, report, counts

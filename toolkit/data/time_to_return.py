@@ -1,9 +1,12 @@
 """The time-to-return label: when a user came back, if the crawl saw it, in discrete time bins.
 
 Days count from each user's day 0. The **event** is the user's first post on or after day
-``after_days``; **follow-up** runs from ``after_days`` to ``follow_days`` (inclusive) or to
-``data_end``, whichever comes first. Follow-up is cut into bins by ``edges`` (bin ``k`` holds
-days ``edges[k] .. edges[k+1] - 1``; daily bins by default).
+``after_days`` and after their first posting week (``entry``: under ``day0: account_created``
+day 0 is the sign-up, and posts of the first week of posting are not a return); **follow-up**
+runs from that day to ``follow_days`` (inclusive) or to ``data_end``, whichever comes first;
+the days before ``entry`` are masked like days out of view (delayed entry). Follow-up is cut
+into bins by ``edges`` (bin ``k`` holds days ``edges[k] .. edges[k+1] - 1``; daily bins by
+default).
 
 Days the crawl did not cover (the coverage rule, :mod:`toolkit.data.coverage`) are not days of
 "no return": nobody is at risk of an *observed* return on them. So each user gets:
@@ -50,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.data.coverage import CoverageRule, covered_days
+from toolkit.data.coverage import Coverage
 from toolkit.errors import ToolkitError
 
 
@@ -115,43 +118,54 @@ def bin_edges(after_days: int, follow_days: int, edges=None) -> np.ndarray:
     return e.astype(np.int64)
 
 
-def covered_dates(volume: pd.Series, rule: CoverageRule | None, data_end: dt.date) -> set[dt.date] | None:
-    """The calendar days the crawl covered under ``rule`` (None: the rule is off, every day counts)."""
-    if rule is None:
+def covered_dates(coverage: Coverage | None, data_end: dt.date) -> set[dt.date] | None:
+    """The calendar days up to ``data_end`` the crawl covered (None: coverage is off, every day counts)."""
+    if coverage is None:
         return None
-    ok = covered_days(volume, rule) if len(volume) else pd.Series(dtype=bool)
-    return {day for day, flag in ok.items() if flag and day <= data_end}
+    return {day for day in coverage.covered_set() if day <= data_end}
 
 
-def first_return(post_user, post_day, n_users: int, after_days: int) -> np.ndarray:
-    """Each user's first post day on or after ``after_days`` (a large number when there is none).
+def first_return(post_user, post_day, n_users: int, after_days: int, entry=None) -> np.ndarray:
+    """Each user's first post day on or after ``after_days`` and ``entry`` (a large number when there is none).
 
     Args:
         post_user: (m,) row index of each post's user, in ``0 .. n_users - 1``.
         post_day: (m,) the post's day offset from its user's day 0.
+        entry: (n_users,) the first day offset a return may count on (None: ``after_days`` for all).
     """
     users, days = np.asarray(post_user, dtype=np.int64), np.asarray(post_day, dtype=np.int64)
     if users.shape != days.shape or (len(users) and (users.min() < 0 or users.max() >= n_users)):
         raise ToolkitError(f"post_user and post_day must be equal-length, with users in 0..{n_users - 1}.")
     out = np.full(n_users, np.iinfo(np.int64).max)
-    keep = days >= after_days
+    keep = days >= np.maximum(after_days, _entry(entry, n_users, after_days)[users])
     np.minimum.at(out, users[keep], days[keep])
     return out
 
 
-def _day_grid(day0, offsets: np.ndarray, data_end: dt.date, covered: set[dt.date] | None):
-    """(n, D) masks over follow-up days: covered by the crawl, and inside the data."""
+def _entry(entry, n: int, after_days: int) -> np.ndarray:
+    """(n,) int: the first day offset each user's return may count on, never before ``after_days``."""
+    if entry is None:
+        return np.full(n, after_days, dtype=np.int64)
+    out = np.asarray(entry, dtype=np.int64)
+    if out.shape != (n,):
+        raise ToolkitError(f"entry must hold one day offset per user ({n}). Got shape {out.shape} instead.")
+    return np.maximum(out, after_days)
+
+
+def _day_grid(day0, offsets: np.ndarray, data_end: dt.date, covered: set[dt.date] | None, entry=None):
+    """(n, D) masks over follow-up days: covered by the crawl and past ``entry``, and inside the data."""
     start = pd.to_datetime(pd.Series(day0)).dt.normalize().to_numpy().astype("datetime64[D]")
     calendar = start[:, None] + offsets[None, :].astype("timedelta64[D]")
     inside = calendar <= np.datetime64(data_end, "D")
+    entered = offsets[None, :] >= _entry(entry, len(start), int(offsets[0]) if len(offsets) else 0)[:, None]
     if covered is None:
-        return inside, inside
+        return inside & entered, inside
     days = np.array(sorted(covered), dtype="datetime64[D]")
-    return np.isin(calendar, days) & inside, inside
+    return np.isin(calendar, days) & inside & entered, inside
 
 
 def time_to_return(day0, post_user, post_day, *, after_days: int, follow_days: int, data_end: dt.date,
-                   covered: set[dt.date] | None, edges=None) -> TimeToReturn:
+                   covered: set[dt.date] | None, edges=None, entry=None) -> TimeToReturn:
     """The label of every user, as the module docstring describes.
 
     Args:
@@ -161,18 +175,20 @@ def time_to_return(day0, post_user, post_day, *, after_days: int, follow_days: i
         data_end: the last day the crawl may be read for.
         covered: the covered calendar days (:func:`covered_dates`), or None when every day counts.
         edges: bin edges in days (:func:`bin_edges`); daily bins when None.
+        entry: (n,) the first day offset a return may count on (the day after the first posting week);
+            None: ``after_days`` for every user.
     """
     edges = bin_edges(after_days, follow_days, edges)
     offsets = np.arange(after_days, follow_days + 1)
     n = len(day0)
-    cov, inside = _day_grid(day0, offsets, data_end, covered)
-    seen = first_return(post_user, post_day, n, after_days) - after_days  # index into offsets
+    cov, inside = _day_grid(day0, offsets, data_end, covered, entry)
+    seen = first_return(post_user, post_day, n, after_days, entry) - after_days  # index into offsets
     event = seen < inside.sum(axis=1)  # inside is a prefix of the days: its length is the follow-up
     cols = np.arange(len(offsets))[None, :]
-    # L: the day after the last covered day before the return (after_days when there is none).
+    # L: the day after the last covered day before the return (the entry day when there is none).
     before = cov & (cols < seen[:, None])
     last_covered = np.where(before.any(axis=1), len(offsets) - 1 - np.argmax(before[:, ::-1], axis=1), -1)
-    start = np.where(event, last_covered + 1, len(offsets))
+    start = np.where(event, np.maximum(last_covered + 1, _entry(entry, n, after_days) - after_days), len(offsets))
     survived = cov & (cols < start[:, None])
     day_bin = np.searchsorted(edges, offsets, side="right") - 1
     firsts = edges[:-1] - after_days
@@ -184,15 +200,15 @@ def time_to_return(day0, post_user, post_day, *, after_days: int, follow_days: i
     return TimeToReturn(edges, full, event_first, event_last, censor)
 
 
-def from_posts(posts: pd.DataFrame, day0: pd.Series, volume: pd.Series, rule: CoverageRule | None, *,
-               after_days: int, follow_days: int, data_end: dt.date, edges=None) -> TimeToReturn:
+def from_posts(posts: pd.DataFrame, day0: pd.Series, coverage: Coverage | None, *,
+               after_days: int, follow_days: int, data_end: dt.date, edges=None, entry=None) -> TimeToReturn:
     """The label of the users in ``day0`` (index: user_id, rows in that order) from a posts frame.
 
     Args:
         posts: with ``user_id`` and ``create_time`` (the data's clock).
         day0: each user's day 0 as a day Timestamp, indexed by user_id.
-        volume: posts per calendar day (:func:`toolkit.data.crawl.daily_volume`), for the coverage rule.
-        rule: the coverage rule (None: every day counts as covered).
+        coverage: the days the crawl covered (:func:`toolkit.data.coverage.crawl_coverage`; None: every day).
+        entry: as for :func:`time_to_return`.
     """
     rows = pd.Series(np.arange(len(day0)), index=day0.index)
     mine = posts[posts["user_id"].isin(day0.index)]
@@ -201,12 +217,13 @@ def from_posts(posts: pd.DataFrame, day0: pd.Series, volume: pd.Series, rule: Co
             else mine["create_time"].dt.normalize())
     offset = (days - mine["user_id"].map(day0)).dt.days.to_numpy()
     return time_to_return(day0.to_numpy(), user, offset, after_days=after_days, follow_days=follow_days,
-                          data_end=data_end, covered=covered_dates(volume, rule, data_end), edges=edges)
+                          data_end=data_end, covered=covered_dates(coverage, data_end), edges=edges, entry=entry)
 
 
 def follow_up_in_gap(day0, *, after_days: int, follow_days: int, data_end: dt.date,
-                     covered: set[dt.date] | None) -> np.ndarray:
-    """(n,) bool: the user's follow-up, inside the data, holds a day the crawl did not cover."""
+                     covered: set[dt.date] | None, entry=None) -> np.ndarray:
+    """(n,) bool: the user's follow-up (from ``entry``), inside the data, holds a day the crawl did not cover."""
     offsets = np.arange(after_days, follow_days + 1)
-    cov, inside = _day_grid(day0, offsets, data_end, covered)
-    return (inside & ~cov).any(axis=1)
+    cov, inside = _day_grid(day0, offsets, data_end, covered, entry)
+    entered, _ = _day_grid(day0, offsets, data_end, None, entry)
+    return (entered & ~cov).any(axis=1)

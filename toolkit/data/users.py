@@ -2,7 +2,12 @@
 
 No feature uses a post after the user's observation window; the label uses only
 posts inside the label window, which never overlaps it (checked in
-:mod:`toolkit.data.label`).
+:mod:`toolkit.data.label`). A return is a post after the observation window by a
+user who posted inside it, and never a post inside the user's first posting week
+(their first ``sequence_days`` days from their first post), whatever day 0 is:
+under ``day0: account_created`` the label window starts at the later of day 0 +
+``returns_after_days`` and the end of that week, so a new account's first days of
+posting are not read as coming back.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import pandas as pd
 
 from toolkit.data.arrival import arrival_table, arrival_text, unlabelled_stretches
 from toolkit.data.clock import DEFAULT_TIMEZONE, utc_to_clock
-from toolkit.data.coverage import min_posts, windows_covered
+from toolkit.data.coverage import (Coverage, crawl_coverage, reference_posts, runs, window_share,
+                                   windows_covered)
 from toolkit.data.crawl import account_created, daily_volume, is_object_id
 from toolkit.data.label import LabelSpec
 from toolkit.data.local_time import local_hours
@@ -35,9 +41,12 @@ class DataReport:
     positive_rate: float  # positives / labelled users
     data_end: str  # last date the label may look at
     label: str  # the label rule in words
-    censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it
-    coverage: str = "off"  # the coverage rule in words
-    coverage_min_posts: float | None = None  # posts a day needs to count as covered (None: rule off)
+    censored_by_coverage: int = 0  # in the cohort, window inside the data, but the crawl did not cover it: dropped
+    in_coverage_gap: int = 0  # labelled (or in the analysis) with an uncovered day in their window: kept
+    coverage: str = "off"  # the coverage rule in words, and what it found in the label windows
+    coverage_source: str = "off"  # "stated" (label.coverage.days), "heuristic" or "off"
+    coverage_unjudged: int = 0  # labelled users whose window the heuristic could mostly not judge
+    coverage_min_posts: float | None = None  # kept for old readers: no single threshold since the rule is local
     not_yet_active: int = 0  # day 0 inside the cohort's dates, but no post inside the observation window
     arrival: list[dict] = field(default_factory=list)  # cohort and labelled users per week of day 0
     warnings: list[str] = field(default_factory=list)
@@ -67,7 +76,7 @@ class Windows:
     day0: pd.Series
     obs_end: pd.Series  # last day features come from
     exposure_end: pd.Series  # last day of the spec's own observation window (before equalising)
-    lab_start: pd.Series
+    lab_start: pd.Series  # never inside the user's first posting week
     lab_end: pd.Series
 
 
@@ -92,8 +101,9 @@ def build_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAUL
     cohort, win, report = c.day0, c.win, c.report
     data_end = pd.Timestamp(report.data_end)
     censored = (win.lab_end > data_end).to_numpy()
-    uncovered = ~censored & _uncovered(report.volume, win, label)
+    uncovered = ~censored & _uncovered(c.coverage, win)
     report.censored, report.censored_by_coverage = int(censored.sum()), int(uncovered.sum())
+    _coverage_findings(report, c.coverage, win, ~censored & ~uncovered, label)
     report.arrival = arrival_table(cohort, censored, uncovered)
     report.warnings += unlabelled_stretches(cohort, censored, uncovered)
     kept = cohort.index[~censored & ~uncovered]
@@ -118,6 +128,7 @@ class CohortUsers:
     day0: pd.Series  # cohort users only (day 0 in the cohort's dates, a post inside the observation window)
     win: Windows  # cohort users only
     report: DataReport  # counts known before labelling
+    coverage: Coverage | None = None  # the days the crawl covered (None: label.coverage is off)
 
 
 def cohort_of(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE, local_time: str = "data",
@@ -129,7 +140,7 @@ def cohort_of(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_
     day0 = _day0(first_seen, created, label)
     start, end = pd.Timestamp(label.cohort_start), pd.Timestamp(label.cohort_end)
     dated = day0[(day0 >= start) & (day0 <= end)]
-    win = _windows(dated, label)
+    win = _windows(dated, label, first_seen[dated.index])
     # Only users seen inside their own observation window are in the cohort: under day0: account_created a
     # user who first posts after it would otherwise "return" by merely arriving late.
     active = (first_seen[dated.index].dt.normalize() <= win.obs_end).to_numpy()
@@ -137,7 +148,11 @@ def cohort_of(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_
     win = Windows(*(w[cohort.index] for w in vars(win).values()))
     report = _report(posts, label, first_seen.size, len(cohort))
     report.not_yet_active = int((~active).sum())
-    return CohortUsers(posts, first_seen, created, cohort, win, report)
+    coverage = None
+    if label.coverage is not None:
+        reference = reference_posts(posts["date"], posts["user_id"], first_seen[cohort.index], label.sequence_days)
+        coverage = crawl_coverage(reference, label.coverage)
+    return CohortUsers(posts, first_seen, created, cohort, win, report, coverage)
 
 
 def window_users(c: CohortUsers, kept: pd.Index, label: LabelSpec) -> tuple[pd.DataFrame, pd.DataFrame, Windows]:
@@ -183,7 +198,9 @@ def _day0(first_seen: pd.Series, created: pd.Series, label: LabelSpec) -> pd.Ser
     return pd.concat([first_date, created.dt.normalize()], axis=1).min(axis=1)
 
 
-def _windows(day0: pd.Series, label: LabelSpec) -> Windows:
+def _windows(day0: pd.Series, label: LabelSpec, first_seen: pd.Series | None = None) -> Windows:
+    """Each user's windows; with ``first_seen`` (their first post), the label window starts after the first
+    posting week: under ``day0: account_created`` day 0 + ``returns_after_days`` can fall inside it."""
     if label.observe_until is not None:
         exposure_end = pd.Series(pd.Timestamp(label.observe_until), index=day0.index)
     else:
@@ -195,6 +212,9 @@ def _windows(day0: pd.Series, label: LabelSpec) -> Windows:
     else:
         lab_start = day0 + pd.Timedelta(days=label.returns_after_days)
         lab_end = day0 + pd.Timedelta(days=label.horizon_days)
+    if first_seen is not None:
+        after_week = first_seen.dt.normalize() + pd.Timedelta(days=label.sequence_days)
+        lab_start = pd.concat([lab_start, after_week], axis=1).max(axis=1)
     return Windows(day0, obs_end, exposure_end, lab_start, lab_end)
 
 
@@ -212,8 +232,10 @@ def _report(posts: pd.DataFrame, label: LabelSpec, n_users: int, in_cohort: int)
     rule = label.coverage
     return DataReport(users=n_users, in_cohort=in_cohort, censored=0, positives=0, positive_rate=float("nan"),
                       data_end=str(data_end.date()), label=label.describe(),
-                      coverage=rule.describe() if rule else "off (label.coverage: null, or synthetic data)", warnings=warnings, windows=windows, volume=volume,
-                      coverage_min_posts=min_posts(volume, rule) if rule else None)
+                      coverage=(rule.describe(label.sequence_days) if rule
+                                else "off (label.coverage: null, or synthetic data)"),
+                      coverage_source=("stated" if rule.stated else "heuristic") if rule else "off",
+                      warnings=warnings, windows=windows, volume=volume)
 
 
 def label_windows(label: LabelSpec) -> dict:
@@ -227,10 +249,53 @@ def label_windows(label: LabelSpec) -> dict:
             "observation": [str(label.cohort_start), str(label.last_observed)], "label": lab}
 
 
-def _uncovered(volume: pd.Series, win: Windows, label: LabelSpec) -> np.ndarray:
-    if label.coverage is None:
+def _uncovered(coverage: Coverage | None, win: Windows) -> np.ndarray:
+    if coverage is None:
         return np.zeros(len(win.day0), dtype=bool)
-    return ~windows_covered(volume, win.lab_start, win.lab_end, label.coverage)
+    return ~windows_covered(coverage, win.lab_start, win.lab_end)
+
+
+def coverage_findings(report: DataReport, coverage: Coverage | None, starts: pd.Series, ends: pd.Series,
+                      kept: np.ndarray) -> None:
+    """Add what the rule found in the cohort's windows ``[starts, ends]`` to the report and its chart.
+
+    The gaps (uncovered days) over the windows' span up to ``data_end``; among the ``kept`` users, those
+    with a gap in their window (``in_coverage_gap``) and, for the heuristic, those whose window it could
+    mostly not judge.
+    """
+    if coverage is None or len(starts) == 0:
+        return
+    first, last = starts.min().date(), min(ends.max(), pd.Timestamp(report.data_end)).date()
+    gaps = coverage.gaps(first, last)
+    report.windows["gaps"] = runs(gaps)
+    starts, ends = starts[kept], ends[kept]
+    report.in_coverage_gap = int((window_share(coverage, starts, ends) < 1).sum())
+    shown = ", ".join(a if a == b else f"{a}..{b}" for a, b in report.windows["gaps"][:4])
+    more = ", ..." if len(report.windows["gaps"]) > 4 else ""
+    report.coverage += f"; {len(gaps)} gap day(s) in the label windows ({first}..{last})" + (
+        f": {shown}{more}" if gaps else "")
+    if coverage.rule.stated:
+        return
+    judged = Coverage(coverage.rule, coverage.judged, coverage.judged)
+    report.coverage_unjudged = int((~windows_covered(judged, starts, ends)).sum())
+    if report.coverage_unjudged:
+        report.warnings.append(
+            f"the coverage heuristic could not judge most of the label window of {report.coverage_unjudged} of "
+            f"{int(kept.sum())} labelled users: too few posts that are no cohort user's return nearby (a reference "
+            f"under {coverage.rule.min_reference_posts:g} posts a day), so those days count as covered and a crawler "
+            "that stopped then would read as users who left. State the crawl's dates in label.coverage.days "
+            "if they are known.")
+
+
+def _coverage_findings(report: DataReport, coverage: Coverage | None, win: Windows, kept: np.ndarray,
+                       label: LabelSpec) -> None:
+    coverage_findings(report, coverage, win.lab_start, win.lab_end, kept)
+    inside_week = (win.lab_start > win.lab_end).to_numpy() & kept
+    if inside_week.any():
+        report.warnings.append(
+            f"{int(inside_week.sum())} labelled users' label windows end inside their first posting week (their first "
+            f"{label.sequence_days} day(s) from their first post, under label.day0: {label.day0}): no post of theirs "
+            "can count as a return, so they are labelled not retained. Widen horizon_days to give them a window.")
 
 
 def _retained(own: pd.DataFrame, win: Windows, min_gap_hours: float) -> np.ndarray:

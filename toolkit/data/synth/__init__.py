@@ -6,10 +6,11 @@ signs the generated files kept in the cache.
 """
 
 from toolkit.data.synth.process import (
-    CHINESE_EFFECT, CSV_COLUMNS, FAMILY_WEIGHT, GEN_HORIZON_DAYS, GEN_OBSERVE_DAYS, GENERATOR_VERSION, NOISE_SD,
-    THEME_EFFECT, THEME_SHARE, clear_synthetic, ensure_synthetic, generate, read_truth, truth_path, write_synthetic,
+    CHINESE_EFFECT, CSV_COLUMNS, FAMILY_WEIGHT, GAP_DAYS, GEN_HORIZON_DAYS, GEN_OBSERVE_DAYS, GENERATOR_VERSION,
+    NOISE_SD, THEME_EFFECT, THEME_SHARE, clear_synthetic, ensure_synthetic, generate, read_gaps, read_truth,
+    truth_path, write_synthetic,
 )
 
-__all__ = ["CHINESE_EFFECT", "CSV_COLUMNS", "FAMILY_WEIGHT", "GEN_HORIZON_DAYS", "GEN_OBSERVE_DAYS",
+__all__ = ["CHINESE_EFFECT", "CSV_COLUMNS", "FAMILY_WEIGHT", "GAP_DAYS", "GEN_HORIZON_DAYS", "GEN_OBSERVE_DAYS",
            "GENERATOR_VERSION", "NOISE_SD", "THEME_EFFECT", "THEME_SHARE", "clear_synthetic", "ensure_synthetic",
-           "generate", "read_truth", "truth_path", "write_synthetic"]
+           "generate", "read_gaps", "read_truth", "truth_path", "write_synthetic"]

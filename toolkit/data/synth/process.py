@@ -30,6 +30,16 @@ The process, per user:
   ``INTENT_EFFECT * intent`` joins the raw text score when a first-week post
   says it. On 3,000 users (seed 0) it is 30.7% of the raw text score's variance
   and 9.6% of the noise-free logit's (:func:`chinese_only_share`).
+
+Planted crawl gaps (``gaps``, off by default, so the data for a seed is the same
+with or without this option unset): days the crawler "did not run". Every post
+dated on a gap day (as written in the file) is dropped; the truth file keeps
+every user and gains ``crawl_gaps`` (the gap days, ``;``-separated, the same on
+every row; :func:`read_gaps`) and ``posts_in_gaps`` (the user's posts dropped).
+``gaps: N`` draws N distinct days, from their own generator, among the days new
+users arrive on after the first (``GAP_DAYS``): there, the posts that are no
+cohort user's return show a hole; after the last arrival a stopped crawler is
+seen only by whoever states the crawl's dates. A list of dates plants those.
 """
 
 from __future__ import annotations
@@ -84,6 +94,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _HASHTAG = re.compile(r"#[^#\s]*\[话题\]#")
 _BURST_START = np.datetime64("2025-01-13")
 _TAIL_START, _LAST_FIRST_SEEN = np.datetime64("2025-01-16"), np.datetime64("2025-02-28")
+#: ``gaps: N`` draws its days from these: the arrival days after the first (Jan 14 .. Feb 28 2025)
+GAP_DAYS = (_BURST_START + np.timedelta64(1, "D"), _LAST_FIRST_SEEN)
 # Share of posts per hour of day (as written in the file): a morning and a
 # larger late-evening peak, almost nothing before dawn.
 _HOUR_WEIGHTS = np.array([4, 3, 2, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 5, 5, 6, 7, 8, 10, 12, 12, 10, 7], float)
@@ -205,13 +217,15 @@ def _standardize(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (sd if sd > 0 else 1.0)
 
 
-def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate(users: int, seed: int, positive_rate: float = 0.1, *, gaps=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate synthetic posts and their users' retention truth.
 
     Args:
         users: how many users (>= 10).
         seed: seed for :func:`numpy.random.default_rng`; equal seeds give equal frames.
         positive_rate: the mean retention probability over the users, in (0, 1).
+        gaps: planted crawl gaps (see the module docstring): None or 0 for none (the default), an int N
+            for N days drawn from :data:`GAP_DAYS`, or a list of dates.
 
     Returns:
         ``(posts, truth)``. ``posts`` has the public CSV's columns, every value
@@ -223,7 +237,8 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
         first post date; empty for users who never return; ``retained`` is
         ``return_day <= 28``), ``account_created``, ``first_seen`` (date),
         ``theme`` and the standardized family scores ``engagement_score``,
-        ``text_score``, ``temporal_score``.
+        ``text_score``, ``temporal_score``; with ``gaps``, also ``crawl_gaps``
+        and ``posts_in_gaps``.
 
     Raises:
         ToolkitError: an argument is out of range.
@@ -233,6 +248,7 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
     order, so a change to it is a change of :data:`GENERATOR_VERSION`.
     """
     _validate(users, seed, positive_rate)
+    gap_days = _gap_days(gaps, seed)
     rng = np.random.default_rng(seed)
     taken: set[str] = set()  # user and post ids are drawn from one pool, so none repeats
     people = _draw_users(rng, seed, int(users), taken)
@@ -250,7 +266,43 @@ def generate(users: int, seed: int, positive_rate: float = 0.1) -> tuple[pd.Data
         "account_created": pd.DatetimeIndex(people.created),
         "first_seen": pd.DatetimeIndex(people.first_seen.astype("datetime64[ns]")), "theme": people.themes, **z,
     })
+    if gap_days:
+        posts, truth = _plant_gaps(posts, truth, gap_days)
     return posts, truth
+
+
+def _gap_days(gaps, seed: int) -> list:
+    """The gap days as sorted ``datetime.date`` values (empty: no gaps)."""
+    import datetime as dt
+
+    if gaps is None or (isinstance(gaps, (int, np.integer)) and not isinstance(gaps, bool) and gaps == 0):
+        return []
+    first, last = (d.astype(object) for d in GAP_DAYS)
+    span = (last - first).days + 1
+    if isinstance(gaps, (int, np.integer)) and not isinstance(gaps, bool):
+        if not 0 <= gaps <= span:
+            raise ToolkitError(f"The 'gaps' argument of the synthetic generator must be an int from 0 to {span} "
+                               f"(the arrival days {first}..{last} it draws from) or a list of dates. "
+                               f"Got {gaps!r} instead.")
+        picks = np.random.default_rng([seed, 4]).choice(span, size=int(gaps), replace=False)
+        return sorted(first + dt.timedelta(days=int(k)) for k in picks)
+    if isinstance(gaps, (list, tuple)):
+        try:
+            return sorted({d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in gaps})
+        except ValueError:
+            pass
+    raise ToolkitError("The 'gaps' argument of the synthetic generator must be an int (how many gap days to draw) "
+                       f"or a list of dates written YYYY-MM-DD. Got {gaps!r} instead.")
+
+
+def _plant_gaps(posts: pd.DataFrame, truth: pd.DataFrame, gap_days: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop every post dated on a gap day; record the days and each user's dropped posts in the truth."""
+    dates = pd.to_datetime(posts["create_time"], format="%m/%d/%Y %H:%M").dt.date
+    dropped = dates.isin(set(gap_days)).to_numpy()
+    lost = posts.loc[dropped, "user_id"].value_counts()
+    truth = truth.assign(crawl_gaps=";".join(str(d) for d in gap_days),
+                         posts_in_gaps=truth["user_id"].map(lost).fillna(0).astype(np.int64))
+    return posts.loc[~dropped].reset_index(drop=True), truth
 
 
 @dataclass
@@ -477,12 +529,12 @@ def _write_atomic(frame: pd.DataFrame, path: Path, user_named: bool = False) -> 
 
 
 def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: float = 0.1, *,
-                    user_named: bool = False) -> Path:
+                    user_named: bool = False, gaps=None) -> Path:
     """Write a synthetic posts CSV and, beside it, ``<stem>.truth.csv``.
 
     Args:
         path: where the posts CSV goes; its folder is created if missing.
-        users, seed, positive_rate: as for :func:`generate`.
+        users, seed, positive_rate, gaps: as for :func:`generate`.
         user_named: ``path`` is one the user named (``data synth --out``): a named pipe or a device
             there (``/dev/stdout``, ``/dev/null``) is written to in place, never replaced, and no truth
             file is written (``/dev/null.truth.csv`` is nobody's file).
@@ -491,7 +543,7 @@ def write_synthetic(path: str | Path, users: int, seed: int, positive_rate: floa
         The posts CSV's path.
     """
     progress = counter_for("generate", users)
-    posts, truth = generate(users, seed, positive_rate)
+    posts, truth = generate(users, seed, positive_rate, gaps=gaps)
     if progress is not None:
         progress(users)
     path = Path(path)
@@ -511,6 +563,23 @@ def truth_path(path: str | Path) -> Path:
     """The truth file that goes with a synthetic posts CSV."""
     path = Path(path)
     return path.with_name(f"{path.stem}.truth.csv")
+
+
+def read_gaps(path: str | Path) -> list | None:
+    """The crawl gaps planted in a synthetic CSV (``datetime.date`` values), from its truth file.
+
+    None when there is no truth file or it records no gaps (the file was made without ``gaps``).
+    """
+    import datetime as dt
+
+    truth = truth_path(path)
+    if not truth.is_file():
+        return None
+    table = pd.read_csv(truth, dtype={"crawl_gaps": str}, usecols=lambda c: c == "crawl_gaps", nrows=1,
+                        encoding="utf-8-sig")
+    if "crawl_gaps" not in table.columns or table.empty:
+        return None
+    return [dt.date.fromisoformat(d) for d in str(table["crawl_gaps"].iloc[0]).split(";") if d]
 
 
 def read_truth(path: str | Path, user_ids, columns=("p_retained",)) -> list[np.ndarray | None]:
