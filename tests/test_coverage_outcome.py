@@ -94,3 +94,24 @@ def test_planted_gaps_drop_their_days_posts_and_nothing_else(tmp_path):
 def test_bad_gaps_are_refused(gaps, message):
     with pytest.raises(ToolkitError, match=message):
         generate(100, 0, gaps=gaps)
+
+
+def test_data_synth_gaps_plants_days_that_validate_then_finds(tmp_path):
+    import yaml
+
+    from hostile import toolkit
+    from specs import spec_dict
+    from toolkit.data.synth import read_gaps
+
+    made = toolkit("data", "synth", "--users", "1500", "--gaps", "4", "--out", str(tmp_path / "p.csv"), "--quiet",
+                   cwd=tmp_path)
+    assert made.rc == 0, made.text
+    planted = read_gaps(tmp_path / "p.csv")
+    assert len(planted) == 4
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec_dict(data={"path": str(tmp_path / "p.csv")})))
+    result = toolkit("validate", "s.yaml", "--cache-dir", "c", cwd=tmp_path, timeout=300)
+    assert result.rc == 0, result.text
+    text = " ".join(result.out.split())  # the coverage line wraps at the terminal's width
+    line = text[text.index("coverage: heuristic"):text.index("labelled / cohort")]
+    found = sum(day.isoformat() in line for day in planted)
+    assert found >= 3, (planted, line)

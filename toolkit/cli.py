@@ -136,6 +136,9 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--users", type=int, required=True)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--positive-rate", type=float, default=0.1)
+    synth.add_argument("--gaps", type=int, default=0,
+                       help="plant this many crawl gaps: days of the arrival span whose posts are dropped, "
+                            "listed in the truth file (crawl_gaps), to test the coverage rule; default 0")
     synth.add_argument("--out", required=True,
                        help="CSV file to write, with <stem>.truth.csv beside it; a pipe or device (a FIFO, "
                             "/dev/stdout, /dev/null) is written to in place, and then no truth file is written")
@@ -359,7 +362,8 @@ def cmd_data(args, console) -> int:
     target = output_target(out)  # a pipe or device is written to in place, without a truth file beside it
     if not target.stream and out.parent and not out.parent.exists():
         raise ToolkitError(f"--out: folder {str(out.parent)!r} does not exist.")
-    options = dict(users=args.users, seed=args.seed, positive_rate=args.positive_rate, user_named=True)
+    options = dict(users=args.users, seed=args.seed, positive_rate=args.positive_rate, user_named=True,
+                   gaps=args.gaps or None)
     if args.quiet:
         path = write_synthetic(out, **options)
     else:
