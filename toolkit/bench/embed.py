@@ -28,7 +28,8 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from toolkit.bench.workers import as_finished, protect_worker, run_guarded, stop_pool
+from toolkit.bench.workers import WAIT_S, protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
 from toolkit.interrupts import check_stop
 from toolkit.features.rows import RowStore
@@ -156,18 +157,36 @@ Job = tuple[str, dict, pd.DataFrame, int]
 
 
 def run_local(jobs: list[Job], workers: int) -> Iterator[tuple[int, tuple[np.ndarray, float]]]:
-    """Yield (chunk index, result) as chunks finish: in this process for one worker, else in spawned ones."""
+    """Yield (chunk index, result) as chunks finish: in this process for one worker; else ``workers - 1``
+    spawned processes take chunks from the front while this process embeds from the back.
+
+    A spawned worker spends seconds starting (Python, the toolkit, the encoder's library and
+    weights) before its first row; this process starts at once, so its chunks fill that time
+    instead of waiting, and ``workers`` streams compute however the start-up compares with the
+    work (on a few thousand users it is most of a worker's time).
+    """
     if workers <= 1:
         for index, job in enumerate(jobs):
             check_stop()
             yield index, embed_chunk(*job)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn"),
                                initializer=_init_local_worker, initargs=(jobs[0][3],))
+    todo, futures = deque(range(len(jobs))), {}
     try:
-        futures = {pool.submit(run_guarded, embed_chunk, *job): index for index, job in enumerate(jobs)}
-        for future in as_finished(futures):
-            yield futures[future], future.result()
+        while todo or futures:
+            check_stop()
+            while todo and len(futures) < 2 * (workers - 1):  # each spawned worker has its next chunk queued
+                index = todo.popleft()
+                futures[pool.submit(run_guarded, embed_chunk, *jobs[index])] = index
+            done = [future for future in futures if future.done()]
+            for future in done:
+                yield futures.pop(future), future.result()
+            if not done and todo:
+                index = todo.pop()
+                yield index, embed_chunk(*jobs[index])
+            elif not done:
+                wait(list(futures), timeout=WAIT_S, return_when=FIRST_COMPLETED)
     except BaseException:  # Ctrl-C or SIGTERM: stop the workers now; finished chunks are stored already
         stop_pool(pool)
         raise
