@@ -99,3 +99,72 @@ def test_no_function_is_over_60_lines():
 def test_the_length_check_counts_lines(body, expected):
     source = "def f():\n" + "    x = 1\n" * body
     assert len(long_functions(ast.parse(source))) == expected
+
+
+def import_graph() -> dict[str, set[str]]:
+    """module -> the toolkit modules it imports, wherever the import stands (inside functions too).
+
+    ``from toolkit.heads import cox`` counts as an import of ``toolkit.heads.cox``; a name that is
+    not a module counts as its package.
+    """
+    found = modules()
+    graph: dict[str, set[str]] = {m: set() for m in found}
+    for module, path in found.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                base = [name for _, name in imported(ast.Module([node], []), module, path.name == "__init__.py")]
+                names = [f"{b}.{a.name}" if f"{b}.{a.name}" in found else b for b in base for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.split(".")[0] == "toolkit"]
+            for name in names:
+                while name not in found and "." in name:
+                    name = name.rsplit(".", 1)[0]
+                if name in found and name != module:
+                    graph[module].add(name)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circle_anywhere():
+    found = circles(import_graph())
+    assert not found, "modules that import one another (inside functions included):\n" + "\n".join(
+        " <-> ".join(group) for group in found)
+
+
+def test_the_circle_finder_sees_a_circle_through_a_function_import():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert circles(graph) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []

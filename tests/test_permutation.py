@@ -9,6 +9,7 @@ import pytest
 from specs import spec_dict
 from toolkit.evaluation.permutation import (AUTO_BELOW_POSITIVES, AUTO_PERMUTATIONS, p_value,
                                             planned_permutations)
+from toolkit.evaluation.metrics import CORRECTED_METHOD
 from toolkit.experiment.featurize import FeatureStore
 from toolkit.experiment.permutation import permutation_test
 from toolkit.experiment.runner import cross_validate, prepare, run
@@ -37,7 +38,11 @@ def test_strong_signal_gives_the_smallest_p_value_and_records_the_null(tmp_path)
                                 evaluation={"cv": {"folds": 3, "repeats": 1}, "bootstrap": 200, "permutations": 19}))
     outcome = run(spec, results_dir=tmp_path / "r", cache_dir=str(tmp_path / "cache"))
     perm = json.loads((outcome.folder / "metrics.json").read_text())["permutation"]
-    assert perm["n"] == 19 and perm["auto"] is False
+    # two sequential series now ("better than chance", "adds to timing"): n counts both
+    assert perm["roc_auc"]["shuffles"] == 19 and perm["auto"] is False
+    assert perm["n"] == 19 + perm["delta_roc_auc"]["shuffles"]
+    assert perm["roc_auc"]["question"] == "better than chance"
+    assert perm["delta_roc_auc"]["question"] == "adds to timing"
     assert perm["roc_auc"]["observed"] == pytest.approx(outcome.metrics["metrics"]["roc_auc"]["mean"])
     assert perm["roc_auc"]["p_value"] == pytest.approx(1 / 20)
     null = perm["roc_auc"]["null"]
@@ -48,7 +53,8 @@ def test_strong_signal_gives_the_smallest_p_value_and_records_the_null(tmp_path)
     assert 0 < delta["p_value"] <= 1 and np.isfinite(delta["null"]["q50"])
 
 
-def test_few_positives_turn_the_test_on_with_a_cost_estimate_and_label_the_intervals(tmp_path):
+def test_few_positives_turn_the_test_on_with_a_cost_estimate_and_label_the_intervals(tmp_path, monkeypatch):
+    monkeypatch.setattr("toolkit.experiment.permutation.AUTO_SEQUENTIAL", 9)  # the rule, not its size, is tested
     spec = parse_spec(spec_dict(**TINY, data={"synthetic": {"users": 120, "seed": 2, "positive_rate": 0.15}},
                                 evaluation={"cv": {"folds": 3, "repeats": 1}, "bootstrap": 200,
                                             "min_positives_per_fold": 1}))
@@ -56,17 +62,20 @@ def test_few_positives_turn_the_test_on_with_a_cost_estimate_and_label_the_inter
     metrics = outcome.metrics
     positives = metrics["data"]["positives"]
     assert positives < AUTO_BELOW_POSITIVES
-    assert metrics["permutation"]["n"] == AUTO_PERMUTATIONS and metrics["permutation"]["auto"] is True
+    assert metrics["permutation"]["n_max"] == 9 and metrics["permutation"]["auto"] is True
     estimate = [line for line in outcome.log if "permutation test:" in line]
-    assert estimate and f"{AUTO_PERMUTATIONS} shuffles x" in estimate[0] and "about" in estimate[0]
-    assert metrics["intervals"]["note"] == f"user resampling only; {positives} positives"
+    assert estimate and "2 questions x at most 9 shuffles x" in estimate[0] and "at most" in estimate[0]
+    # the intervals now include the fitting (corrected t over folds); the note says they are wide, not narrow
+    assert metrics["intervals"]["method"] == CORRECTED_METHOD
+    assert metrics["intervals"]["note"].startswith(f"{positives} positives: the intervals include the fitting")
 
 
 def test_many_positives_leave_the_test_off_unless_asked(tmp_path):
     spec = parse_spec(spec_dict(**TINY))
     metrics = run(spec, results_dir=tmp_path, cache_dir=str(tmp_path / "cache"), save=False).metrics
     assert metrics["data"]["positives"] >= AUTO_BELOW_POSITIVES
-    assert "permutation" not in metrics and "intervals" not in metrics
+    assert "permutation" not in metrics and "note" not in metrics["intervals"]
+    assert metrics["intervals"]["method"] == CORRECTED_METHOD  # every run says how its intervals were made
 
 
 @pytest.mark.slow
@@ -89,7 +98,7 @@ def test_labels_independent_of_the_features_are_declared_significant_at_most_at_
         y[rng.choice(len(y), 8, replace=False)] = 1  # labels drawn without looking at any feature
         null = dataclasses.replace(prepared, y=y)
         cv = cross_validate(spec, null, store, fold_seed=0, progress=NullProgress())
-        perm = permutation_test(spec, null, store, cv, fold_seed=0, loop_seconds=0.0, progress=NullProgress(), n=19)
+        perm = permutation_test(spec, null, store, cv, cross_validate, fold_seed=0, loop_seconds=0.0, progress=NullProgress(), n=19)
         for key in rejections:
             rejections[key] += perm[key]["p_value"] <= 0.05
     print(f"null data sets declared significant: {rejections} of {data_sets}")

@@ -8,7 +8,7 @@ from toolkit.registry import FEATURIZERS, HEADS, Registry
 
 def test_builtins_are_registered():
     assert FEATURIZERS.names() == ["behavior", "distilbert", "e5", "fasttext", "temporal", "tfidf", "use"]
-    assert HEADS.names() == ["cox", "gbdt", "hazard", "hybrid", "logreg", "lstm", "mlp"]
+    assert HEADS.names() == ["cox", "gbdt", "hazard", "hybrid", "logreg", "lstm", "mlp", "stack", "tuned"]
     for entry in FEATURIZERS.entries() + HEADS.entries():
         assert entry.source == "toolkit (built-in)"
         assert entry.cls.registry_name == entry.name

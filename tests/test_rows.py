@@ -112,7 +112,7 @@ def test_clear_rows_removes_the_shards(tiny, users, tmp_path):
     embed_rows(_featurizer(tiny), users, tmp_path)
     (tmp_path / "rows" / "notes.txt").write_text("mine")  # not the cache's: left alone and reported
     removal = clear_rows(tmp_path)
-    assert removal.removed == 2 and removal.bytes > 0  # one shard and its identity.json
+    assert removal.removed == 3 and removal.bytes > 0  # one shard, its identity.json and facts.json
     assert (tmp_path / "rows" / "notes.txt").read_text() == "mine" and len(removal.kept) == 1
     _, stats = embed_rows(_featurizer(tiny), users, tmp_path)
     assert stats.from_cache == 0

@@ -68,7 +68,8 @@ def test_featurizers_never_see_test_users_and_metrics_come_from_scores(spy, tmp_
     assert metrics["cost"]["params"] == 4  # logistic regression on 3 features + intercept
     assert "oracle" in metrics and metrics["oracle"]["roc_auc"]["mean"] > 0.6
     assert {"packages", "cpu", "threads", "seed"} <= set(metrics["environment"])
-    assert sorted(p.name for p in folder.iterdir()) == ["coverage.png", "metrics.json", "model", "predictions.csv", "run.log", "spec.yaml"]
+    assert sorted(p.name for p in folder.iterdir()) == ["coverage.png", "metrics.json", "model", "predictions.csv",
+                                                        "report.html", "run.log", "spec.yaml"]
     assert not list(folder.parent.glob(".*partial"))
 
 

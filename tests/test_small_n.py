@@ -57,4 +57,4 @@ def test_the_too_few_positives_message_says_what_lowering_the_minimum_costs():
         check_positives(np.r_[np.ones(4), np.zeros(40)], EvaluationConfig())
     message = str(err.value)
     assert "min_positives_per_fold" in message
-    assert "too narrow" in message and "evaluation.permutations" in message
+    assert "costs power" in message and "evaluation.permutations" in message

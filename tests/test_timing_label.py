@@ -75,7 +75,7 @@ def test_no_behavior_column_carries_the_sign_up_delay(tmp_path):
 def test_the_run_warns_when_timing_alone_explains_the_label(tmp_path):
     write_crawl(tmp_path / "posts.csv")
     spec = parse_spec(spec_dict(data={"path": str(tmp_path / "posts.csv")}, label=LABEL,
-                                featurizers=[{"type": "behavior"}], evaluation={"cv": {"folds": 3, "repeats": 1},
+                                featurizers=[{"type": "behavior"}], evaluation={"cv": {"folds": 5, "repeats": 3},
                                                                                 "bootstrap": 200}))
     outcome = run(spec, results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
     m = json.loads((outcome.folder / "metrics.json").read_text())

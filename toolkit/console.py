@@ -47,7 +47,12 @@ def metrics_table(result: dict) -> Table:
                           style="dim")
     thr = result["threshold"]
     caption = f"threshold {thr['rule']!r} (on validation data): mean {thr['mean']:.3f}"
-    if thr.get("fallbacks"):
+    if thr.get("fallbacks") and thr["fallbacks"] == len(result["folds"]):
+        # no fold chose by the rule: a mean "max_f1" threshold would describe a choice never made
+        caption = (f"threshold {thr['rule']!r} never chosen: all {thr['fallbacks']} folds fell back to flagging "
+                   f"the training positive rate (validation part with < {thr['min_validation_positives']} "
+                   f"positives); mean fallback threshold {thr['mean']:.3f}")
+    elif thr.get("fallbacks"):
         caption += (f"; {thr['fallbacks']} of {len(result['folds'])} folds fell back to flagging the training "
                     f"positive rate (validation part with < {thr['min_validation_positives']} positives)")
     flagged = thr.get("flagged")
@@ -83,8 +88,11 @@ def _permutation_rows(table: Table, perm: dict | None, stat: str = "roc_auc") ->
     for key, words in ((stat, stat), (delta, f"Δ {stat} over {perm[delta].get('baseline', 'baseline')}")):
         p = perm[key]
         null = p["null"]
-        table.add_row(f"{words}, permutation p", _fmt(p["p_value"]),
-                      f"null {_fmt(null['q05'])} .. {_fmt(null['q95'])} over {perm['n']} shuffles", style="dim")
+        # the question names what the p-value answers (older results: the shuffle that made it)
+        question = f" ({p['question']})" if p.get("question") else ""
+        table.add_row(f"{words}, permutation p{question}", _fmt(p["p_value"]),
+                      f"null {_fmt(null['q05'])} .. {_fmt(null['q95'])} over {p.get('shuffles', perm['n'])} "
+                      f"shuffles of {p.get('shuffled', 'the labels')}", style="dim")
 
 
 def baselines_table(result: dict) -> Table:
@@ -99,13 +107,26 @@ def baselines_table(result: dict) -> Table:
     table.add_row("the model", _fmt(m["roc_auc"]["mean"]), _fmt(m["pr_auc"]["mean"]), "")
     words = {"timing": "timing alone (day 0, delay to first post)", "first_seen": "first-seen date alone",
              "exposure": "exposure alone (days observed, posts)"}
+    below = []
     for name, b in result.get("baselines", {}).items():
         d = b["delta_roc_auc"]
-        table.add_row(words.get(name, name), _interval(b["roc_auc"]), _interval(b["pr_auc"]),
+        mark = ""
+        if b.get("below_chance", b["roc_auc"]["mean"] < 0.5):
+            mark, _ = " †", below.append(name)
+        table.add_row(words.get(name, name) + mark, _interval(b["roc_auc"]), _interval(b["pr_auc"]),
                       f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    notes = []
+    if below:
+        notes.append(f"† {', '.join(below)} ranks below chance (ROC-AUC < 0.5): the Δ over it measures the "
+                     "baseline's failure, not what the model adds; compare the model's ROC-AUC with 0.5 instead")
+    method = (result.get("intervals") or {}).get("method")
+    if method:
+        notes.append(f"intervals: {method}")
     note = (result.get("intervals") or {}).get("note")
-    if note:  # the Δ intervals resample users too; the permutation test's p-value is above
-        table.caption = f"intervals: {note}; read the permutation p-values under the metrics"
+    if note:
+        notes.append(f"{note}; read the permutation p-values under the metrics")
+    if notes:
+        table.caption = "\n".join(notes)
     return table
 
 
@@ -214,6 +235,12 @@ def survival_metrics_table(result: dict) -> Table:
     table.add_column(f"{conf:.0%} CI", justify="right")
     for name, m in _survival_rows(result["metrics"]):
         table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
+    reference = result.get("no_features")
+    if reference:  # the IBS means little without what one curve for everyone scores
+        ibs = reference["ibs"]
+        table.add_row("ibs, no features (one KM curve)", _fmt(ibs["mean"]), f"{_fmt(ibs['ci_low'])} - {_fmt(ibs['ci_high'])}")
+        skill = reference.get("ibs_skill")
+        table.add_row("ibs skill (1 - model / no features)", _fmt(skill) if skill is not None else "n/a", "")
     _permutation_rows(table, result.get("permutation"), "c_index")
     if result.get("oracle"):  # synthetic data: the true survival curves on the same users
         for name, m in _survival_rows(result["oracle"]):

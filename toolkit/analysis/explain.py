@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.analysis.curves import calibration, curves_figures, operating_point, out_of_fold
-from toolkit.analysis.figures import interval_bars
+from toolkit.analysis.figures import BELOW_ZERO, interval_bars
 from toolkit.analysis.importance import block_permutation_importance, make_groups
+from toolkit.analysis.report_html import write_pages
 from toolkit.analysis.run_model import read_run_spec
 from toolkit.analysis.terms import linear_terms, terms_lines
 from toolkit.safe_io import atomic_write, make_folder
@@ -51,7 +52,7 @@ def refit_on_part(spec, prepared, test_fraction: float):
 
 def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int = 5, test_fraction: float = 0.25,
             cache_dir: str | None = None) -> dict:
-    """Write explain.json, explain.md and the PNGs into ``out`` (default ``RUN_DIR/explain``); return the JSON."""
+    """Write explain.json, explain.md, report.html and the PNGs into ``out`` (default ``RUN_DIR/explain``); return the JSON."""
     from sklearn.metrics import roc_auc_score
 
     from toolkit.experiment.runner import prepare
@@ -97,10 +98,10 @@ def write_explain(folder: Path, result: dict, importance: list[dict], y, scores,
     """The PNGs, explain.json and explain.md, each written atomically into ``folder`` (links replaced, not followed)."""
     figures = curves_figures(y, scores, predicted, folder)
     figures["importance"] = interval_bars(importance, folder / "importance.png", xlabel="drop in held-out ROC-AUC",
-                                          title="Permutation importance (held-out users)")
+                                          title="Permutation importance (held-out users)", note=BELOW_ZERO)
     result["figures"] = {k: p.name for k, p in figures.items()}
     atomic_write(folder / "explain.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n", within=folder)
-    atomic_write(folder / "explain.md", explain_markdown(result), within=folder)
+    write_pages(folder, explain_markdown(result), result["figures"].values(), "What drives retention")
     return result
 
 
@@ -148,6 +149,7 @@ def explain_markdown(r: dict) -> str:
         "### Behavior columns", "", *(_importance_table(r["importance"]["behavior"])
                                        if r["importance"]["behavior"] else ["(no behavior block in this spec)"]), "",
         "![importance](importance.png)", "",
+        f"> Reading the chart: {BELOW_ZERO}; an interval that crosses zero: the feature is not shown to matter.", "",
         "## Terms associated with retention and churn", "", *terms_lines(r["terms"]), "",
         "## Topics and retention", "", *_topic_lines(r["topics"]), "",
         "## Calibration and the chosen threshold", "",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.analysis.figures import interval_bars
+from toolkit.analysis.figures import BELOW_ZERO, interval_bars
 from toolkit.analysis.importance import make_groups, permutation_drops
 from toolkit.evaluation.kaplan_meier import kaplan_meier
 from toolkit.errors import ToolkitError
@@ -161,9 +161,11 @@ def write_survival_explain(folder: Path, result: dict, importance: list[dict]) -
     """The PNGs, explain.json and explain.md, each written atomically into ``folder``."""
     from toolkit.analysis.explain_survival_report import survival_markdown
 
+    from toolkit.analysis.report_html import write_pages
+
     figures = {"importance": interval_bars(importance, folder / "importance.png", xlabel="drop in held-out C-index",
-                                           title="Permutation importance (held-out users)")}
+                                           title="Permutation importance (held-out users)", note=BELOW_ZERO)}
     result["figures"] = {k: p.name for k, p in figures.items()}
     atomic_write(folder / "explain.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n", within=folder)
-    atomic_write(folder / "explain.md", survival_markdown(result), within=folder)
+    write_pages(folder, survival_markdown(result), result["figures"].values(), "What drives returning")
     return result

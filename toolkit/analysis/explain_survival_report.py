@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolkit.analysis.figures import BELOW_ZERO
 from toolkit.analysis.terms import terms_lines
 from toolkit.sanitize import for_markdown_cell as cell
 
@@ -21,7 +22,7 @@ def _importance_table(rows: list[dict], direction: bool) -> list[str]:
 def _topic_lines(topics: dict) -> list[str]:
     h = topics["horizon_days"]
     lines = [f"NMF topics of the users' text ({topics['n_topics']} topics, {topics['rule']}), the most returning "
-             f"first: the Kaplan-Meier chance of a return by {h} days after after_days, censored users counted "
+             f"first: the Kaplan-Meier chance of a return by {h} days after the observation window, censored users counted "
              "while followed; 95% Greenwood (log-minus-log) intervals.", "",
              f"| topic | words | users | returns seen | return by {h} d | 95% interval |",
              "|---:|---|---:|---:|---:|---|"]
@@ -70,6 +71,7 @@ def survival_markdown(r: dict) -> str:
         "### Blocks", "", *_importance_table(r["importance"]["blocks"], False), "",
         "### Behavior columns", "", *_importance_table(r["importance"]["behavior"], True), "",
         "![importance](importance.png)", "",
+        f"> Reading the chart: {BELOW_ZERO}; an interval that crosses zero: the feature is not shown to matter.", "",
         "## Terms associated with returning sooner and later", "", *terms_lines(r["terms"]), "",
         "## Topics and returning", "", *_topic_lines(r["topics"]), "",
         "## Calibration over time", "", *_calibration_lines(r["calibration"]), "",

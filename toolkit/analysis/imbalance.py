@@ -2,8 +2,9 @@
 
 For every finished configuration of a sweep and its baseline (same users, same
 folds) this reads the out-of-fold scores and hard predictions and reports,
-each as ``configuration - baseline`` with a paired stratified bootstrap interval
-(the same resampled users for both in every draw):
+each as ``configuration - baseline`` with the corrected resampled t interval over the
+test folds (:mod:`toolkit.evaluation.metrics`: the per-fold Δs, with Nadeau and Bengio's
+correction, so the fitting's noise is in it):
 
 * ``recall_at_precision``: the most recall any threshold reaches while the
   precision stays at or above ``P`` (a point of the out-of-fold PR curve: what
@@ -13,10 +14,13 @@ each as ``configuration - baseline`` with a paired stratified bootstrap interval
 
 As in the bench table (:mod:`toolkit.bench.seeds`), the seeds of a configuration
 make one row (``--per-seed`` for one row each): the statistics are the seeds'
-means, and the Δ is bootstrapped over users and seeds together. Each Δ gets a
-two-sided bootstrap p-value, Holm-adjusted over the table's rows per column; a
-star means the adjusted p-value is below 0.05, so a strategy that helps at one
-seed and not at another, or one of many strategies tried, is not starred by chance.
+means, and the per-fold Δs are averaged over the seeds (the folds are the same) before
+the t. Each Δ gets the t's two-sided p-value, Holm-adjusted over every row and column of
+the table together; a star means the adjusted p-value is below 0.05, so a strategy that
+helps at one seed and not at another, or one of many strategies and statistics tried, is
+not starred by chance. (A user bootstrap of fixed scores, used before, starred null
+strategies about four times too often at small n; :func:`paired_deltas` keeps it for
+callers that want a description of these users' scores.)
 """
 
 from __future__ import annotations
@@ -52,10 +56,36 @@ def _statistics(y, scores, predicted, precision: float) -> np.ndarray:
     return np.mean(rows, axis=0)
 
 
-def read_predictions(result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(user_ids, y, scores (R, n), predicted (R, n))`` of a finished configuration, users sorted by id."""
+def read_predictions(result) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(user_ids, y, scores (R, n), predicted (R, n), test fold (R, n))`` of a configuration, users by id."""
     oof = result.record.out_of_fold
-    return oof.user_ids, oof.y.astype(bool), oof.scores, oof.predicted.astype(bool)
+    return oof.user_ids, oof.y.astype(bool), oof.scores, oof.predicted.astype(bool), oof.folds
+
+
+def fold_deltas(a, b, precision: float) -> tuple[np.ndarray, np.ndarray]:
+    """``a - b`` of the three statistics (pooled, (3,)) and on each test fold of ``a`` ((J, 3)).
+
+    ``a`` and ``b`` are ``(y, scores, predicted, folds)`` on the same users and folds.
+    """
+    from toolkit.evaluation.metrics import fold_masks
+
+    (y, sa, pa, folds), (_, sb, pb, _) = a, b
+    point = _statistics(y, sa, pa, precision) - _statistics(y, sb, pb, precision)
+    per_fold = [_statistics(y[m], sa[r:r + 1, m], pa[r:r + 1, m], precision)
+                - _statistics(y[m], sb[r:r + 1, m], pb[r:r + 1, m], precision) for r, m in fold_masks(folds)]
+    return point, np.array(per_fold)
+
+
+def corrected_deltas(point: np.ndarray, per_fold: np.ndarray, folds: np.ndarray, confidence: float = 0.95) -> dict:
+    """Interval, ``excludes_zero`` and p-value of each statistic from the corrected t over its per-fold Δs."""
+    from toolkit.evaluation.metrics import corrected_t, fold_test_share
+
+    out = {}
+    for i, n in enumerate(NAMES):
+        t = corrected_t(float(point[i]), per_fold[:, i], fold_test_share(folds), confidence)
+        out[n] = {"mean": float(point[i]), "ci_low": t["ci_low"], "ci_high": t["ci_high"],
+                  "excludes_zero": bool(t["ci_low"] > 0 or t["ci_high"] < 0), "p": t["p_value"]}
+    return out
 
 
 NAMES = ("recall_at_precision", "recall", "precision")
@@ -67,7 +97,7 @@ def delta_draws(a, b, precision: float, *, n_boot: int = 1000, seed: int = 0) ->
     The user draws depend only on the labels, ``n_boot`` and ``seed``, so two seeds of a configuration
     (same users) are resampled alike and their draws can be mixed (:func:`toolkit.bench.seeds.mix_seeds`).
     """
-    (y, sa, pa), (_, sb, pb) = a, b
+    (y, sa, pa), (_, sb, pb) = a[:3], b[:3]
     point = _statistics(y, sa, pa, precision) - _statistics(y, sb, pb, precision)
     rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
@@ -108,40 +138,42 @@ def _seed_groups(done: dict, per_seed: bool) -> list[list[str]]:
 
 def _group_row(members: list[str], done: dict, loaded: dict, baselines: dict, precision: float, *,
                n_boot: int, seed: int) -> dict:
-    """One row for the seeds of a configuration: mean statistics, Δ drawn over users and seeds."""
-    from toolkit.bench.seeds import _SEED_IN_LABEL, mix_seeds
+    """One row for the seeds of a configuration: mean statistics, Δ from the per-fold Δs averaged over seeds."""
+    from toolkit.bench.seeds import _SEED_IN_LABEL
 
     first = done[members[0]]
-    stats = np.mean([_statistics(*loaded[c][1:], precision) for c in members], axis=0)
+    stats = np.mean([_statistics(*loaded[c][1:4], precision) for c in members], axis=0)
     label = first.label if len(members) == 1 else _SEED_IN_LABEL.sub("", first.label) + f" | {len(members)} seeds"
     ids, y = loaded[members[0]][:2]
     row = {"config_id": members[0], "label": label, "is_baseline": first.is_baseline, "seeds": len(members),
            "users": int(len(y)), "positives": int(y.sum()), **dict(zip(NAMES, map(float, stats)))}
     pairs = [(c, baselines.get(c)) for c in members]
-    if all(b in loaded and b != c and np.array_equal(loaded[b][0], loaded[c][0]) for c, b in pairs):
-        found = [delta_draws(loaded[c][1:], loaded[b][1:], precision, n_boot=n_boot, seed=seed) for c, b in pairs]
+    if all(b in loaded and b != c and np.array_equal(loaded[b][0], loaded[c][0])
+           and np.array_equal(loaded[b][4], loaded[c][4]) for c, b in pairs):
+        found = [fold_deltas(loaded[c][1:], loaded[b][1:], precision) for c, b in pairs]
         row["baseline"] = pairs[0][1]
-        row["delta"] = summarize_draws(np.mean([p for p, _ in found], axis=0), mix_seeds([d for _, d in found], seed))
+        row["delta"] = corrected_deltas(np.mean([p for p, _ in found], axis=0),
+                                        np.mean([d for _, d in found], axis=0), loaded[members[0]][4])
     return row
 
 
 def holm_marks(rows: list[dict], confidence: float = 0.95) -> None:
-    """Holm-adjust each statistic's Δ p-values over the rows (as the bench table does) and mark the survivors."""
-    from toolkit.evaluation.metrics import holm
+    """Holm-adjust every Δ p-value of the table together (rows and columns) and mark the survivors."""
+    from toolkit.evaluation.metrics import holm_over
 
     with_delta = [r for r in rows if r.get("delta")]
-    for name in NAMES:
-        adjusted = holm([r["delta"][name]["p"] for r in with_delta])
-        for r, p in zip(with_delta, adjusted):
-            r["delta"][name]["p_holm"] = float(p)
-            r["delta"][name]["significant"] = bool(p < 1 - confidence)
+    cells = {(i, name): r["delta"][name]["p"] for i, r in enumerate(with_delta) for name in NAMES}
+    for (i, name), p in holm_over(cells).items():
+        d = with_delta[i]["delta"][name]
+        d["p_holm"] = p
+        d["significant"] = bool(p is not None and p < 1 - confidence)
 
 
 def imbalance_table(sweep_dir: str | Path, *, precision: float = 0.1, n_boot: int = 1000, seed: int = 0,
                     per_seed: bool = False) -> list[dict]:
     """One row per finished configuration (its seeds aggregated unless ``per_seed``) with Δ against its baseline.
 
-    Stars are Holm-corrected over the rows, per statistic, like the bench table's.
+    Stars are Holm-corrected over the whole table (rows and statistics), like the bench table's.
     """
     from toolkit.bench.comparison import gather
 
@@ -170,10 +202,11 @@ def imbalance_markdown(rows: list[dict], precision: float) -> str:
         lines.append(f"| {for_markdown_cell(r['label'])}{' (baseline)' if r['is_baseline'] else ''} | {r['recall_at_precision']:.3f} | "
                      f"{_cell(d['recall_at_precision']) if d else '-'} | {r['recall']:.3f} | "
                      f"{_cell(d['recall']) if d else '-'} | {r['precision']:.3f} | {_cell(d['precision']) if d else '-'} |")
-    lines += ["", "Δ: configuration - baseline on the same users and folds, with a 95% paired stratified bootstrap "
-              "interval (over users and, for a configuration run at several seeds, over its seeds; its numbers "
-              "are the seeds' means); * marks a Δ whose two-sided bootstrap p-value stays below 0.05 after Holm's "
-              "correction over the rows of its column."]
+    lines += ["", "Δ: configuration - baseline on the same users and folds, with a 95% interval from the per-fold "
+              "Δs (corrected resampled t, Nadeau-Bengio: the fitting's noise included; for a configuration run at "
+              "several seeds the per-fold Δs are averaged over its seeds, and its numbers are the seeds' means); "
+              "* marks a Δ whose two-sided p-value stays below 0.05 after Holm's correction over every row and "
+              "column of this table."]
     return "\n".join(lines) + "\n"
 
 

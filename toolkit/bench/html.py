@@ -8,39 +8,19 @@ greps the file) and is then escaped.
 
 from __future__ import annotations
 
-import base64
-import time
-from html import escape as _html_escape
 from pathlib import Path
 
 from toolkit.bench.table import cells, row_note, shown_columns
+from toolkit.report_page import escape, figure, page
 from toolkit.safe_io import atomic_write
-from toolkit.sanitize import for_terminal_lines
 
-# Laid out for a 1,366 px laptop screen without horizontal scrolling: the page is at most
-# 1,300 px wide, intervals sit under their point estimate, long labels wrap anywhere, the
-# cost columns are a second table, and reasons are footnotes instead of a wide column.
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5em auto; padding: 0 1em; max-width: 1300px; color: #222; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; max-width: 100%; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: right; vertical-align: top; }
-th { background: #f3f3f3; font-weight: 600; }
-th:first-child { text-align: left; }
-td { white-space: nowrap; }
-td.text { text-align: left; white-space: normal; overflow-wrap: anywhere; min-width: 12em; max-width: 26em; }
-td.reason { text-align: left; white-space: normal; color: #999; }
-.ci { display: block; color: #777; font-size: 0.85em; }
-tr.front td { background: #fff4e0; }
-tr.notdone td { color: #999; }
-tr.oracle td { font-style: italic; color: #2a7a2a; }
-ul.header li, ol.notes li { margin: 0.2em 0; overflow-wrap: anywhere; }
-figure { margin: 1.5em 0; }
-figure img { max-width: 100%; border: 1px solid #eee; }
-.generated { color: #777; font-size: 0.85em; }
-"""
 #: first table: quality, paired deltas and the one cost figure the front is drawn on
-_MAIN = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "C-index", "Uno's C", "IBS",
-         "Δ C-index", "cost s", "front")
+_MAIN = ("config", "ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC", "timing AUC", "exposure AUC",
+         "C-index", "Uno's C", "IBS", "Δ C-index", "timing C", "exposure C", "cost s", "front")
+#: what the confound-baseline columns are, under the table (the terminal's table names them the same way)
+_BASELINE_NOTE = ("timing AUC / timing C: the same folds scored by day 0 and the delay to the first post alone; "
+                  "exposure AUC / exposure C: by days observed and posts alone. A model not clearly above them "
+                  "may be learning when or how long a user was seen, not what they did.")
 #: second table: where the cost comes from, and model size
 _COST = ("config", "featurize s", "train s", "predict ms/1k", "head params", "frozen params", "model MB",
          "weights MB", "peak MB", "FLOPs/user", "cache")
@@ -48,9 +28,18 @@ _SPLIT = ("ROC-AUC", "PR-AUC", "recall", "precision", "Δ ROC-AUC", "Δ PR-AUC",
           "Δ C-index")  # "x [lo, hi]" cells
 
 
-def escape(text) -> str:
-    """``text`` for the page: control characters replaced as on the terminal, then HTML-escaped."""
-    return _html_escape(for_terminal_lines(str(text)))
+#: what each of the comparison's figures shows, under it
+_CAPTIONS = {
+    "pareto": "ROC-AUC against total cost (log scale): the Pareto front (nothing both cheaper and better) in orange, "
+              "dominated configurations in grey; the oracle line is the true probabilities on synthetic data.",
+    "curves": "ROC and precision-recall curves of the configurations on the front, repeats pooled.",
+    "cost": "Where the time goes: featurize and train seconds per fold, predict seconds per 1,000 users.",
+}
+
+
+def _has_baseline(row: dict) -> bool:
+    return any(row.get(k) is not None for k in ("timing_roc_auc", "exposure_roc_auc", "timing_c_index",
+                                                "exposure_c_index"))
 
 
 def _row_class(row: dict) -> str:
@@ -104,12 +93,6 @@ def _notes_list(rows: list[dict], notes: dict[str, int]) -> str:
     return '<ol class="notes">' + "".join(items) + "</ol>" if items else ""
 
 
-def _figure(name: str, path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{escape(name)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{escape(name)}</figcaption></figure>")
-
-
 def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], folder) -> Path:
     """Write ``report.html`` into ``folder``.
 
@@ -126,15 +109,11 @@ def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], fo
     folder.mkdir(parents=True, exist_ok=True)
     notes = _footnotes(rows)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>Comparison report</title>',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<style>{_CSS}</style></head><body>",
         "<h1>Comparison report</h1>",
-        f'<p class="generated">Generated at {escape(time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))}</p>',
         '<ul class="header">' + "".join(f"<li>{escape(line)}</li>" for line in header) + "</ul>",
         "<h2>Results</h2>",
         _table(rows, shown_columns(rows, _MAIN), notes, results=True),
+        f"<p>{escape(_BASELINE_NOTE)}</p>" if any(_has_baseline(r) for r in rows) else "",
         "<h2>Cost</h2>",
         _table(rows, _COST, notes, results=False),
     ]
@@ -142,8 +121,7 @@ def write_report(rows: list[dict], header: list[str], plots: dict[str, Path], fo
         parts += ["<h2>Notes</h2>", _notes_list(rows, notes)]
     if plots:
         parts.append("<h2>Figures</h2>")
-        parts.extend(_figure(name, path) for name, path in plots.items())
-    parts.append("</body></html>")
+        parts.extend(figure(path, _CAPTIONS.get(name, name)) for name, path in plots.items())
     path = folder / "report.html"  # atomically: a link planted at the name is replaced, never followed
-    atomic_write(path, "\n".join(parts) + "\n", within=folder)
+    atomic_write(path, page("Comparison report", parts), within=folder)
     return path

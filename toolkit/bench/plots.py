@@ -59,39 +59,105 @@ def pareto_plot(rows: list[dict], path) -> Path:
     return _save(pareto_figure(rows), path)
 
 
+def plain_log_axis(axis, low: float | None = None, high: float | None = None) -> None:
+    """Tick labels on a log axis as plain numbers (0.2, 1, 50), spaced so they never overlap.
+
+    Matplotlib's default labels minor ticks as ``2 x 10^-1`` when the data spans less than a
+    decade, and those crowd each other; here the ticks per decade depend on how many decades the
+    data ``low .. high`` spans (9 under one and a half, 1-2-5 up to four, one beyond).
+    """
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    decades = math.log10(high / low) if low and high and high > low > 0 else 2.0
+    subs = (1.0,) if decades > 4 else (1.0, 2.0, 5.0) if decades > 1.5 else tuple(float(k) for k in range(1, 10))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(1, 10))))
+    axis.set_minor_formatter(NullFormatter())
+
+
+#: the most dominated configurations named on the Pareto plot (the best by ROC-AUC); the rest are dots
+MAX_DOMINATED_LABELS = 12
+
+
+def _label_points(ax, group: list[dict], x: np.ndarray, y: np.ndarray, *, front: bool, middle: float) -> list:
+    """Name each point beside it: to its left in the right half of the axis, so no name runs off the plot."""
+    order = np.argsort(-y)
+    named = order if front else order[:MAX_DOMINATED_LABELS]
+    out = []
+    for i in sorted(named, key=lambda k: -y[k]):
+        left = math.log10(x[i]) > middle
+        out.append(ax.annotate(_text(group[i]["label"]), (x[i], y[i]), xytext=(-7 if left else 7, 4),
+                               textcoords="offset points", fontsize=8 if front else 7, ha="right" if left else "left",
+                               va="bottom", color="black" if front else "dimgrey", zorder=4,
+                               arrowprops={"arrowstyle": "-", "color": "silver", "linewidth": 0.6, "shrinkA": 0,
+                                           "shrinkB": 4}))
+    return out
+
+
+def _unclash(fig, names: list) -> None:
+    """Move a name a line up or down, nearest first, while it overlaps a name placed before it.
+
+    A moved name keeps a thin line to its point. Only the text's own box counts (the line may cross).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the figure is closed in pyplot: lay it out on its own canvas
+    placed = []
+    for name in names:
+        dx, dy = name.xyann
+        for step in (0, -12, 12, -24, 24, -36, 36, -48, 48):
+            name.xyann = (dx, dy + step)
+            name.update_positions(renderer)
+            box = Text.get_window_extent(name, renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        if step == 0:
+            name.arrow_patch.set_visible(False)  # beside its point: no line needed
+        placed.append(box)
+
+
 def pareto_figure(rows: list[dict]):
     """The figure of :func:`pareto_plot`, not saved (closed in pyplot, so it is kept only by the caller)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, ax = plt.subplots(figsize=(8, 5))
     plt.close(fig)
     points = [r for r in rows if r["status"] == "done" and r["kind"] == "config"
               and _finite(r["roc_auc"]) and _finite(r["total_cost_s"])]
     if not points:
         _nothing(ax, "no finished configuration")
         return fig
+    costs = [max(r["total_cost_s"], _MIN_COST_S) for r in points]
+    low, high = min(costs), max(costs)
+    middle = (math.log10(low) + math.log10(high)) / 2
+    names: list = []
     for front in (False, True):
         group = [r for r in points if r["pareto"] == front]
         if not group:
             continue
         x = np.array([max(r["total_cost_s"], _MIN_COST_S) for r in group])
         y = np.array([r["roc_auc"] for r in group])
-        low = np.nan_to_num(y - np.array([r["roc_auc_ci_low"] for r in group], dtype=float)).clip(0)
-        high = np.nan_to_num(np.array([r["roc_auc_ci_high"] for r in group], dtype=float) - y).clip(0)
-        ax.errorbar(x, y, yerr=[low, high], fmt="D" if front else "o", color=_FRONT if front else "grey",
-                    capsize=3, label="Pareto front" if front else "dominated", zorder=3 if front else 2)
+        lo = np.nan_to_num(y - np.array([r["roc_auc_ci_low"] for r in group], dtype=float)).clip(0)
+        hi = np.nan_to_num(np.array([r["roc_auc_ci_high"] for r in group], dtype=float) - y).clip(0)
+        ax.errorbar(x, y, yerr=[lo, hi], fmt="D" if front else "o", color=_FRONT if front else "grey",
+                    capsize=3, label="Pareto front" if front else "dominated", zorder=3 if front else 2,
+                    alpha=1.0 if front else 0.7)
         if front:
             order = np.argsort(x)
             ax.step(x[order], y[order], where="post", color=_FRONT, alpha=0.5, zorder=1)
-            for r, xi, yi in zip(group, x, y):
-                ax.annotate(_text(r["label"]), (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize=8)
+        names += _label_points(ax, group, x, y, front=front, middle=middle)
     for r in rows:
         if r["kind"] == "oracle" and _finite(r["roc_auc"]):
             ax.axhline(r["roc_auc"], color="green", linestyle="--", linewidth=1,
                        label=f"oracle {r['roc_auc']:.3f}")
     ax.set_xscale("log")
-    ax.set_xlabel("total cost, s (featurize + train per fold + predict per 1,000 users)")
+    ax.set_xlim(low / 1.5, high * 1.5)  # room for the names beside the outermost points
+    plain_log_axis(ax.xaxis, low / 1.5, high * 1.5)
+    ax.set_xlabel("total cost, s (log scale; featurize + train per fold + predict per 1,000 users)")
     ax.set_ylabel("ROC-AUC (mean and interval)")
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+    _unclash(fig, names[::-1])  # the front's names were made last: they keep their place
     return fig
 
 

@@ -13,8 +13,11 @@ folds, a logistic regression on
   log1p(posts in it);
 
 and reports their ROC-AUC and PR-AUC with intervals, and the model's paired Δ
-over each (same users, same bootstrap draws). When the Δ over ``timing`` has an
-interval that includes 0, timing alone may explain the label. Results written
+over each (same users, same folds; the interval is the corrected resampled t over
+the per-fold Δs of :mod:`toolkit.evaluation.metrics`). When the Δ over ``timing``
+has an interval that includes 0, timing alone may explain the label. A baseline
+whose ROC-AUC is below 0.5 is marked ``below_chance``: a Δ over it says how badly
+the baseline ranks, not what the model adds, so the terminal reads it against chance. Results written
 before the timing baseline call it ``first_seen`` (the first post's time alone);
 readers accept both names.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.evaluation.metrics import paired_delta, summarize
+from toolkit.evaluation.metrics import fold_ids, paired_delta, summarize
 
 CONFOUNDS = ("timing", "exposure")
 #: the timing baseline's name in results written before it replaced the first-seen baseline
@@ -40,6 +43,35 @@ def confound_features(users: pd.DataFrame) -> dict[str, np.ndarray]:
     exposure = np.column_stack([users["exposure_days"].to_numpy(dtype=float),
                                 np.log1p(users["exposure_posts"].to_numpy(dtype=float))])
     return {"timing": np.column_stack([days, delay]), "exposure": exposure}
+
+
+#: quantile bins of each timing column (day-0 date, delay to the first post) that make the strata
+TIMING_BINS = (4, 2)
+
+
+def timing_strata(users: pd.DataFrame, bins: tuple[int, ...] = TIMING_BINS) -> np.ndarray:
+    """Each user's timing stratum: quantile bin of the day-0 date x quantile bin of the delay.
+
+    The "adds to timing" permutation test shuffles labels only inside a stratum, so whatever the
+    label owes to timing (as coarsely as these bins see it) survives every shuffle. Ties share a bin.
+    """
+    from scipy.stats import rankdata
+
+    x = confound_features(users)["timing"]
+    codes = np.zeros(len(x), dtype=int)
+    for column, b in zip(x.T, bins):
+        q = np.floor((rankdata(column) - 0.5) / max(len(column), 1) * b).astype(int)
+        codes = codes * b + np.clip(q, 0, b - 1)
+    return codes
+
+
+def shuffle_within(rng: np.random.Generator, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """``y`` permuted among the users of each stratum (every stratum keeps its count of positives)."""
+    out = np.array(y, copy=True)
+    for s in np.unique(strata):
+        idx = np.flatnonzero(strata == s)
+        out[idx] = out[idx][rng.permutation(len(idx))]
+    return out
 
 
 def baseline_entry(result_baselines: dict, name: str) -> dict | None:
@@ -76,16 +108,20 @@ def baselines(users: pd.DataFrame, y: np.ndarray, folds, model_scores: np.ndarra
         scored: users with a score in every repeat (the test part under a split).
     """
     y_scored = y[scored]
+    fold_of = fold_ids(folds, len(y), model_scores.shape[0], scored)
     out = {}
     for name, x in confound_features(users).items():
         s = out_of_fold_scores(x, y, folds, model_scores.shape[0], seed)[:, scored]
         summary = summarize(y_scored, s, (s >= 0.5).astype(int), n_boot=evaluation.bootstrap,
-                            confidence=evaluation.confidence, seed=seed)
+                            confidence=evaluation.confidence, seed=seed, fold_of=fold_of)
         entry = {"roc_auc": _interval(summary["roc_auc"]), "pr_auc": _interval(summary["pr_auc"])}
+        # a Δ over a baseline that ranks worse than chance measures the baseline's failure, not the model
+        entry["below_chance"] = bool(summary["roc_auc"]["mean"] < 0.5)
         for metric in ("roc_auc", "pr_auc"):
             d = paired_delta(y_scored, model_scores[:, scored], s, metric=metric, n_boot=evaluation.bootstrap,
-                             confidence=evaluation.confidence, seed=seed)
-            entry[f"delta_{metric}"] = {k: d[k] for k in ("mean", "ci_low", "ci_high", "excludes_zero")}
+                             confidence=evaluation.confidence, seed=seed, fold_of=fold_of)
+            entry[f"delta_{metric}"] = {k: d[k] for k in ("mean", "ci_low", "ci_high", "excludes_zero", "p_value")
+                                        if k in d}
         out[name] = entry
     return out
 

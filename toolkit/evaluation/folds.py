@@ -57,10 +57,10 @@ def check_positives(y: np.ndarray, evaluation, *, counts: str = "") -> None:
             f"(positive rate {pos / max(n, 1):.2%}){'; ' + counts if counts else ''}; with {how} a test fold would hold as few as {per_fold} "
             f"positives, fewer than evaluation.min_positives_per_fold = {need}. To change this: use {fewer}, "
             "a wider label window (label.retained_if), a larger cohort (label.cohort), more data, "
-            "or a lower evaluation.min_positives_per_fold, which costs more than noise: with a handful of "
-            "positives the bootstrap intervals resample users around one fitted pipeline and come out too "
-            "narrow (a shuffled label can look significant), so read the permutation test's p-value "
-            f"(evaluation.permutations, on by default below {AUTO_BELOW_POSITIVES} positives) rather than the intervals."
+            "or a lower evaluation.min_positives_per_fold, which costs power: with a handful of positives a "
+            "test fold's metric is noise, the per-fold intervals come out wide, and the permutation test's "
+            f"p-value (evaluation.permutations, on by default below {AUTO_BELOW_POSITIVES} positives) is the "
+            "number to read."
         )
     if neg < (evaluation.folds if not evaluation.split else 2):
         raise ToolkitError(f"Too few negatives to evaluate: {neg} of {n} labelled users are not retained.")

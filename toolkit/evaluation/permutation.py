@@ -1,23 +1,29 @@
-"""The label-permutation test: how often shuffled labels score as well as the real ones.
+"""The label-permutation tests: how often shuffled labels score as well as the real ones.
 
-The bootstrap intervals of :mod:`toolkit.evaluation.metrics` resample users and
-treat the fitted pipeline as fixed. With a handful of positives most of the
-variance is in the fitting itself (which users the folds and the validation part
-happen to hold), so those intervals come out too narrow. The permutation test
-instead refits the whole fold loop (featurizers, head, threshold) on labels shuffled
-across the labelled users, on the same folds, as scikit-learn's
-``permutation_test_score`` does, and reports the share of shuffles that reach the
-observed value: ``p = (1 + #{null >= observed}) / (1 + N)``. Under the null (labels
-independent of everything the pipeline sees) ``p`` is uniform on its grid, so a
-run declares significance at no more than the nominal rate whatever its size.
+Two questions, each with its own shuffles, each refitting the whole fold loop (featurizers,
+head, threshold) on the shuffled labels, on folds re-drawn from the same splitter and seed,
+as scikit-learn's ``permutation_test_score`` does:
 
-The same is done for the model's ROC-AUC minus the first confound baseline's
-(the baseline refitted on the same shuffled labels): the null there is "neither
-the model nor the baseline sees anything", not "the model adds nothing over it".
+* "better than chance" (``roc_auc``): labels shuffled across all labelled users; the
+  statistic is the model's ROC-AUC. Its null: the pipeline sees nothing of the label.
+* "adds to timing" (``delta_roc_auc``): labels shuffled only among users of the same
+  timing stratum (:func:`toolkit.evaluation.baselines.timing_strata`: day-0 date quartile x
+  delay to the first post, halves), so the label keeps what timing knows of it and loses
+  what the model could know beyond; the statistic is the model's ROC-AUC minus the timing
+  baseline's, both refitted on the same shuffled labels. Its null: the model adds nothing
+  to timing (as far as four date bins and two delay bins describe timing).
+
+Each series is sequential (Besag and Clifford, "Sequential Monte Carlo p-values",
+Biometrika 1991): shuffles are drawn until :data:`STOP_AFTER` of them reach the observed
+value, or :data:`AUTO_SEQUENTIAL` (or ``evaluation.permutations``) are made. Stopped at
+shuffle ``L`` the p-value is ``STOP_AFTER / L``, else ``(1 + #{null >= observed}) / (1 + L)``;
+both are valid (``P(p <= a) <= a``). A question with nothing to find stops after about
+``h (1 + ln(N / h))`` shuffles (23 for h = 5, N = 199); a clear signal uses all N and
+reaches ``p = 1 / (N + 1) = 0.005``. The cost is printed before the first shuffle.
 
 The helpers here know nothing of the label kind: a time-to-return run
 (:mod:`toolkit.evaluation.survival_permutation`) shuffles whole label records and
-tests Harrell's C the same way, with the same rule for when the test runs.
+tests Harrell's C with a fixed number of shuffles, with the same rule for when the test runs.
 """
 
 from __future__ import annotations
@@ -27,12 +33,22 @@ import numpy as np
 #: Below this many positives among the labelled users the test runs unless the spec sets
 #: ``evaluation.permutations`` (0 turns it off): the bootstrap intervals alone mislead there.
 AUTO_BELOW_POSITIVES = 50
-#: Shuffles when the test switches itself on: the fewest whose p-value can reach 0.05.
+#: Shuffles of a time-to-return run's (fixed-length) test when it switches itself on: the fewest
+#: whose p-value can reach 0.05.
 AUTO_PERMUTATIONS = 19
+#: The most shuffles per question of a yes/no run's sequential test when it switches itself on:
+#: enough for p = 0.005.
+AUTO_SEQUENTIAL = 199
+#: Besag-Clifford's h: a question stops once this many shuffles reach the observed value.
+STOP_AFTER = 5
+QUESTIONS = {"roc_auc": "better than chance", "c_index": "better than chance",
+             "delta_roc_auc": "adds to timing", "delta_c_index": "neither sees anything (not 'adds to timing')"}
+SHUFFLED = {"roc_auc": "labels across all labelled users", "delta_roc_auc": "labels within timing strata",
+            "c_index": "label records across all users", "delta_c_index": "label records across all users"}
 QUANTILES = (0.05, 0.5, 0.95)
 
 
-def planned_permutations(setting: int | None, positives: int) -> int:
+def planned_permutations(setting: int | None, positives: int, auto: int = AUTO_PERMUTATIONS) -> int:
     """How many shuffles a run makes: the spec's ``evaluation.permutations``, else the automatic rule.
 
     ``positives`` counts the events the test rests on: positives of a yes/no label, returns seen
@@ -40,15 +56,68 @@ def planned_permutations(setting: int | None, positives: int) -> int:
     """
     if setting is not None:
         return int(setting)
-    return AUTO_PERMUTATIONS if positives < AUTO_BELOW_POSITIVES else 0
+    return auto if positives < AUTO_BELOW_POSITIVES else 0
 
 
-def cost_line(n: int, loop_seconds: float, setting: int | None, positives: int, what: str = "positives") -> str:
-    """The line printed before the first shuffle: ``n`` times the observed fold loop, and why the test runs."""
+def cost_line(n: int, loop_seconds: float, setting: int | None, positives: int, what: str = "positives", *,
+              questions: int = 1) -> str:
+    """The line printed before the first shuffle: the most and the likely cost, and why the test runs.
+
+    With ``questions`` > 1 each question is a sequential series of at most ``n`` shuffles that
+    stops after :data:`STOP_AFTER` reach the observed value (:func:`sequential_null`).
+    """
     why = "set by evaluation.permutations" if setting is not None else (
         f"on because the labelled users hold only {positives} {what}; evaluation.permutations: 0 turns it off")
-    return (f"permutation test: {n} shuffles x {loop_seconds:.1f} s per fold loop, about "
-            f"{n * loop_seconds:.0f} s ({why})")
+    if questions == 1:
+        return (f"permutation test: {n} shuffles x {loop_seconds:.1f} s per fold loop, about "
+                f"{n * loop_seconds:.0f} s ({why})")
+    likely = questions * min(n, expected_shuffles(n))
+    return (f"permutation test: {questions} questions x at most {n} shuffles x {loop_seconds:.1f} s per fold loop: "
+            f"at most {questions * n * loop_seconds:.0f} s, about {likely * loop_seconds:.0f} s where there is "
+            f"nothing to find (a question stops once {STOP_AFTER} shuffles reach the observed value) ({why})")
+
+
+def expected_shuffles(n: int, h: int = STOP_AFTER) -> int:
+    """Shuffles a sequential series makes on average when its p-value is uniform (nothing to find)."""
+    return int(round(h * (1 + np.log(max(n, h) / h)))) if n > h else n
+
+
+def sequential_null(observed: float, draw, n_max: int, h: int = STOP_AFTER, on_draw=None) -> np.ndarray:
+    """Null values from ``draw()`` until ``h`` reach ``observed`` or ``n_max`` are drawn (Besag-Clifford)."""
+    values: list[float] = []
+    reached = 0
+    while len(values) < n_max:
+        values.append(float(draw()))
+        reached += bool(np.isfinite(observed) and values[-1] >= observed)
+        if on_draw is not None:
+            on_draw()
+        if reached >= h:
+            break
+    return np.asarray(values)
+
+
+def sequential_p_value(observed: float, null: np.ndarray, h: int = STOP_AFTER) -> float:
+    """Besag and Clifford's p-value of a series :func:`sequential_null` drew: ``h / L`` when it stopped early."""
+    null = np.asarray(null, dtype=float)
+    if not np.isfinite(observed) or not len(null):
+        return float("nan")
+    reached = int(np.sum(null >= observed))
+    if reached >= h:
+        return float(h / len(null))
+    return float((1 + reached) / (1 + len(null)))
+
+
+def sequential_block(baseline: str, observed: dict[str, float], nulls: dict[str, np.ndarray], *, n_max: int,
+                     auto: bool, seconds: float) -> dict:
+    """``metrics.json``'s ``permutation`` block from sequential series, one per question."""
+    out = {"n": int(sum(len(v) for v in nulls.values())), "n_max": n_max, "stop_after": STOP_AFTER, "auto": auto,
+           "seconds": seconds, "sequential": True}
+    for key, null in nulls.items():
+        entry = null_summary(observed[key], null)
+        entry.update(p_value=sequential_p_value(observed[key], null), shuffles=len(null),
+                     question=QUESTIONS[key], shuffled=SHUFFLED[key])
+        out[key] = {"baseline": baseline, **entry} if key.startswith("delta_") else entry
+    return out
 
 
 def permutation_block(names: tuple[str, str], baseline: str, observed: tuple[float, float], null: np.ndarray, *,
@@ -59,8 +128,10 @@ def permutation_block(names: tuple[str, str], baseline: str, observed: tuple[flo
     """
     null = np.asarray(null, dtype=float).reshape(-1, 2)
     stat, delta = names
-    return {"n": len(null), "auto": auto, "seconds": seconds, stat: null_summary(observed[0], null[:, 0]),
-            delta: {"baseline": baseline, **null_summary(observed[1], null[:, 1])}}
+    labels = {k: {"question": QUESTIONS.get(k), "shuffled": SHUFFLED.get(k)} for k in names}
+    return {"n": len(null), "auto": auto, "seconds": seconds,
+            stat: {**null_summary(observed[0], null[:, 0]), **labels[stat]},
+            delta: {"baseline": baseline, **null_summary(observed[1], null[:, 1]), **labels[delta]}}
 
 
 def mean_roc_auc(y: np.ndarray, scores: np.ndarray) -> float:

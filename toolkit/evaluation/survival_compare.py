@@ -93,3 +93,19 @@ def paired_c_index_draws(time, event, risk_a, risk_b, *, n_boot: int = 1000, see
 
     point = float(delta(np.ones((1, len(t))))[0])
     return point, np.concatenate([delta(_joined(e, blk)) for blk in _bootstrap_blocks(e, n_boot, seed)])
+
+
+def c_index_fold_deltas(time, event, risk_a, risk_b, fold_of) -> tuple[float, np.ndarray]:
+    """The pooled point Δ (a - b) of Harrell's C and its per-fold Δs (J,), for the corrected t.
+
+    What the bench table's star rests on (:func:`toolkit.evaluation.metrics.corrected_t`): the
+    spread of the Δ over test folds holds the fitting's noise, which a bootstrap of fixed risks leaves out.
+    """
+    from toolkit.evaluation.metrics import fold_masks
+    from toolkit.evaluation.survival import c_index
+
+    t, e = check_survival_data(time, event)
+    ra, rb = _repeats(risk_a, len(t), (), "risk_a"), _repeats(risk_b, len(t), (), "risk_b")
+    point = float(np.mean([c_index(t, e, r) for r in ra]) - np.mean([c_index(t, e, r) for r in rb]))
+    per_fold = [c_index(t[m], e[m], ra[r, m]) - c_index(t[m], e[m], rb[r, m]) for r, m in fold_masks(np.atleast_2d(fold_of))]
+    return point, np.asarray(per_fold, dtype=float)

@@ -8,7 +8,6 @@ test part's scores).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +26,16 @@ from toolkit.evaluation.calibration import calibrate_head, calibration_info, cal
 from toolkit.evaluation.caveats import annotate
 from toolkit.evaluation.fallback import needs_fallback, prevalence_threshold
 from toolkit.evaluation.folds import Fold, carve_validation, check_positives, make_folds
-from toolkit.evaluation.metrics import point_metrics, summarize
+from toolkit.evaluation.metrics import fold_ids, point_metrics, summarize
 from toolkit.evaluation.thresholds import choose_threshold
 from toolkit.experiment.featurize import Featurized, FeatureStore, featurize
+from toolkit.experiment.inputs import data_path, effective_label  # noqa: F401  (also read from here)
+from toolkit.experiment.outcome import Outcome
 from toolkit.experiment.permutation import permutation_test
-from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, RunRecord, featurizer_file,
+from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, featurizer_file,
                                        model_info, write_model_info)
 from toolkit.experiment.run_folder import ResultsFolder
+from toolkit.experiment.run_report import write_run_report
 from toolkit.errors import ToolkitError
 from toolkit.experiment.spec import Spec
 from toolkit.features.blocks import Block
@@ -82,29 +84,6 @@ class FinalModel:
     calibrated: bool = False
 
 
-@dataclass
-class Outcome:
-    metrics: dict
-    folder: Path | None = None
-    log: list[str] = field(default_factory=list)
-
-    @property
-    def record(self) -> RunRecord:
-        """The run's figures as a typed record, from memory (nothing is read back from the folder)."""
-        return RunRecord.from_dict(self.metrics, self.folder)
-
-
-def data_path(spec: Spec, cache_dir: str | None = None) -> Path:
-    """The posts CSV a spec reads: its ``data.path``, or its synthetic data (generated on first use)."""
-    if spec.data.path is not None:
-        return Path(spec.data.path)
-    from toolkit.data.synth import ensure_synthetic
-    from toolkit.features.cache import default_cache_root
-
-    syn = spec.data.synthetic
-    return ensure_synthetic(syn.users, syn.seed, syn.positive_rate, cache_dir=default_cache_root(cache_dir) / "synthetic")
-
-
 def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
     """Load the posts, build users and labels, and check there are enough positives per fold."""
     if spec.label.kind == "time_to_event":
@@ -124,18 +103,6 @@ def prepare(spec: Spec, *, cache_dir: str | None = None) -> Prepared:
 
         prepared.truth, prepared.ceiling = read_truth(path, users["user_id"], ("p_retained", "p_noise_free"))
     return prepared
-
-
-def effective_label(spec: Spec):
-    """The spec's label, with the coverage rule off for synthetic data unless the spec sets it.
-
-    The generator records every post it makes, so a quiet day in a small synthetic file is chance,
-    not a crawler that stopped; censoring on it would only shrink the data. A ``label.coverage``
-    written in the spec applies to synthetic data too.
-    """
-    if spec.data.synthetic is None or "coverage" in (spec.raw.get("label") or {}):
-        return spec.label
-    return dataclasses.replace(spec.label, coverage=None)
 
 
 def crawl_chart(spec: Spec, cache_dir: str | None = None) -> list[str]:
@@ -282,8 +249,8 @@ def record(spec: Spec, prepared: Prepared, cv: CrossValidation, final: FinalMode
     ev, report, load = spec.evaluation, prepared.report, prepared.load
     scored = cv.scored
     y = prepared.y[scored]
-    metrics = summarize(y, cv.scores[:, scored], cv.preds[:, scored], n_boot=ev.bootstrap,
-                        confidence=ev.confidence, seed=spec.seed)
+    metrics = summarize(y, cv.scores[:, scored], cv.preds[:, scored], n_boot=ev.bootstrap, confidence=ev.confidence,
+                        seed=spec.seed, fold_of=fold_ids(cv.folds, len(prepared.y), cv.scores.shape[0], scored))
     metrics.update(calibration_metrics(y, cv.scores[:, scored], n_boot=ev.bootstrap, confidence=ev.confidence,
                                        seed=spec.seed))
     final.cost.featurize_s = {n: s / len(cv.folds) for n, s in cv.featurize_s.items()}
@@ -361,7 +328,8 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
         fold_seed = spec.seed if fold_seed is None else fold_seed
         loop_start = time.perf_counter()
         cv = cross_validate(spec, prepared, store, fold_seed=fold_seed, progress=progress)
-        permutation = permutation_test(spec, prepared, store, cv, fold_seed=fold_seed, progress=progress,
+        permutation = permutation_test(spec, prepared, store, cv, cross_validate, fold_seed=fold_seed,
+                                       progress=progress,
                                        loop_seconds=time.perf_counter() - loop_start)
         progress.start("final model", 1)
         final = final_model(spec, prepared, store, out.path / "model" if save else None)
@@ -378,6 +346,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
             out.write_text("run.log", "\n".join(progress.lines) + "\n")
             r = prepared.report
             write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
+            write_run_report(out.path, result)  # last: it embeds the figures above
     return Outcome(result, out.final if save else None, progress.lines)
 
 

@@ -19,15 +19,14 @@ from toolkit.evaluation.survival_permutation import baseline_risk, statistics, s
 from toolkit.progress import NullProgress, Progress
 
 
-def survival_permutation(spec, prepared, store, cv, *, fold_seed: int, loop_seconds: float, progress: Progress,
-                         n: int | None = None) -> dict | None:
+def survival_permutation(spec, prepared, store, cv, cross_validate_survival, *, fold_seed: int, loop_seconds: float,
+                         progress: Progress, n: int | None = None) -> dict | None:
     """``metrics.json``'s ``permutation`` block of a time-to-return run, or None when it makes no shuffles.
 
     ``loop_seconds`` is what the observed fold loop took; the cost estimate printed before the
-    first shuffle is ``n`` times that.
+    first shuffle is ``n`` times that. ``cross_validate_survival`` is the time-to-return fold loop,
+    handed in by :mod:`toolkit.experiment.survival_run`, which imports this module.
     """
-    from toolkit.experiment.survival_run import cross_validate_survival
-
     label, setting = prepared.label, spec.evaluation.permutations
     returns = int(label.event.sum())
     n = planned_permutations(setting if n is None else n, returns)

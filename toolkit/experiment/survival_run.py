@@ -47,6 +47,7 @@ from toolkit.experiment.survival_permutation import survival_permutation
 from toolkit.features.blocks import Block
 from toolkit.heads.hazard_loss import pack_targets
 from toolkit.progress import Progress
+from toolkit.experiment.run_report import write_run_report
 
 
 @dataclass
@@ -74,7 +75,7 @@ class SurvivalCV:
 
 def prepare_survival(spec: Spec, *, cache_dir: str | None = None) -> SurvivalPrepared:
     """Load the posts, build the users and their label, and check each test fold would hold returns."""
-    from toolkit.experiment.runner import data_path, effective_label
+    from toolkit.experiment.inputs import data_path, effective_label
 
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, **spec.data.load_options())
@@ -150,6 +151,27 @@ def survival_baselines(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec, h
     return out
 
 
+def no_feature_reference(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec, horizons, tau) -> dict:
+    """The metrics of a model that knows nothing of the users, on the model's folds, and the IBS skill.
+
+    A Cox head on a constant column has no coefficient to fit: its curve is each training fold's
+    baseline survival (Breslow) over the same masked risk sets as the model's, i.e. the
+    Kaplan-Meier of the fold's training users with uncovered bins left out of the risk sets. Its
+    C-index is 0.5 (every pair tied) and its IBS is the reference the model's IBS must beat:
+    ``ibs_skill = 1 - IBS(model) / IBS(no features)`` (above 0: the model's curves are closer to
+    what happened than one curve for everyone).
+    """
+    from toolkit.heads.cox import CoxHead
+
+    ev, label = spec.evaluation, prepared.label
+    constant = Block("no_features", "dense", np.ones((len(label.time), 1)))
+    preds = out_of_fold(label, fixed_blocks([constant]), CoxHead, cv.folds, training=spec.training, seed=spec.seed)
+    entry = survival_metrics(label, preds, horizons_days=horizons, tau_days=tau, n_boot=ev.bootstrap,
+                             confidence=ev.confidence, seed=spec.seed)
+    return {"ibs": entry["ibs"], "c_index": entry["c_index"],
+            "what": "one Kaplan-Meier curve for everyone, from each fold's training users, on the masked risk sets"}
+
+
 def final_survival_model(spec: Spec, prepared: SurvivalPrepared, store: FeatureStore, folder: Path | None):
     """Train on every user in the analysis, save the model, and measure inference, size, params and FLOPs."""
     users, label = prepared.users, prepared.label
@@ -222,11 +244,14 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "calibration_over_time": curves_record(curves or risk_group_curves(spec, prepared, cv),
                                                {h: label.horizon_bin(h) for h in horizons}, confidence=ev.confidence),
         "baselines": survival_baselines(prepared, cv, spec, horizons, tau),
+        "no_features": no_feature_reference(prepared, cv, spec, horizons, tau),
         "folds": cv.per_fold,
         "cost": cost.to_dict(),
         "cache": {"enabled": store.cache is not None, "hits": cv.cache_hits + final_hits, "lookups": lookups},
         "environment": environment_record(spec.seed),
     }
+    reference = result["no_features"]["ibs"]["mean"]
+    result["no_features"]["ibs_skill"] = (1.0 - metrics["ibs"]["mean"] / reference) if reference > 0 else None
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
     if permutation is not None:
         result["permutation"] = permutation
@@ -269,7 +294,7 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
     """:func:`toolkit.experiment.runner.run` for a ``time_to_return`` label; returns its ``Outcome``."""
     from toolkit.environment import make_deterministic
     from toolkit.experiment.run_folder import ResultsFolder
-    from toolkit.experiment.runner import Outcome
+    from toolkit.experiment.outcome import Outcome
 
     prepared = prepare_survival(spec, cache_dir=cache_dir)
     make_deterministic(spec.seed)
@@ -279,7 +304,8 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
         fold_seed = spec.seed if fold_seed is None else fold_seed
         loop_start = time.perf_counter()
         cv = cross_validate_survival(spec, prepared, store, fold_seed=fold_seed, progress=progress)
-        permutation = survival_permutation(spec, prepared, store, cv, fold_seed=fold_seed, progress=progress,
+        permutation = survival_permutation(spec, prepared, store, cv, cross_validate_survival, fold_seed=fold_seed,
+                                           progress=progress,
                                            loop_seconds=time.perf_counter() - loop_start)
         progress.start("final model", 1)
         cost, hits = final_survival_model(spec, prepared, store, out.path / "model" if save else None)
@@ -296,6 +322,7 @@ def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str 
             write_calibration_png(curves, prepared.label.edges[1:] - prepared.label.edges[0],
                                   result["survival"]["horizons_days"], out.path / "survival_calibration.png",
                                   confidence=spec.evaluation.confidence)
+            write_run_report(out.path, result)  # last: it embeds the figures above
     return Outcome(result, out.final if save else None, progress.lines)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import kinds_text
-from toolkit.heads.base import Head
+from toolkit.heads.time_to_return import TimeToReturnHead
 from toolkit.heads.logreg import stack
 from toolkit.params import Interval
 from toolkit.registry import register_head
@@ -47,7 +47,7 @@ def unpack_targets(targets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @register_head("cox")
-class CoxHead(Head):
+class CoxHead(TimeToReturnHead):
     """Penalised Cox proportional hazards on the concatenated dense and sparse blocks.
 
     Example spec block:
@@ -58,7 +58,6 @@ class CoxHead(Head):
         max_iter: iteration limit of the L-BFGS solver.
     """
 
-    label_kinds = ("time_to_event",)
     param_constraints = {"penalizer": Interval(0, None), "max_iter": Interval(1, None)}
 
     def __init__(self, *, penalizer: float = 0.1, max_iter: int = 500):

@@ -81,12 +81,58 @@ def engagement_figure(posts: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
+def note_figure(path: Path, title: str, note: str) -> Path:
+    """A short figure that says why nothing is drawn (the table beside it says the same)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 1.3))
+    ax.text(0.5, 0.45, note, ha="center", va="center", transform=ax.transAxes, color="#555", fontsize=9, wrap=True)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=10)
+    return save(fig, path)
+
+
 def correlation_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Each column's r with its interval; only a note where the table says there are too few positives to read."""
+    from toolkit.analysis.eda.stats import MIN_POSITIVES, TOO_FEW
     from toolkit.analysis.figures import interval_bars
 
+    title = "Correlation with retention (95% interval)"
+    if len(table) and not bool(table["readable"].all()):
+        return note_figure(path, title, f"{TOO_FEW}: fewer than {MIN_POSITIVES} labelled users in the smaller "
+                                        "class, so no interval is drawn (see the table's counts)")
     rows = [{"name": r.column, "mean": r.r, "ci_low": r.ci_low, "ci_high": r.ci_high}
             for r in table.itertuples() if np.isfinite(r.r)]
-    return interval_bars(rows, path, title="Correlation with retention (95% interval)", xlabel="Pearson r")
+    return interval_bars(rows, path, title=title, xlabel="Pearson r")
+
+
+def hazard_ratio_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Forest plot of the univariate Cox hazard ratios per SD (log axis, 1 = no effect); a note when too few returns."""
+    from toolkit.analysis.eda.hazard import MIN_RETURNS, TOO_FEW_RETURNS
+
+    title = "Hazard ratio of a return per SD of each column (univariate Cox, 95% interval)"
+    shown = table[table["readable"] & np.isfinite(table["hr"])] if len(table) else table
+    if not len(shown):
+        return note_figure(path, title, f"{TOO_FEW_RETURNS}: fewer than {MIN_RETURNS} returns seen, so no "
+                                        "ratio is drawn (see the table's counts)")
+    plt = pyplot()
+    shown = shown.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(shown) + 1.5))
+    y = np.arange(len(shown))
+    hr = shown["hr"].to_numpy()
+    err = [np.clip(hr - shown["ci_low"].to_numpy(), 0, None), np.clip(shown["ci_high"].to_numpy() - hr, 0, None)]
+    colors = np.where(hr >= 1, "#4C72B0", "#C44E52")
+    ax.errorbar(hr, y, xerr=err, fmt="none", ecolor="grey", capsize=2, zorder=1)
+    ax.scatter(hr, y, c=colors, zorder=2, s=18)
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    from toolkit.bench.plots import plain_log_axis
+
+    plain_log_axis(ax.xaxis, float(shown["ci_low"].min()), float(shown["ci_high"].max()))
+    ax.set_yticks(y, [data_label(c) for c in shown["column"]], fontsize=8)
+    ax.set_xlabel("hazard ratio per SD (log scale; above 1: returns sooner, below 1: later)", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    return save(fig, path)
 
 
 def mix_figure(mix: dict, zh_share: pd.Series, path: Path) -> Path:

@@ -5,7 +5,8 @@ kept, :func:`toolkit.data.survival_users.build_survival_users`); risk sets, mask
 interval-censored returns are :mod:`toolkit.evaluation.logrank`'s. Curves are of "not yet
 returned" over days since ``after_days``, each bin's step at its last day, with Greenwood's
 pointwise 95% band on the log-minus-log scale. Groupings: all users, week of day 0 (first
-seen), and the NMF topic eda fits.
+seen), and the NMF topic eda fits; a grouping's figure draws each group in its own panel beside
+the all-users curve (overlaid bands of a dozen groups cannot be told apart).
 
 **Too few returns to read.** A group with fewer than ``MIN_RETURNS`` returns seen gets its
 counts and curve but no interval at the horizons, and is left out of its grouping's log-rank
@@ -68,40 +69,85 @@ def grouping_test(rows: list[dict], sets) -> dict:
             "df": test["df"], "p_value": test["p_value"]}
 
 
-def km_figure(label: TimeToReturn, curves_by: dict, rows: list[dict], path: Path, *, title: str) -> Path:
-    """Step curves of "not yet returned" with their bands and a mark where users were censored."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    days = np.concatenate([[0], label.edges[1:] - label.edges[0]])
-    for row, (value, c) in zip(rows, curves_by.items()):
-        name = data_label(f"{value} ({row['users']})" + ("" if row["readable"] else " *"))
-        line, = ax.step(days, np.concatenate([[1.0], c.survival]), where="post", label=name)
+#: the most groups drawn as panels of one figure; the rest (the smallest) are left to the table
+MAX_PANELS = 9
+#: the x axis of every curve: bins count from ``after_days``, which is the observation window's end by default
+XLABEL = "days after the observation window"
+
+
+def _panel(ax, days: np.ndarray, c, row: dict, reference=None) -> None:
+    """One group's step curve, its band (only when readable) and its censoring ticks; ``reference`` in grey."""
+    if reference is not None:
+        ax.step(days, np.concatenate([[1.0], reference.survival]), where="post", color="grey", linewidth=1,
+                alpha=0.7, label="all users")
+    line, = ax.step(days, np.concatenate([[1.0], c.survival]), where="post", color="#4C72B0", linewidth=1.6,
+                    label=data_label(f"{row['group']} ({row['users']})"))
+    if row["readable"]:  # a band on one or two returns says where they fell, not how sure the curve is
         ax.fill_between(days, np.concatenate([[1.0], c.ci_low]), np.concatenate([[1.0], c.ci_high]),
-                        step="post", color=line.get_color(), alpha=0.12)
-        cut = c.censored > 0
-        ax.plot(days[1:][cut], c.survival[cut], "|", color=line.get_color(), markersize=8)
-    ax.set_xlabel("days since after_days")
-    ax.set_ylabel("not yet returned (95% band)")
-    ax.set_title(title)
+                        step="post", color=line.get_color(), alpha=0.15)
+    cut = c.censored > 0
+    ax.plot(days[1:][cut], c.survival[cut], "|", color=line.get_color(), markersize=6)
+
+
+def km_figure(label: TimeToReturn, curves_by: dict, rows: list[dict], path: Path, *, title: str,
+              xlabel: str = XLABEL, reference=None) -> Path:
+    """Step curves of "not yet returned": one panel per group (the largest :data:`MAX_PANELS`), never overlaid.
+
+    Each panel shows its group's curve with its 95% band (none where the group has too few
+    returns), ticks where users were censored, and ``reference`` (all users) in grey; the panels
+    share both axes, so groups compare by position, not by colour.
+    """
+    plt = pyplot()
+    days = np.concatenate([[0], label.edges[1:] - label.edges[0]])
+    order = sorted(range(len(rows)), key=lambda i: -rows[i]["users"])[:MAX_PANELS]
+    fitted = list(curves_by.values())  # in the order of ``rows``: both follow the risk sets' groups
+    shown = [(rows[i], fitted[i]) for i in order]
+    cols = min(3, len(shown))
+    lines = -(-len(shown) // cols)
+    fig, axes = plt.subplots(lines, cols, figsize=(8 if cols == 1 else 10.5, 3.4 if lines == 1 else 2.5 * lines + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    for ax, (row, c) in zip(axes.flat, shown):
+        _panel(ax, days, c, row, reference if len(shown) > 1 else None)
+        if len(shown) > 1:
+            mark = "" if row["readable"] else f" - {TOO_FEW_RETURNS}"
+            ax.set_title(data_label(f"{row['group']}: {row['users']} users, {row['returns']} returns{mark}", 60),
+                         fontsize=8)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
     # Returns are rare: the curves' own range, not 0..1, or they all lie on the top edge.
-    lowest = min((float(c.ci_low.min()) for c in curves_by.values() if len(c.ci_low)), default=0.0)
-    ax.set_ylim(max(0.0, lowest - 0.05), 1.01)
-    ax.legend(fontsize=7, loc="lower left", ncol=2, title=None if all(r["readable"] for r in rows)
-              else f"* fewer than {MIN_RETURNS} returns", title_fontsize=7)
+    lowest = min((float(np.min(c.ci_low if r["readable"] else c.survival)) for r, c in shown if len(c.survival)),
+                 default=0.0)
+    axes[0, 0].set_ylim(max(0.0, lowest - 0.05), 1.01)
+    for i, ax in enumerate(list(axes.flat)[:len(shown)]):
+        if i + cols >= len(shown):  # the lowest panel of its column: its own ticks, the panel below is hidden
+            ax.xaxis.set_tick_params(labelbottom=True)
+            ax.set_xlabel(xlabel, fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("not yet returned", fontsize=8)
+    left_out = len(rows) - len(shown)
+    fig.suptitle(title + (f" (the {len(shown)} largest groups; {left_out} more in the table)" if left_out else ""),
+                 fontsize=10)
+    if len(shown) > 1:
+        axes[0, 0].legend(handles=axes[0, 0].get_lines()[:1], fontsize=7, loc="lower left")
     return save(fig, path)
 
 
 def km_section(users: pd.DataFrame, label: TimeToReturn, topic: np.ndarray, horizons: list[int],
-               folder: Path) -> tuple[dict, dict]:
+               folder: Path, xlabel: str = XLABEL) -> tuple[dict, dict]:
     """The section's numbers and its figures (written into ``folder``): ``(section, {key: path})``."""
     groups = {"all": np.array(["all users"] * len(users), dtype=object),
               "first-seen week": first_seen_weeks(users["first_seen"]), "topic": np.asarray(topic)}
     section, files = {"horizons": list(horizons), "min_returns": MIN_RETURNS, "groupings": {}}, {}
+    reference = None
     for name, group in groups.items():
         rows, fitted = group_rows(label, group, horizons)
         test = grouping_test(rows, fitted["sets"]) if name != "all" else None
         key = GROUPINGS[name]
         section["groupings"][name] = {"rows": rows, "logrank": test, "figure": f"{key}.png"}
-        files[key] = km_figure(label, fitted["curves"], rows, folder / f"{key}.png",
-                               title=f"Not yet returned, by {name}" if name != "all" else "Not yet returned")
+        if name == "all":
+            reference = fitted["curves"][rows[0]["group"]]
+        files[key] = km_figure(label, fitted["curves"], rows, folder / f"{key}.png", xlabel=xlabel,
+                               title=f"Not yet returned, by {name}" if name != "all" else "Not yet returned",
+                               reference=reference)
     return section, files

@@ -40,7 +40,9 @@ def km_lines(t: dict) -> list[str]:
              f"{c['censored']} censored ({c['censored_by_data_end']} by the data's end), {c['in_gap']} with a gap in "
              f"their follow-up, {c['out_of_view']} out of view (left out).", "",
              "Kaplan-Meier estimates of \"not yet returned\", S, at each horizon (days after day "
-             f"{t['after_days']}), with Greenwood's pointwise 95% interval on the log-minus-log scale; the figures "
+             f"{t['after_days']}, the end of the observation window by default), with Greenwood's pointwise 95% "
+             "interval on the log-minus-log scale; the figures "
+             "draw each group in its own panel beside all users (grey), band only where a group has enough returns, and "
              "mark censored users with a tick. A user is not at risk in a bin the crawl did not cover (nor past "
              "their follow-up), and a return first seen right after a gap counts in the bin it was seen in. Groups "
              f"with fewer than {t['min_returns']} returns are marked '{TOO_FEW_RETURNS}' and left out of the log-rank "

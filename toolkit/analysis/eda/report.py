@@ -16,10 +16,11 @@ from toolkit.sanitize import for_markdown_cell as _md
 
 def warnings(result: dict) -> list[str]:
     """What a researcher must know before training on this data."""
-    c, auc = result["counts"], result["first_seen_auc"]
+    c, auc = result["counts"], result.get("first_seen_auc")
     out = list(result.get("data_warnings", []))
     if c["positives"] < c["needed_positives"]:
-        out.append(f"only {c['positives']} positives; the evaluation asks for at least {c['needed_positives']} "
+        what = "returns seen" if result.get("label_kind") == "time_to_event" else "positives"
+        out.append(f"only {c['positives']} {what}; the evaluation asks for at least {c['needed_positives']} "
                    "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
     clock = result.get("clock") or {}
     if clock.get("known") and clock["disagree"] >= 0.2 * clock["known"]:
@@ -29,6 +30,8 @@ def warnings(result: dict) -> list[str]:
         out.append(f"{clock['disagree']} of {clock['known']} posts with a known IP location (mostly "
                    f"{', '.join(_md(p) for p in clock['places'])}) come from places whose clock differs from data.timezone "
                    f"({clock['timezone']}) when they posted; {hours}")
+    if auc is None:  # time to return: no yes/no label, so no first-seen AUC or correlations to mark
+        return out
     if not auc.get("readable", True):
         out.append(f"fewer than {MIN_POSITIVES} labelled users in the smaller class ({c['positives']} positives of "
                    f"{c['labelled']}): correlations and retention by group are marked '{TOO_FEW}'")
@@ -94,7 +97,28 @@ def _topics(t: dict) -> list[str]:
     return lines
 
 
+def engagement_lines(r: dict) -> list[str]:
+    """The engagement section: each count's spread per post, and how often it was shown as a lower bound."""
+    lb = r["lower_bound_share"]
+    lines = ["## Engagement", "", "| count | median | 90th percentile | max | share shown as a lower bound (1千+) |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {_md(c)} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
+              for c, e in r["engagement"].items()]
+    return lines + ["", "![engagement](engagement.png)", ""]
+
+
+def mix_lines(r: dict) -> list[str]:
+    """The posting hour, post type and language section."""
+    types = ", ".join(f"{_md(k)} {v:.1%}" for k, v in top_types(r["mix"]["types"]).items())
+    peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
+    return ["## Posting hour, post type, language", "",
+            f"Busiest hour: {peak}:00. Post types: {types}. Mean share of Chinese characters per user: "
+            f"{r['zh_share']['mean']:.2f}; users writing mostly Chinese: {r['zh_share']['mostly_chinese']:.1%}.", "",
+            "![posts mix](posts_mix.png)", ""]
+
+
 def render(r: dict) -> str:
+    """The report's markdown, yes/no view (a time-to-return label's is :func:`~.survival_report.render_survival`)."""
     auc, v = r["first_seen_auc"], r["volume"]
     lines = [f"# Exploratory analysis: {_md(r['name'])}", "", f"Label ({_md(r['label_source'])}): {_md(r['label'])}.", ""]
     lines += [f"- **warning:** {w}" for w in warnings(r)] + [""]
@@ -114,24 +138,15 @@ def render(r: dict) -> str:
     else:
         lines += ["No user id is an object id decoding to a plausible creation time (2013-06-01 .. data end), "
                   "so account creation dates are unknown.", ""]
-    lb = r["lower_bound_share"]
-    lines += ["## Engagement", "", "| count | median | 90th percentile | max | share shown as a lower bound (1千+) |",
-              "|---|---:|---:|---:|---:|"]
-    lines += [f"| {_md(c)} | {_f(e['median'], '.0f')} | {_f(e['p90'], '.0f')} | {_f(e['max'], '.0f')} | {lb[c]:.2%} |"
-              for c, e in r["engagement"].items()]
-    lines += ["", "![engagement](engagement.png)", "", "## Behavior and retention", "",
+    lines += engagement_lines(r)
+    lines += ["## Behavior and retention", "",
               "Pearson (point-biserial) correlation of each users-table column with retention, 95% Fisher interval, "
               "and the permutation p-value (label shuffles; exact at any size). With fewer than "
               f"{MIN_POSITIVES} labelled users in the smaller class they are marked '{TOO_FEW}'.", "",
               "| column | r | 95% interval | permutation p |", "|---|---:|---|---:|"]
     lines += [f"| {_md(c['column'])} | {_f(c['r'], '+.3f')} | {_ci(c, '+.3f')} | "
               f"{_f(c.get('p_perm'), '.3f') if c.get('readable', True) else TOO_FEW} |" for c in r["correlations"]]
-    types = ", ".join(f"{_md(k)} {v:.1%}" for k, v in top_types(r["mix"]["types"]).items())
-    peak = max(range(24), key=lambda h: r["mix"]["hours"][h])
-    lines += ["", "![correlation](correlation.png)", "", "## Posting hour, post type, language", "",
-              f"Busiest hour: {peak}:00. Post types: {types}. Mean share of Chinese characters per user: "
-              f"{r['zh_share']['mean']:.2f}; users writing mostly Chinese: {r['zh_share']['mostly_chinese']:.1%}.", "",
-              "![posts mix](posts_mix.png)", "", "## Topics", "", *_topics(r["topics"]), "",
+    lines += ["", "![correlation](correlation.png)", "", *mix_lines(r), "## Topics", "", *_topics(r["topics"]), "",
               "![topics](retention_by_topic.png)", ""]
     if r.get("time_to_return"):
         from toolkit.analysis.eda.km_report import km_lines

@@ -21,6 +21,7 @@ import pandas as pd
 from toolkit.analysis.eda import figures as figs
 from toolkit.analysis.eda import stats
 from toolkit.analysis.eda.report import render
+from toolkit.analysis.eda.survival_report import render_survival
 from toolkit.analysis.report_html import markdown_to_html
 from toolkit.analysis.topics import nmf_topics, topic_retention
 from toolkit.data.clock import DEFAULT_TIMEZONE
@@ -52,7 +53,7 @@ def load_input(path: str | Path) -> EdaInput:
 
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        from toolkit.experiment.runner import data_path, effective_label
+        from toolkit.experiment.inputs import data_path, effective_label
         from toolkit.experiment.spec import load_spec
 
         spec = load_spec(path)
@@ -114,15 +115,16 @@ def clock_check(data: EdaInput) -> dict:
 
 
 def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dict:
-    """Every number and figure of the report; figures are written into ``folder``."""
+    """Every number and figure of the report; figures are written into ``folder``.
+
+    A ``time_to_return`` label gets the survival view (its counts at the top, univariate Cox hazard
+    ratios, Kaplan-Meier curves by group) in place of the yes/no one (retention rates, correlations),
+    which would read a yes/no label the spec does not have.
+    """
     from toolkit.data.users import build_users
 
     users, y, report = build_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
                                    ip_zones=data.ip_zones)
-    week = creation_weeks(users["user_id"], report.data_end)
-    by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
-    by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
-    corr = stats.correlations(users, y, data.seed)
     survival = survival_users(data)
     pool = users if survival is None else survival[0]  # topics over every user the report reads
     topics = nmf_topics(pool["text"].tolist(), n_topics=n_topics, seed=data.seed)
@@ -130,45 +132,80 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
         topics["rule"] = (f"{n_topics} asked for, {topics['n_topics']} made: the most {len(pool):,} users' text "
                           "allows")
     assignment = pd.Series(topics.pop("assignment"), index=pool["user_id"].to_numpy())
-    per_topic = topic_retention(assignment.reindex(users["user_id"]).fillna(-1).astype(int).to_numpy(), y)
     volume = daily_volume(data.posts["create_time"])
     mix = stats.post_mix(data.posts)
     files = {
         "volume": figs.volume_figure(volume, windows(data.label, report.data_end), folder / "volume.png"),
-        "by_day": figs.rate_figure(by_day, "day", folder / "retention_by_day.png", title="Retention by first-seen day",
-                                   xlabel="first-seen day"),
         "engagement": figs.engagement_figure(data.posts, folder / "engagement.png"),
-        "correlation": figs.correlation_figure(corr, folder / "correlation.png"),
         "mix": figs.mix_figure(mix, users["zh_share"], folder / "posts_mix.png"),
-        "topics": figs.rate_figure(per_topic, "topic", folder / "retention_by_topic.png", title="Retention by NMF topic",
-                                   xlabel="topic (-1: none)"),
     }
-    if len(by_week):
-        files["by_week"] = figs.rate_figure(by_week, "week", folder / "retention_by_week.png",
-                                            title="Retention by account-creation week", xlabel="week starting")
-    ttr = time_to_return_section(data, survival, assignment, folder, files)
+    if survival is None:
+        view = binary_view(data, users, y, report, assignment, folder, files)
+    else:
+        view = survival_view(data, survival, report, assignment, folder, files)
+    topics["retention"] = view.pop("topic_retention")
     return {
         "name": data.name, "label": report.label, "label_source": data.label_source,
-        "counts": {"posts": int(len(data.posts)), "users": report.users, "cohort": report.in_cohort,
-                   "censored_by_data_end": report.censored,
-                   "censored_by_coverage": int(getattr(report, "censored_by_coverage", 0)),
-                   "labelled": report.labelled, "positives": report.positives,
-                   "positive_rate": report.positive_rate, "needed_positives": data.needed_positives,
-                   "not_yet_active": report.not_yet_active, "coverage": report.coverage},
+        "label_kind": "binary" if survival is None else "time_to_event",
         "arrival": report.arrival, "data_warnings": list(report.warnings),
         "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
                    "first": str(volume.index[0]), "last": str(volume.index[-1])},
-        "first_seen_auc": stats.first_seen_auc(users, y, data.seed),
         "clock": clock_check(data),
-        "by_day": by_day.to_dict("records"), "by_week": by_week.to_dict("records"),
-        "object_ids": int(week.notna().sum()),
         "lower_bound_share": stats.lower_bound_shares(data.posts), "engagement": stats.count_summary(data.posts),
-        "correlations": corr.to_dict("records"), "mix": mix,
+        "mix": mix,
         "zh_share": {"mean": float(users["zh_share"].mean()), "mostly_chinese": float((users["zh_share"] > 0.5).mean())},
-        "topics": {**topics, "retention": per_topic.to_dict("records")},
-        **({"time_to_return": ttr} if ttr else {}),
+        "topics": topics, **view,
         "figures": {k: p.name for k, p in files.items()},
     }
+
+
+def binary_counts(data: EdaInput, report) -> dict:
+    """The yes/no label's counts (the report's and the terminal's first table)."""
+    return {"posts": int(len(data.posts)), "users": report.users, "cohort": report.in_cohort,
+            "censored_by_data_end": report.censored,
+            "censored_by_coverage": int(getattr(report, "censored_by_coverage", 0)),
+            "labelled": report.labelled, "positives": report.positives,
+            "positive_rate": report.positive_rate, "needed_positives": data.needed_positives,
+            "not_yet_active": report.not_yet_active, "coverage": report.coverage}
+
+
+def binary_view(data: EdaInput, users, y, report, assignment: pd.Series, folder: Path, files: dict) -> dict:
+    """Retention by day, week and topic, the first-seen AUC and the correlations; figures join ``files``."""
+    week = creation_weeks(users["user_id"], report.data_end)
+    by_week = stats.rate_table(week[week.notna()].rename("week"), y[week.notna().to_numpy()])
+    by_day = stats.rate_table(pd.to_datetime(users["first_seen"]).dt.date.rename("day"), y)
+    corr = stats.correlations(users, y, data.seed)
+    per_topic = topic_retention(assignment.reindex(users["user_id"]).fillna(-1).astype(int).to_numpy(), y)
+    files["by_day"] = figs.rate_figure(by_day, "day", folder / "retention_by_day.png",
+                                       title="Retention by first-seen day", xlabel="first-seen day")
+    files["correlation"] = figs.correlation_figure(corr, folder / "correlation.png")
+    files["topics"] = figs.rate_figure(per_topic, "topic", folder / "retention_by_topic.png",
+                                       title="Retention by NMF topic", xlabel="topic (-1: none)")
+    if len(by_week):
+        files["by_week"] = figs.rate_figure(by_week, "week", folder / "retention_by_week.png",
+                                            title="Retention by account-creation week", xlabel="week starting")
+    return {"counts": binary_counts(data, report), "first_seen_auc": stats.first_seen_auc(users, y, data.seed),
+            "by_day": by_day.to_dict("records"), "by_week": by_week.to_dict("records"),
+            "object_ids": int(week.notna().sum()), "correlations": corr.to_dict("records"),
+            "topic_retention": per_topic.to_dict("records")}
+
+
+def survival_view(data: EdaInput, survival, report, assignment: pd.Series, folder: Path, files: dict) -> dict:
+    """The time-to-return counts, univariate Cox hazard ratios and Kaplan-Meier section; figures join ``files``."""
+    from toolkit.analysis.eda.hazard import hazard_ratios
+
+    users, label = survival[:2]
+    ratios = hazard_ratios(users, label)
+    files["hazard_ratios"] = figs.hazard_ratio_figure(ratios, folder / "hazard_ratios.png")
+    ttr = time_to_return_section(data, survival, assignment, folder, files)
+    c = ttr["counts"]
+    # the top table: the users and returns the whole page reads, not a yes/no label the spec does not have
+    counts = {**binary_counts(data, report), "labelled": c["in_analysis"], "positives": c["returned"],
+              "positive_rate": c["returned"] / max(c["in_analysis"], 1),
+              "censored_by_data_end": c["censored_by_data_end"], "censored": c["censored"], "in_gap": c["in_gap"],
+              "out_of_view": c["out_of_view"], "interval_censored": c["interval_censored"]}
+    return {"counts": counts, "hazard_ratios": ratios.to_dict("records"), "time_to_return": ttr,
+            "topic_retention": []}
 
 
 def survival_users(data: EdaInput):
@@ -190,10 +227,12 @@ def time_to_return_section(data: EdaInput, survival, assignment: pd.Series, fold
     from toolkit.analysis.eda.km import km_section
 
     users, label, _, counts = survival
-    section, written = km_section(users, label, assignment.reindex(users["user_id"]).to_numpy(),
-                                  data.label.time_to_return.horizon_days(), folder)
-    files.update(written)
     ttr = data.label.time_to_return
+    words = ("days after the observation window" if ttr.after_days == getattr(data.label, "observe_days", None)
+             else f"days after day {ttr.after_days} (from day 0)")
+    section, written = km_section(users, label, assignment.reindex(users["user_id"]).to_numpy(),
+                                  ttr.horizon_days(), folder, xlabel=words)
+    files.update(written)
     return {"after_days": ttr.after_days, "follow_days": ttr.follow_days, "counts": asdict(counts), **section}
 
 
@@ -220,7 +259,7 @@ def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: 
     data = load_input(path)
     with ResultsFolder(Path(results_dir) / "eda", data.name) as out:
         result = analyse(data, out.path, n_topics=n_topics)
-        markdown = render(result)
+        markdown = render_survival(result) if result["label_kind"] == "time_to_event" else render(result)
         out.write_text("report.md", markdown)
         out.write_text("report.html", markdown_to_html(markdown, out.path, f"EDA: {data.name}",
                                                        figures=result["figures"].values()))
