@@ -81,7 +81,7 @@ def test_baseline_delta_is_exactly_zero(bench):
 def test_clearly_worse_configuration_has_a_negative_delta(bench):
     worse = bench.by_id["c02"]
     assert worse["delta_roc_auc"] < 0
-    # the interval is the corrected t over 3 test folds (issue 24: the user bootstrap it replaced starred null
+    # the interval is the corrected t over 3 test folds (the user bootstrap it replaced starred null
     # configurations four times too often); with 2 degrees of freedom it is wide, so no star is promised here
     assert worse["delta_roc_auc_ci_low"] < worse["delta_roc_auc"] < worse["delta_roc_auc_ci_high"]
     assert 0 < worse["delta_roc_auc_p"] <= 1 and worse["delta_roc_auc_p_holm"] >= worse["delta_roc_auc_p"]

@@ -125,6 +125,13 @@ def test_head_contract(name, users, tmp_path):
     assert np.all((scores >= 0) & (scores <= 1))
     np.testing.assert_allclose(train().predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
     assert head.count_params() > 0 and head.flops_per_user() > 0
+    if "time_to_event" in head_cls.label_kinds:  # what the time-to-return metrics read, declared by the base
+        from toolkit.heads.time_to_return import TimeToReturnHead
+
+        assert issubclass(head_cls, TimeToReturnHead)
+        surv = head.predict_survival([b.rows(val) for b in blocks])
+        assert surv.shape[0] == len(val) and np.all(np.diff(surv, axis=1) <= 1e-9)
+        assert head.predict_risk([b.rows(val) for b in blocks]).shape == (len(val),)
 
     path = head.save(tmp_path / type(head).filename)
     reloaded = type(head).load(path)

@@ -1,4 +1,4 @@
-"""Issue 24: intervals from the corrected resampled t, the sequential permutation p-value, and the wording fixes."""
+"""Intervals from the corrected resampled t, the sequential permutation p-value, and the wording fixes."""
 
 import numpy as np
 import pandas as pd

@@ -96,7 +96,7 @@ def test_seeds_are_aggregated_and_stars_are_holm_corrected_like_the_bench_table(
     names = ("recall_at_precision", "recall", "precision")
     for table in (rows, per_seed):
         with_delta = [r for r in table if r.get("delta")]
-        # Holm over the whole table, rows and columns together (issue 24: it ran per column before)
+        # Holm over the whole table, rows and columns together (it ran per column before)
         expected = iter(holm([r["delta"][name]["p"] for r in with_delta for name in names]))
         for r in with_delta:
             for name in names:

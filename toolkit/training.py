@@ -48,7 +48,10 @@ class TrainingConfig:
     # map scores to probabilities on the validation part (toolkit.evaluation.calibration)
     calibrate: Literal["none", "sigmoid", "isotonic"] = "none"
     validation_fraction: float = 0.15  # carved from the training fold: early stopping and the threshold
-    early_stopping_patience: int = 5  # epochs without val-loss improvement before stopping
+    # what early stopping and the learning-rate cut watch on the validation part: auc (ROC-AUC,
+    # binary heads) or loss; the hazard head always watches its loss
+    monitor: Literal["auc", "loss"] = "auc"
+    early_stopping_patience: int = 5  # epochs without improvement before stopping
     reduce_lr_patience: int = 2  # epochs without improvement before the learning rate is cut
     reduce_lr_factor: float = 0.5
 

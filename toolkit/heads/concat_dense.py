@@ -26,12 +26,14 @@ def concat_dense_class():
         Args:
             units: output width.
             activation: as for ``keras.layers.Dense``.
+            l2: L2 penalty on the kernel (``keras.regularizers.L2``); 0 adds none.
         """
 
-        def __init__(self, units: int, activation=None, **kwargs):
+        def __init__(self, units: int, activation=None, l2: float = 0.0, **kwargs):
             super().__init__(**kwargs)
             self.units = int(units)
             self.activation = keras.activations.get(activation)
+            self.l2 = float(l2)
             # Created here, like Dense does, so the seeds are drawn in the same order.
             self.kernel_initializer = keras.initializers.get("glorot_uniform")
             self.bias_initializer = keras.initializers.get("zeros")
@@ -39,7 +41,8 @@ def concat_dense_class():
         def build(self, input_shape):
             self.widths = [int(shape[-1]) for shape in input_shape]
             self.kernel = self.add_weight(name="kernel", shape=(sum(self.widths), self.units),
-                                          initializer=self.kernel_initializer)
+                                          initializer=self.kernel_initializer,
+                                          regularizer=keras.regularizers.L2(self.l2) if self.l2 > 0 else None)
             self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer)
 
         def call(self, inputs):
@@ -54,7 +57,7 @@ def concat_dense_class():
             return (input_shape[0][0], self.units)
 
         def get_config(self):
-            return {**super().get_config(), "units": self.units,
+            return {**super().get_config(), "units": self.units, "l2": self.l2,
                     "activation": keras.activations.serialize(self.activation)}
 
     return ConcatDense

@@ -15,14 +15,15 @@ import numpy as np
 from toolkit.errors import ToolkitError
 from toolkit.features.blocks import kinds_text
 from toolkit.heads.hazard_loss import hazard_loss_fn, initial_logits, survival_from_logits
-from toolkit.heads.keras_head import KerasHead, _EpochTimer, mean_nonzeros, to_input
+from toolkit.heads.keras_head import KerasHead, _EpochTimer, mean_nonzeros, to_input, training_callbacks, watched
+from toolkit.heads.time_to_return import TimeToReturnHead
 from toolkit.heads.mlp import mlp_trunk
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
 
 @register_head("hazard")
-class HazardHead(KerasHead):
+class HazardHead(KerasHead, TimeToReturnHead):
     """Dense 128 ReLU, BatchNorm, Dropout; Dense 64 ReLU, BatchNorm, Dropout; one logit per bin.
 
     Example spec block:
@@ -34,7 +35,7 @@ class HazardHead(KerasHead):
         batch_norm: whether to put BatchNormalization after each hidden layer.
     """
 
-    label_kinds = ("time_to_event",)
+    label_kinds = ("time_to_event",)  # as TimeToReturnHead's; KerasHead comes first in the MRO
     param_constraints = {"dropout": Interval(0, 1, closed_high=False)}
 
     def __init__(self, *, units: list[int] = (128, 64), dropout: float = 0.2, batch_norm: bool = True):
@@ -65,15 +66,8 @@ class HazardHead(KerasHead):
         self.model_.get_layer("logits").bias.assign(initial_logits(y).astype(np.float32))
         self.model_.compile(optimizer=keras.optimizers.Adam(training.learning_rate), loss=hazard_loss_fn())
         has_val = len(validation[1]) > 0
-        monitor = "val_loss" if has_val else "loss"
         timer = _EpochTimer(keras, on_epoch, training.epochs)
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=training.early_stopping_patience,
-                                          restore_best_weights=True),
-            keras.callbacks.ReduceLROnPlateau(monitor=monitor, patience=training.reduce_lr_patience,
-                                              factor=training.reduce_lr_factor),
-            timer,
-        ]
+        callbacks = training_callbacks(keras, training, watched(training, validation, ranking=False), timer)
         val = ([to_input(b) for b in validation[0]], np.asarray(validation[1], dtype=np.float32)) if has_val else None
         self.model_.fit([to_input(b) for b in blocks], y, validation_data=val, epochs=training.epochs,
                         batch_size=training.batch_size, shuffle=True, verbose=0, callbacks=callbacks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from toolkit.heads.keras_head import KerasHead, dense_stack, sparse_input
+from toolkit.heads.keras_head import KerasHead, dense_stack, l2_regularizer, linear_over, sigmoid_score, sparse_input
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -27,12 +27,23 @@ class HybridHead(KerasHead):
         units: widths of the shared Dense layers after the concatenation.
         dropout: dropout rate after each shared Dense layer.
         batch_norm: whether to put BatchNormalization after each Dense layer.
+        branch_batch_norm: whether to put BatchNormalization after each branch's Dense layer too
+            (the seed's hybrid did).
+        batch_norm_momentum: momentum of the BatchNormalization layers (see ``mlp``).
+        l2: L2 penalty on each branch's Dense kernel (the layers that read the features).
+        wide: add a linear path from the dense and sparse blocks to the output logit (see ``mlp``).
+        wide_l2: L2 penalty on the wide path's weights.
+        platt: fit the output's scale and offset on the validation part after training
+            (see ``mlp``).
     """
 
     param_constraints = {
         "branch_units": Interval(1, None),
         "lstm_units": Interval(1, None),
         "dropout": Interval(0, 1, closed_high=False),
+        "l2": Interval(0, 1),
+        "batch_norm_momentum": Interval(0, 1, closed_high=False),
+        "wide_l2": Interval(0, 1),
     }
 
     def __init__(
@@ -43,12 +54,24 @@ class HybridHead(KerasHead):
         units: list[int] = (128, 64),
         dropout: float = 0.2,
         batch_norm: bool = True,
+        branch_batch_norm: bool = False,
+        batch_norm_momentum: float = 0.99,
+        l2: float = 0.0,
+        wide: bool = False,
+        wide_l2: float = 0.0,
+        platt: bool = True,
     ):
         self.branch_units = branch_units
         self.lstm_units = lstm_units
         self.units = list(units)
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.branch_batch_norm = branch_batch_norm
+        self.batch_norm_momentum = batch_norm_momentum
+        self.l2 = l2
+        self.wide = wide
+        self.wide_l2 = wide_l2
+        self.platt = platt
 
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
         if not kinds:
@@ -63,12 +86,18 @@ class HybridHead(KerasHead):
                 branch = keras.layers.LSTM(self.lstm_units, name=f"{b.name}_lstm")(inp)
             else:
                 inp = sparse_input(keras, b)  # a sparse block's branch multiplies only its non-zeros
-                branch = keras.layers.Dense(self.branch_units, activation="relu", name=f"{b.name}_dense")(inp)
-                if self.batch_norm:
-                    branch = keras.layers.BatchNormalization(name=f"{b.name}_bn")(branch)
+                branch = keras.layers.Dense(self.branch_units, activation="relu", name=f"{b.name}_dense",
+                                            kernel_regularizer=l2_regularizer(keras, self.l2))(inp)
+                if self.batch_norm and self.branch_batch_norm:
+                    branch = keras.layers.BatchNormalization(momentum=self.batch_norm_momentum,
+                                                                  name=f"{b.name}_bn")(branch)
             inputs.append(inp)
             branches.append(branch)
         x = branches[0] if len(branches) == 1 else keras.layers.Concatenate(name="concat")(branches)
-        x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="shared_")
-        out = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
-        return keras.Model(inputs, out, name="hybrid")
+        x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="shared_",
+                        momentum=self.batch_norm_momentum)
+        flat = [(inp, b) for inp, b in zip(inputs, blocks) if b.kind != "sequence"]
+        wide = None
+        if self.wide and flat:
+            wide = linear_over(keras, [i for i, _ in flat], [b for _, b in flat], self.wide_l2, "wide")
+        return keras.Model(inputs, sigmoid_score(keras, x, wide), name="hybrid")
