@@ -67,7 +67,7 @@ def measure(rows, users: int, work: Path) -> dict[str, tuple[float, str, float]]
         start = time.perf_counter()
         run = toolkit.run(spec_for(file, featurizers, head, users), results_dir=work / "results",
                           cache_dir=work / "cache")
-        key = "c_index" if run.record.label_kind == "time_to_event" else "roc_auc"
+        key = run.record.task_class.headline()
         out[name] = (run.record.metrics[key].mean, key, time.perf_counter() - start)
         print(f"  {name:34s} {key} {out[name][0]:.4f}  ({out[name][2]:.0f} s)", flush=True)
     return out

@@ -1,8 +1,11 @@
 """The package's shape: imports run from higher layers to lower ones only, and functions stay short.
 
 Layers, bottom-up (README, "Layout"): core -> data -> features -> heads -> evaluation ->
-experiment -> bench -> analysis -> cli. A module may import from its own layer and the
-ones below it, never from one above, at module level or inside a function.
+experiment -> bench -> analysis -> tasks -> cli. A module may import from its own layer and the
+ones below it, never from one above, at module level or inside a function. A task composes
+pieces of every layer below it; the pipeline below reaches it only through the registry
+(``spec.build_task()``, :func:`toolkit.registry.task_of`), as it reaches heads. The terminal
+tables (``console``) sit with the run report, in the experiment layer, so tasks can lay them out.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "toolkit"
 
-LAYERS = ["core", "data", "features", "heads", "evaluation", "experiment", "bench", "analysis", "cli"]
+LAYERS = ["core", "data", "features", "heads", "evaluation", "experiment", "bench", "analysis", "tasks", "cli"]
 FOLDER_LAYER = {"data": "data", "features": "features", "featurizers": "features", "text": "features", "heads": "heads",
-                "evaluation": "evaluation", "experiment": "experiment", "bench": "bench", "analysis": "analysis"}
-TOP_LAYER = {"cli": "cli", "console": "cli", "__main__": "cli", "api": "cli"}
+                "evaluation": "evaluation", "experiment": "experiment", "bench": "bench", "analysis": "analysis",
+                "tasks": "tasks"}
+TOP_LAYER = {"cli": "cli", "console": "experiment", "__main__": "cli", "api": "cli"}
 MAX_FUNCTION_LINES = 60
 
 

@@ -54,7 +54,7 @@ def test_efficiency_study_expands_with_reasons():
 def test_time_to_return_study_expands_to_survival_heads_only():
     sweep = load_sweep(ROOT / "experiments" / "time_to_return_study.yaml")
     assert len(sweep.configs) == 18  # 3 text blocks x (cox, hazard) x 3 seeds
-    assert all(c.spec is not None and c.spec.label.kind == "time_to_event" for c in sweep.configs)
+    assert all(c.spec is not None and c.spec.task[0] == "time_to_return" for c in sweep.configs)
     assert {c.spec.head[0] for c in sweep.configs} == {"cox", "hazard"}
     assert [c.axes["seed"] for c in sweep.configs if c.is_baseline] == [0, 1, 2]
     reasons = unavailable(sweep)

@@ -11,7 +11,7 @@ from specs import spec_dict
 from toolkit.cli import main
 from toolkit.evaluation.calibration import (Calibrator, calibration_metrics, expected_calibration_error,
                                             fit_calibrator)
-from toolkit.experiment import runner
+from toolkit.experiment import fit
 from toolkit.experiment.runner import data_path, run
 from toolkit.experiment.spec import parse_spec
 
@@ -61,13 +61,13 @@ def _spec(calibrate):
 
 def test_fold_calibrators_learn_from_validation_parts_only(tmp_path, monkeypatch):
     seen = []
-    real = runner.calibrate_head
+    real = fit.calibrate_head
 
     def spy(method, head, scores, y_val):
         seen.append(len(y_val))
         return real(method, head, scores, y_val)
 
-    monkeypatch.setattr(runner, "calibrate_head", spy)
+    monkeypatch.setattr(fit, "calibrate_head", spy)
     metrics = run(_spec("sigmoid"), results_dir=tmp_path, cache_dir=str(tmp_path / "c"), save=False).metrics
     train_sizes = [metrics["data"]["labelled"] - f["test_users"] for f in metrics["folds"]]
     # one calibrator per fold and one for the final model, each on its validation part (15%)

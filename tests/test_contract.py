@@ -90,9 +90,9 @@ def blocks_for(head_cls, users, n_rows):
 
 
 def targets_for(head_cls, blocks, n):
-    """0/1 from the first feature, or (time_to_event heads) return days that shorten as it grows."""
+    """0/1 from the first feature, or (time_to_return heads) return days that shorten as it grows."""
     x = blocks[0].data.reshape(n, -1)[:, 0]
-    if "time_to_event" not in head_cls.label_kinds:
+    if "time_to_return" not in head_cls.targets:
         return (x > 0).astype(int)
     from toolkit.heads.hazard_loss import pack_targets
 
@@ -107,7 +107,7 @@ def test_head_contract(name, users, tmp_path):
     n = len(users)
     head_cls = HEADS.get(name)
     blocks = blocks_for(head_cls, users, n)
-    assert set(head_cls.label_kinds) <= {"binary", "time_to_event"}
+    assert set(head_cls.targets) <= {"binary", "time_to_return"}
     y = targets_for(head_cls, blocks, n)
     fit, val = np.arange(0, 40), np.arange(40, n)
     training = TrainingConfig(epochs=3, batch_size=16)
@@ -125,7 +125,7 @@ def test_head_contract(name, users, tmp_path):
     assert np.all((scores >= 0) & (scores <= 1))
     np.testing.assert_allclose(train().predict([b.rows(val) for b in blocks]), scores, rtol=1e-5, atol=1e-6)
     assert head.count_params() > 0 and head.flops_per_user() > 0
-    if "time_to_event" in head_cls.label_kinds:  # what the time-to-return metrics read, declared by the base
+    if "time_to_return" in head_cls.targets:  # what the time-to-return metrics read, declared by the base
         from toolkit.heads.time_to_return import TimeToReturnHead
 
         assert issubclass(head_cls, TimeToReturnHead)

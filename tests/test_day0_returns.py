@@ -15,7 +15,7 @@ import pytest
 from posts_factory import frame, post
 from toolkit.data.label import parse_label
 from toolkit.data.posts import load_posts
-from toolkit.data.survival_users import build_survival_users
+from toolkit.data.time_to_return_users import build_time_to_return_users
 from toolkit.data.synth import write_synthetic
 from toolkit.data.users import build_users
 
@@ -45,7 +45,7 @@ def test_positives_of_the_yes_no_label_came_back(crawl, day0):
 def test_returns_of_the_time_to_return_label_came_back(crawl, day0):
     posts, truth = crawl
     label = parse_label({**COHORT, "day0": day0, "time_to_return": {"after_days": 7, "follow_days": 28}})
-    users, ttr, _, _ = build_survival_users(posts, label)
+    users, ttr, _, _ = build_time_to_return_users(posts, label)
     returned = users["user_id"][ttr.event]
     never = int(truth.loc[returned, "return_day"].isna().sum())
     assert len(returned) > 100
@@ -78,7 +78,7 @@ def test_first_week_posts_are_no_return_when_day_0_is_the_sign_up():
     assert dict(zip(users["user_id"], y.tolist())) == {a: 0, b: 1, c: 1}
     # time to return, daily bins 0..15 for days 5..20: follow-up starts on day 9 (bin 4), after the first week
     ttr = parse_label({**form, "time_to_return": {"after_days": 5, "follow_days": 20}})
-    users, label, _, counts = build_survival_users(posts, ttr, timezone="UTC+8")
+    users, label, _, counts = build_time_to_return_users(posts, ttr, timezone="UTC+8")
     assert users["user_id"].tolist() == [a, b, c] and counts.returned == 2
     assert label.event_last.tolist() == [-1, 4, 6], "b back on day 9 (bin 4), c on day 11 (bin 6)"
     assert label.event_first.tolist() == [-1, 4, 6], "the first week's days are not a gap a return hid in"

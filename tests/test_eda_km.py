@@ -61,12 +61,12 @@ def test_eda_writes_the_time_to_return_section_with_its_figures(eda_run):
 
 def test_the_table_equals_an_independent_kaplan_meier(eda_run):
     pytest.importorskip("sksurv")
-    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.time_to_return_users import build_time_to_return_users
     from toolkit.analysis.eda import load_input
 
     out, result, spec = eda_run
     data = load_input(spec)
-    users, label, _, counts = build_survival_users(data.posts, data.label, timezone=data.timezone)
+    users, label, _, counts = build_time_to_return_users(data.posts, data.label, timezone=data.timezone)
     section = result["time_to_return"]
     assert section["counts"]["returned"] == counts.returned == int(label.event.sum()) > MIN_RETURNS
     weeks = pd.to_datetime(users["first_seen"]).dt.to_period("W").dt.start_time.dt.strftime("%Y-%m-%d").to_numpy()
@@ -110,15 +110,15 @@ def test_the_log_rank_line_names_the_groups_left_out(eda_run):
 
 
 def test_the_section_on_a_crawl_with_a_gap_matches_the_hand_count(tmp_path):
-    # test_survival_run's crawl: days 2..8 in daily bins 0..6. A: seen through bins 0, 1, returns first
+    # test_time_to_return_run's crawl: days 2..8 in daily bins 0..6. A: seen through bins 0, 1, returns first
     # seen in bin 4 right after the gap; B: seen through 0, 1, 4, 5, 6; C: returns in bin 0; D: seen
     # through 2, 3, 4. At risk: bin 0 A B C (C returns): S 2/3; bin 4 A B D (A returns): S 4/9.
-    from test_survival_run import _gap_crawl, _gap_label
+    from test_time_to_return_run import _gap_crawl, _gap_label
 
     from toolkit.analysis.eda.km import km_section
-    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.time_to_return_users import build_time_to_return_users
 
-    users, label, _, _ = build_survival_users(
+    users, label, _, _ = build_time_to_return_users(
         _gap_crawl(), _gap_label(time_to_return={"after_days": 2, "follow_days": 8}), timezone="UTC")
     section, files = km_section(users, label, np.zeros(len(users), dtype=int), [3, 5], tmp_path)
     (row,) = section["groupings"]["all"]["rows"]

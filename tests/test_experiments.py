@@ -56,7 +56,7 @@ def test_experiment_runs(path, tiny_bert, posts_csv, tmp_path):
     spec = load_spec(path, shrink(path, tiny_bert, posts_csv))
     outcome = run(spec, results_dir=tmp_path / "results", cache_dir=str(tmp_path / "cache"))
     metrics = json.loads((outcome.folder / "metrics.json").read_text())
-    headline = "c_index" if metrics.get("label_kind") == "time_to_event" else "roc_auc"
+    headline = "c_index" if metrics["task"] == "time_to_return" else "roc_auc"
     assert 0.0 <= metrics["metrics"][headline]["mean"] <= 1.0
     assert metrics["cost"]["params"] > 0
     assert set(metrics["cost"]["featurize_s"]) == set(spec.block_names())

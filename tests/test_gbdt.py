@@ -13,7 +13,7 @@ from hostile import assert_refused, toolkit
 from specs import spec_dict
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.folds import carve_validation
-from toolkit.experiment.runner import fit_head
+from toolkit.experiment.fit import fit_head
 from toolkit.experiment.spec import parse_spec
 from toolkit.heads import Block
 from toolkit.heads.gbdt import GBDTHead

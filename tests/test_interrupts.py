@@ -129,16 +129,17 @@ def test_the_fold_loop_is_a_safe_point(monkeypatch, tmp_path):
 
     from toolkit.experiment import runner
     from toolkit.experiment.spec import parse_spec
+    from toolkit.tasks import binary
 
     calls = []
-    real = runner.featurize
+    real = binary.featurize
 
     def featurize(*args, **kwargs):  # the first fold's featurizing swallows a SIGTERM
         calls.append(1)
         _swallow_in_del()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runner, "featurize", featurize)
+    monkeypatch.setattr(binary, "featurize", featurize)
     with pytest.raises(KeyboardInterrupt):
         with sigterm_as_interrupt():
             runner.run(parse_spec(spec_dict()), results_dir=tmp_path / "r", cache_dir=str(tmp_path / "c"), save=False)

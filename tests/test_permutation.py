@@ -12,7 +12,8 @@ from toolkit.evaluation.permutation import (AUTO_BELOW_POSITIVES, AUTO_PERMUTATI
 from toolkit.evaluation.metrics import CORRECTED_METHOD
 from toolkit.experiment.featurize import FeatureStore
 from toolkit.experiment.permutation import permutation_test
-from toolkit.experiment.runner import cross_validate, prepare, run
+from toolkit.experiment.runner import prepare, run
+from toolkit.tasks.binary import cross_validate
 from toolkit.progress import NullProgress
 from toolkit.experiment.spec import parse_spec
 

@@ -189,7 +189,7 @@ def test_the_univariate_cox_ratio_and_its_interval_match_an_independent_fit():
 
 
 @pytest.fixture(scope="module")
-def survival_eda(tmp_path_factory):
+def time_to_return_eda(tmp_path_factory):
     from toolkit.analysis.eda import run_eda
     from toolkit.experiment.spec import apply_override
 
@@ -201,10 +201,10 @@ def survival_eda(tmp_path_factory):
     return run_eda(spec, results_dir=folder / "r", n_topics=3)
 
 
-def test_eda_on_a_time_to_return_spec_counts_what_its_survival_section_reads(survival_eda):
+def test_eda_on_a_time_to_return_spec_counts_what_its_survival_section_reads(time_to_return_eda):
     from toolkit.analysis.eda.stats import TOO_FEW
 
-    out, result = survival_eda
+    out, result = time_to_return_eda
     c, ttr = result["counts"], result["time_to_return"]["counts"]
     assert (c["labelled"], c["positives"]) == (ttr["in_analysis"], ttr["returned"]) and ttr["returned"] > 10
     markdown = (out / "report.md").read_text(encoding="utf-8")

@@ -82,16 +82,16 @@ def test_same_spec_same_numbers(tmp_path):
 
 
 def test_threshold_is_chosen_on_validation_not_test(tmp_path, monkeypatch):
-    import toolkit.experiment.runner as runner
+    import toolkit.experiment.fit as fit
 
     seen = []
-    real = runner.choose_threshold
+    real = fit.choose_threshold
 
     def spy_threshold(y, scores, rule):
         seen.append(len(y))
         return real(y, scores, rule)
 
-    monkeypatch.setattr(runner, "choose_threshold", spy_threshold)
+    monkeypatch.setattr(fit, "choose_threshold", spy_threshold)
     spec = parse_spec(spec_dict())
     out = run(spec, results_dir=tmp_path, cache_dir=str(tmp_path / "cache"), save=False).metrics
     tests = [f["test_users"] for f in out["folds"]]
@@ -101,12 +101,12 @@ def test_threshold_is_chosen_on_validation_not_test(tmp_path, monkeypatch):
 
 
 def test_failed_run_leaves_no_results_folder(tmp_path, monkeypatch):
-    import toolkit.experiment.runner as runner
+    import toolkit.tasks.binary as binary
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(runner, "final_model", boom)
+    monkeypatch.setattr(binary, "final_model", boom)
     (tmp_path / "t" / "earlier").mkdir(parents=True)
     (tmp_path / "t" / "earlier" / "metrics.json").write_text("{}")
     with pytest.raises(RuntimeError):

@@ -116,7 +116,7 @@ def test_metrics_match_scikit_survival(seed):
 @pytest.mark.parametrize("seed", [0, 3])
 def test_kaplan_meier_and_logrank_match_scikit_survival(seed):
     pytest.importorskip("sksurv")
-    from sksurv.compare import compare_survival
+    from sksurv.compare import compare_time_to_return
     from sksurv.nonparametric import kaplan_meier_estimator
     from sksurv.util import Surv
 
@@ -128,7 +128,7 @@ def test_kaplan_meier_and_logrank_match_scikit_survival(seed):
     np.testing.assert_allclose(curve.ci_low, band[0], atol=1e-6)
     np.testing.assert_allclose(curve.ci_high, band[1], atol=1e-6)
     test = km.logrank(time, event, group)
-    stat, p = compare_survival(Surv.from_arrays(event, time), group)
+    stat, p = compare_time_to_return(Surv.from_arrays(event, time), group)
     assert test["statistic"] == pytest.approx(stat, abs=1e-6) and test["p_value"] == pytest.approx(p, abs=1e-6)
     assert test["df"] == 2
 
@@ -149,7 +149,7 @@ def test_logrank_sees_a_difference_and_not_a_non_difference():
 def test_summary_shape_and_intervals():
     time, event, risk, grid, surv, _ = _data(4)
     noisy = risk + np.random.default_rng(1).normal(size=len(risk))
-    out = sv.summarize_survival(time, event, np.stack([risk, noisy]), np.stack([surv, surv]), grid,
+    out = sv.summarize_time_to_return(time, event, np.stack([risk, noisy]), np.stack([surv, surv]), grid,
                                 horizons=[3, 7, 14], tau=15, n_boot=100, seed=7)
     assert set(out) == {"c_index", "uno_c", "auc_at", "ibs"}
     assert list(out["auc_at"]) == ["3", "7", "14"]
@@ -158,7 +158,7 @@ def test_summary_shape_and_intervals():
         assert entry["ci_low"] <= entry["mean"] <= entry["ci_high"]
     mean_c = (sv.c_index(time, event, risk) + sv.c_index(time, event, noisy)) / 2
     assert out["c_index"]["mean"] == pytest.approx(mean_c)
-    again = sv.summarize_survival(time, event, np.stack([risk, noisy]), np.stack([surv, surv]), grid,
+    again = sv.summarize_time_to_return(time, event, np.stack([risk, noisy]), np.stack([surv, surv]), grid,
                                   horizons=[3, 7, 14], tau=15, n_boot=100, seed=7)
     assert again == out
 
@@ -176,7 +176,7 @@ def test_summary_refuses_bad_input(change, message):
     if "times" in change:
         surv = surv[:, : len(change["times"])]
     with pytest.raises(ToolkitError, match=message):
-        sv.summarize_survival(time, event, risk, surv, **args)
+        sv.summarize_time_to_return(time, event, risk, surv, **args)
 
 
 def test_bad_survival_data_is_refused():
@@ -192,25 +192,25 @@ def test_bad_survival_data_is_refused():
 
 
 def test_paired_survival_delta():
-    from toolkit.evaluation.survival_compare import paired_survival_delta, paired_survival_draws
+    from toolkit.evaluation.time_to_return_compare import paired_time_to_return_delta, paired_time_to_return_draws
 
     time, event, risk, grid, surv, _ = _data(5)
     rng = np.random.default_rng(2)
     noise_risk = rng.normal(size=len(risk))
     noise_surv = np.repeat(surv.mean(axis=0, keepdims=True), len(risk), axis=0)
     good, bad = (risk, surv), (noise_risk, noise_surv)
-    point, draws = paired_survival_draws(time, event, good, good, grid, n_boot=50)
+    point, draws = paired_time_to_return_draws(time, event, good, good, grid, n_boot=50)
     assert point == 0.0 and (draws == 0).all()
-    delta = paired_survival_delta(time, event, good, bad, grid, n_boot=200)
+    delta = paired_time_to_return_delta(time, event, good, bad, grid, n_boot=200)
     assert delta["mean"] == pytest.approx(sv.c_index(time, event, risk) - sv.c_index(time, event, noise_risk))
     assert delta["excludes_zero"] and delta["ci_low"] > 0 and delta["p_value"] < 0.05
-    auc = paired_survival_delta(time, event, good, bad, grid, metric="auc_at:7", n_boot=50)
+    auc = paired_time_to_return_delta(time, event, good, bad, grid, metric="auc_at:7", n_boot=50)
     expected = sv.auc_at(time, event, 1 - surv[:, 5], [7.0]) - sv.auc_at(time, event, 1 - noise_surv[:, 5], [7.0])
     assert auc["mean"] == pytest.approx(float(expected[0]))
-    brier = paired_survival_delta(time, event, good, bad, grid, metric="ibs", n_boot=50)
+    brier = paired_time_to_return_delta(time, event, good, bad, grid, metric="ibs", n_boot=50)
     assert brier["mean"] == pytest.approx(sv.ibs(time, event, surv, grid) - sv.ibs(time, event, noise_surv, grid))
     with pytest.raises(ToolkitError, match="auc_at:<one of"):
-        paired_survival_delta(time, event, good, bad, grid, metric="auc_at:6.5", n_boot=10)
+        paired_time_to_return_delta(time, event, good, bad, grid, metric="auc_at:6.5", n_boot=10)
 
 
 def _pairwise_c(time, event, risk, w, row_weight):

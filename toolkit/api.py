@@ -33,7 +33,7 @@ class Run:
         self.record = record
 
     def __repr__(self) -> str:
-        key = "c_index" if self.record.label_kind == "time_to_event" else "roc_auc"
+        key = self.record.task_class.headline()
         m = self.record.metrics[key]
         return f"Run({self.record.name!r}, {key}={m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], folder={str(self.folder)!r})"
 
@@ -58,12 +58,11 @@ class Run:
         A time-to-return run's are ``user, repeat, fold, risk, time_bin, returned`` and each user's
         chance of a return by each horizon (``p_return_by_<H>d``).
         """
-        table = self.record.predictions
-        if self.record.label_kind == "time_to_event":
-            return table.rename(columns={"user_id": "user"}).reset_index(drop=True)
-        return pd.DataFrame({"user": table["user_id"].to_numpy(), "repeat": table["repeat"].to_numpy(),
-                             "fold": table["fold"].to_numpy(), "score": table["score"].to_numpy(),
-                             "label": table["label"].to_numpy()})
+        task = self.record.task_class
+        table = self.record.predictions.rename(columns={"user_id": "user"}).reset_index(drop=True)
+        first = ["user", "repeat", "fold", task.score_column, *task.label_columns]
+        rest = [c for c in table.columns if c not in first and c != "predicted"]  # hard predictions: see the threshold
+        return table[first + rest]
 
     @property
     def baselines(self) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from toolkit.evaluation.metrics import METRIC_NAMES
+from toolkit.registry import task_of
 
 
 def _fmt(x: float) -> str:
@@ -13,16 +14,27 @@ def _fmt(x: float) -> str:
 
 
 def run_header(result: dict) -> str:
+    """A run's first line (its task says what it counts)."""
+    return task_of(result).console_sections(result)[0]
+
+
+def metrics_table(result: dict) -> Table:
+    """A run's metrics with their intervals, as its task lays them out."""
+    return task_of(result).console_sections(result)[1]
+
+
+def baselines_table(result: dict) -> Table:
+    """The model beside the confound baselines (same folds), as its task lays them out."""
+    return task_of(result).console_sections(result)[2]
+
+
+def binary_header(result: dict) -> str:
     data = result["data"]
-    if result.get("label_kind") == "time_to_event":
-        return survival_header(result)
     return (f"{result['name']}: {data['labelled']} users, {data['positives']} retained "
             f"({data['positive_rate']:.2%}); {result['evaluation']}")
 
 
-def metrics_table(result: dict) -> Table:
-    if result.get("label_kind") == "time_to_event":
-        return survival_metrics_table(result)
+def binary_metrics_table(result: dict) -> Table:
     conf = result.get("confidence", 0.95)
     table = Table()
     table.add_column("metric")
@@ -95,10 +107,8 @@ def _permutation_rows(table: Table, perm: dict | None, stat: str = "roc_auc") ->
                       f"shuffles of {p.get('shuffled', 'the labels')}", style="dim")
 
 
-def baselines_table(result: dict) -> Table:
+def binary_baselines_table(result: dict) -> Table:
     """The model beside the confound baselines (same folds), with the paired Δ over each."""
-    if result.get("label_kind") == "time_to_event":
-        return survival_baselines_table(result)
     conf = result.get("confidence", 0.95)
     table = Table(title="confound baselines (logistic regression, same folds)", title_justify="left")
     for title in ("scores from", "ROC-AUC", "PR-AUC", f"model Δ ROC-AUC ({conf:.0%} CI)"):
@@ -211,7 +221,7 @@ def eda_summary(counts: dict) -> Table:
     return table
 
 
-def survival_header(result: dict) -> str:
+def time_to_return_header(result: dict) -> str:
     """A time-to-return run's first line: users in the analysis, returns seen, censored."""
     counts = result["data"]["time_to_return"]
     return (f"{result['name']}: {counts['in_analysis']} users in the analysis, {counts['returned']} returned "
@@ -219,21 +229,21 @@ def survival_header(result: dict) -> str:
             f"({counts['in_gap']} with a crawl gap in follow-up); {result['evaluation']}")
 
 
-def _survival_rows(metrics: dict) -> list[tuple[str, dict]]:
+def _time_to_return_rows(metrics: dict) -> list[tuple[str, dict]]:
     """``c_index``, ``uno_c``, one ``auc_at`` row per horizon, ``ibs``, in that order."""
     rows = [("c_index", metrics["c_index"]), ("uno_c", metrics["uno_c"])]
     rows += [(f"auc_at {h} days", m) for h, m in metrics["auc_at"].items()]
     return rows + [("ibs (lower is better)", metrics["ibs"])]
 
 
-def survival_metrics_table(result: dict) -> Table:
+def time_to_return_metrics_table(result: dict) -> Table:
     """A time-to-return run's metrics with their intervals."""
     conf = result.get("confidence", 0.95)
     table = Table()
     table.add_column("metric")
     table.add_column("mean", justify="right")
     table.add_column(f"{conf:.0%} CI", justify="right")
-    for name, m in _survival_rows(result["metrics"]):
+    for name, m in _time_to_return_rows(result["metrics"]):
         table.add_row(name, _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}")
     reference = result.get("no_features")
     if reference:  # the IBS means little without what one curve for everyone scores
@@ -243,7 +253,7 @@ def survival_metrics_table(result: dict) -> Table:
         table.add_row("ibs skill (1 - model / no features)", _fmt(skill) if skill is not None else "n/a", "")
     _permutation_rows(table, result.get("permutation"), "c_index")
     if result.get("oracle"):  # synthetic data: the true survival curves on the same users
-        for name, m in _survival_rows(result["oracle"]):
+        for name, m in _time_to_return_rows(result["oracle"]):
             table.add_row(f"oracle {name}", _fmt(m["mean"]), f"{_fmt(m['ci_low'])} - {_fmt(m['ci_high'])}",
                           style="dim")
     s = result.get("survival", {})
@@ -257,7 +267,7 @@ def survival_metrics_table(result: dict) -> Table:
     return table
 
 
-def survival_baselines_table(result: dict) -> Table:
+def time_to_return_baselines_table(result: dict) -> Table:
     """The model beside the confounds' Cox models (same folds), with the paired Δ C-index over each."""
     conf = result.get("confidence", 0.95)
     table = Table(title="confound baselines (Cox model, same folds)", title_justify="left")

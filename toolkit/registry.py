@@ -1,4 +1,4 @@
-"""The two plugin registries (featurizers, heads) and entry-point discovery.
+"""The plugin registries (featurizers, heads, tasks) and entry-point discovery.
 
 A built-in plugin joins with a decorator::
 
@@ -6,7 +6,7 @@ A built-in plugin joins with a decorator::
     class TfidfFeaturizer(Featurizer): ...
 
 A package outside the toolkit joins through the entry-point groups
-``toolkit.featurizers`` and ``toolkit.heads`` (``name = package.module:Class``);
+``toolkit.featurizers``, ``toolkit.heads`` and ``toolkit.tasks`` (``name = package.module:Class``);
 the toolkit never needs editing to gain a plugin.
 """
 
@@ -110,6 +110,7 @@ def _source_of(cls: type) -> str:
 
 FEATURIZERS = Registry("featurizer", "toolkit.featurizers", "toolkit.featurizers")
 HEADS = Registry("head", "toolkit.heads", "toolkit.heads")
+TASKS = Registry("task", "toolkit.tasks", "toolkit.tasks")
 
 
 def register_featurizer(name: str) -> Callable[[type], type]:
@@ -120,3 +121,25 @@ def register_featurizer(name: str) -> Callable[[type], type]:
 def register_head(name: str) -> Callable[[type], type]:
     """Class decorator: make a :class:`~toolkit.heads.Head` available as ``head: {type: name}``."""
     return HEADS.register(name)
+
+
+def register_task(name: str) -> Callable[[type], type]:
+    """Class decorator: make a :class:`~toolkit.tasks.Task` available as ``task: {type: name}``."""
+    return TASKS.register(name)
+
+
+#: the ``label_kind`` runs wrote before tasks were plugins, and the task each now reads as
+_LEGACY_KINDS = {"binary": "binary", "time_to_event": "time_to_return"}
+
+
+def task_name(record: dict) -> str:
+    """The task a ``metrics.json`` (or ``model.json``) names: its ``task``, or a legacy ``label_kind``."""
+    name = record.get("task")
+    if name is None:
+        name = _LEGACY_KINDS.get(record.get("label_kind", "binary"), record.get("label_kind"))
+    return name
+
+
+def task_of(record: dict) -> type:
+    """The task class of a ``metrics.json`` (or ``model.json``) mapping, from :func:`task_name`."""
+    return TASKS.get(task_name(record))

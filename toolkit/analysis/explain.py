@@ -12,7 +12,7 @@ Design, stated in the report too:
 * Calibration, ROC and PR use the run's own out-of-fold scores.
 
 A time-to-return run gets the same design with Harrell's C in place of ROC-AUC
-(:mod:`toolkit.analysis.explain_survival`).
+(:mod:`toolkit.analysis.explain_time_to_return`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def refit_on_part(spec, prepared, test_fraction: float):
 
     from toolkit.environment import make_deterministic
     from toolkit.experiment.featurize import FeatureStore, featurize
-    from toolkit.experiment.runner import fit_head
+    from toolkit.experiment.fit import fit_head
 
     y = prepared.y
     train, test = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=spec.seed)
@@ -52,21 +52,24 @@ def refit_on_part(spec, prepared, test_fraction: float):
 
 def explain(run_dir: str | Path, out: str | Path | None = None, *, repeats: int = 5, test_fraction: float = 0.25,
             cache_dir: str | None = None) -> dict:
-    """Write explain.json, explain.md, report.html and the PNGs into ``out`` (default ``RUN_DIR/explain``); return the JSON."""
-    from sklearn.metrics import roc_auc_score
+    """Write explain.json, explain.md, report.html and the PNGs into ``out`` (default ``RUN_DIR/explain``); return the JSON.
 
-    from toolkit.experiment.runner import prepare
-
+    What is explained, and how, is the run's task's (:meth:`toolkit.tasks.Task.explain`).
+    """
     run_dir = Path(run_dir)
     spec = read_run_spec(run_dir)
     oof = out_of_fold(run_dir)  # fails early, before any training, when the folder lacks predictions
     folder = output_folder(run_dir, out)  # and so does a planted link, before any training
-    if spec.label.kind != "binary":  # time to return: the same design with the C-index
-        from toolkit.analysis.explain_survival import explain_survival
+    return spec.build_task().explain(run_dir, spec, folder, oof=oof, repeats=repeats, test_fraction=test_fraction,
+                                     cache_dir=cache_dir)
 
-        return explain_survival(run_dir, spec, folder, repeats=repeats, test_fraction=test_fraction,
-                                cache_dir=cache_dir)
-    prepared = prepare(spec, cache_dir=cache_dir)
+
+def explain_binary(run_dir: Path, spec, folder: Path, *, oof, repeats: int, test_fraction: float,
+                   cache_dir: str | None) -> dict:
+    """A yes/no run's explanation: block and behaviour importance on held-out users, terms, topics, curves."""
+    from sklearn.metrics import roc_auc_score
+
+    prepared = spec.build_task().prepare(spec, cache_dir=cache_dir)
     train, test, head, test_blocks, behavior = refit_on_part(spec, prepared, test_fraction)
     y_test = prepared.y[test]
     groups = make_groups(test_blocks, behavior)

@@ -85,27 +85,32 @@ def predict(run_dir: str | Path, posts_path: str | Path) -> pd.DataFrame:
     check_columns(posts_path, [k for k, _ in spec.featurizers], spec.data.columns, spec.data.delimiter)
     users, skipped = build_features(posts, spec.label, timezone=spec.data.timezone, local_time=spec.data.local_time,
                                     ip_zones=spec.data.ip_zones)
-    survival = spec.label.kind == "time_to_event"
-    scored = _survival_scores(model, users) if survival else _binary_scores(model, users)
-    blank = {c: np.nan for c in scored.columns if c not in ("user_id", "reason")}
-    unscored = skipped.assign(**blank)[list(scored.columns)]
-    out = pd.concat([scored, unscored], ignore_index=True) if len(unscored) else scored
-    if not survival:
-        out["decision"] = out["decision"].astype("Int64")
-        if model.calibrated:
-            out.insert(2, "probability", out["score"])
+    out, note = spec.build_task().score_users(spec, model, users, skipped)
     out = out.sort_values("user_id", kind="stable").reset_index(drop=True)
-    out.attrs["note"] = None if survival else score_note(spec, model.calibrated)
+    out.attrs["note"] = note
     return out
 
 
-def _binary_scores(model, users: pd.DataFrame) -> pd.DataFrame:
+def _with_unscored(scored: pd.DataFrame, skipped: pd.DataFrame) -> pd.DataFrame:
+    """The scored users' rows, then the skipped users' with blank figures and their reason."""
+    blank = {c: np.nan for c in scored.columns if c not in ("user_id", "reason")}
+    unscored = skipped.assign(**blank)[list(scored.columns)]
+    return pd.concat([scored, unscored], ignore_index=True) if len(unscored) else scored
+
+
+def binary_scores(spec, model, users: pd.DataFrame, skipped: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """A yes/no run's table (score, [probability,] decision at the saved threshold, reason) and its note."""
     scores = model.score(users) if len(users) else np.array([])
-    return pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
-                         "decision": (scores >= model.threshold).astype(int), "reason": ""})
+    scored = pd.DataFrame({"user_id": users["user_id"].to_numpy(), "score": scores,
+                           "decision": (scores >= model.threshold).astype(int), "reason": ""})
+    out = _with_unscored(scored, skipped)
+    out["decision"] = out["decision"].astype("Int64")
+    if model.calibrated:
+        out.insert(2, "probability", out["score"])
+    return out, score_note(spec, model.calibrated)
 
 
-def _survival_scores(model, users: pd.DataFrame) -> pd.DataFrame:
+def time_to_return_scores(spec, model, users: pd.DataFrame, skipped: pd.DataFrame) -> tuple[pd.DataFrame, None]:
     """The chance of a return within follow-up (``score``) and by each horizon, from the survival curve."""
     from toolkit.data.time_to_return import bin_edges
 
@@ -116,7 +121,7 @@ def _survival_scores(model, users: pd.DataFrame) -> pd.DataFrame:
     for h in ttr.horizon_days():
         out[f"p_return_by_{h}d"] = 1.0 - surv[:, int(np.flatnonzero(edges == edges[0] + h)[0]) - 1]
     out["reason"] = ""
-    return out
+    return _with_unscored(out, skipped), None
 
 
 def check_out(out: str | Path) -> OutputTarget:

@@ -181,7 +181,7 @@ def _record(folder: Path, ledger: Ledger, c, outcome: dict, spec_sha256: str) ->
 
 def _outcome_line(result: ConfigResult) -> str:
     if result.status == "done":
-        metric = "roc_auc" if "roc_auc" in result.metrics["metrics"] else "c_index"  # a time-to-return run
-        return f"{result.config_id}: done, {metric} {result.metrics['metrics'][metric]['mean']:.3f}"
+        metric = result.task_class.headline()
+        return f"{result.config_id}: done, {metric} {result.record.metrics[metric].mean:.3f}"
     return f"{result.config_id}: {result.status} ({result.reason.splitlines()[0][:120] if result.reason else ''})"
 

@@ -164,8 +164,8 @@ def pareto_figure(rows: list[dict]):
 def curves_plot(results_front: list[ConfigResult], path) -> Path:
     """ROC and precision-recall curves of the given configurations, all repeats pooled."""
     fig, (ax_roc, ax_pr) = plt.subplots(1, 2, figsize=(11, 4.8))
-    # ROC and PR curves need yes/no labels: time-to-return runs have none to draw
-    done = [r for r in results_front if r.status == "done" and r.metrics.get("label_kind") != "time_to_event"]
+    # ROC and PR curves need yes/no labels and scores: a task without a threshold (time to return) has none
+    done = [r for r in results_front if r.status == "done" and r.task_class.target == "binary"]
     if not done:
         _nothing(ax_roc, "no finished configuration")
         _nothing(ax_pr, "no finished configuration")

@@ -35,6 +35,11 @@ class ConfigResult:
         return self._record
 
     @property
+    def task_class(self) -> type:
+        """The run's task (:mod:`toolkit.tasks`): which metrics, deltas and notes its row has (only when done)."""
+        return self.record.task_class
+
+    @property
     def metrics(self) -> dict:
         """The run's figures as recorded, every key included (only when done)."""
         return self.record.raw

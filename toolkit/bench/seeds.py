@@ -1,4 +1,4 @@
-"""Rows of a comparison aggregated over the ``seed`` axis, and Holm-corrected stars.
+"""Rows of a comparison aggregated over the ``seed`` axis.
 
 A sweep's seed axis changes only the training seed (the folds stay fixed), so
 one configuration at three seeds is three draws of the same model, not three
@@ -6,13 +6,11 @@ models. The default table shows one row per configuration:
 
 * each metric's mean over the seeds, the mean of the per-seed intervals (which
   resample users only), and the across-seed standard deviation (``*_seed_sd``);
-* a paired Δ against the baseline bootstrapped over users *and* seeds: every
-  draw resamples the users (the same draws for every seed) and, independently,
-  the seeds, and averages the per-seed differences of the drawn seeds.
+* a paired Δ against the baseline from the per-fold Δs averaged over the seeds
+  (:mod:`toolkit.bench.table`); :func:`mix_seeds` mixes per-seed bootstrap draws
+  made on the same user draws (``imbalance`` uses it).
 
-Stars: one p-value per row and Δ column (the share of bootstrap draws on the
-other side of 0, two-sided), Holm-corrected over the rows shown in the table; a
-row is starred when its adjusted p-value is below ``1 - confidence``.
+Stars are set by :func:`toolkit.bench.table.holm_stars`.
 """
 
 from __future__ import annotations
@@ -23,10 +21,7 @@ import re
 
 import numpy as np
 
-from toolkit.evaluation.metrics import bootstrap_p_value, holm, paired_delta_draws
-from toolkit.evaluation.survival_compare import paired_c_index_draws
-
-DELTA_METRICS = ("roc_auc", "pr_auc", "c_index")  # c_index: time-to-return rows
+from toolkit.evaluation.metrics import bootstrap_p_value
 _SEED_IN_LABEL = re.compile(r"\s*\|\s*seed \d+")
 
 
@@ -35,23 +30,6 @@ def group_key(result) -> str | None:
     if "seed" not in result.axes:
         return None
     return json.dumps({k: v for k, v in result.axes.items() if k != "seed"}, sort_keys=True, default=str)
-
-
-def seed_draws(members: list[tuple[str, str]], scores: dict, *, metric: str, n_boot: int, seed: int
-               ) -> tuple[float, np.ndarray] | None:
-    """Point Δ and draws over users x seeds for ``[(config_id, baseline_id), ...]`` (one pair per seed)."""
-    points, draws = [], []
-    for config_id, base_id in members:
-        (ids, y, s), (base_ids, base_y, base_s) = scores[config_id], scores[base_id]
-        if not (np.array_equal(ids, base_ids) and np.array_equal(y, base_y)) or s.shape != base_s.shape:
-            return None
-        if metric == "c_index":  # time to return: y holds each user's time bin and seen return
-            point, d = paired_c_index_draws(y[:, 0], y[:, 1] > 0, s, base_s, n_boot=n_boot, seed=seed)
-        else:
-            point, d = paired_delta_draws(y, s, base_s, metric=metric, n_boot=n_boot, seed=seed)
-        points.append(point)
-        draws.append(d)
-    return float(np.mean(points)), mix_seeds(draws, seed)
 
 
 def mix_seeds(draws: list[np.ndarray], seed: int) -> np.ndarray:
@@ -90,14 +68,3 @@ def aggregate_row(members: list[dict], keys_to_average: tuple[str, ...]) -> dict
         row[f"{metric}_seed_sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
     row["cache"] = None
     return row
-
-
-def holm_stars(rows: list[dict], confidence: float) -> None:
-    """Set ``delta_*_significant`` from Holm-adjusted p-values over the rows given."""
-    for metric in DELTA_METRICS:
-        key = f"delta_{metric}"
-        adjusted = holm([r.get(f"{key}_p") if r.get(f"{key}_p") is not None else math.nan for r in rows])
-        for r, p in zip(rows, adjusted):
-            r[f"{key}_p_holm"] = None if math.isnan(p) else float(p)
-            if r.get(key) is not None:
-                r[f"{key}_significant"] = bool(not math.isnan(p) and p < 1.0 - confidence)

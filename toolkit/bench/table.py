@@ -29,12 +29,11 @@ from toolkit.safe_io import atomic_write
 from toolkit.sanitize import for_csv, for_markdown_cell, strip_controls
 from toolkit.experiment.record import RunRecord
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key
-from toolkit.evaluation.metrics import corrected_t, fold_delta_values, holm_over, paired_delta_draws, fold_test_share
+from toolkit.evaluation.metrics import corrected_t, holm_over, fold_test_share
 from toolkit.evaluation.baselines import baseline_entry
-from toolkit.evaluation.survival_compare import c_index_fold_deltas, paired_c_index_draws
 
 SHOWN_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
-#: a time-to-return run's metrics (``label_kind: time_to_event``), shown instead of the binary ones
+#: a time-to-return run's metrics (its task's, :mod:`toolkit.tasks.time_to_return`), shown instead
 SURVIVAL_METRICS = ("c_index", "uno_c", "ibs")
 DELTA_METRICS = ("roc_auc", "pr_auc")
 COST_KEYS = ("featurize_s", "train_s", "infer_ms_per_1k", "total_cost_s", "params", "frozen_params", "model_mb",
@@ -119,7 +118,7 @@ def _baseline_of(config_id: str, by_id: dict[str, ConfigResult], baselines: dict
     return base_id, ""
 
 
-def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int) -> None:
+def _delta(row: dict, task, scores, base, *, n_boot: int, confidence: float, seed: int) -> None:
     """Fill the delta columns from paired scores, or say in ``delta_note`` why they stay empty.
 
     ``n_boot`` and ``seed`` serve a single split only (the user bootstrap); the corrected t draws nothing.
@@ -132,22 +131,17 @@ def _delta(row: dict, scores, base, *, n_boot: int, confidence: float, seed: int
     elif s.shape != base_s.shape:
         row["delta_note"] = f"{s.shape[0]} repeats, baseline has {base_s.shape[0]}"
     elif len(np.unique(folds[folds >= 0])) < 2:  # one split: no folds to spread, the user bootstrap stays
-        for m in ("c_index",) if y.ndim == 2 else DELTA_METRICS:
-            if m == "c_index":
-                point, draws = paired_c_index_draws(y[:, 0], y[:, 1] > 0, s, base_s, n_boot=n_boot, seed=seed)
-            else:
-                point, draws = paired_delta_draws(y, s, base_s, metric=m, n_boot=n_boot, seed=seed)
+        for m in task.delta_metrics:
+            point, draws = task.paired_draws(m, y, s, base_s, n_boot=n_boot, seed=seed)
             fill_delta(row, m, point, draws, confidence)
     else:
-        for m in ("c_index",) if y.ndim == 2 else DELTA_METRICS:
-            fill_corrected(row, m, *_fold_deltas(scores, base, m), folds, confidence)
+        for m in task.delta_metrics:
+            fill_corrected(row, m, *_fold_deltas(task, scores, base, m), folds, confidence)
 
 
-def _fold_deltas(scores, base, metric: str) -> tuple[float, np.ndarray]:
+def _fold_deltas(task, scores, base, metric: str) -> tuple[float, np.ndarray]:
     (_, y, s, folds), (_, _, base_s, _) = scores, base
-    if metric == "c_index":  # time to return: y holds each user's time bin and seen return
-        return c_index_fold_deltas(y[:, 0], y[:, 1] > 0, s, base_s, folds)
-    return fold_delta_values(y, s, base_s, folds, metric)
+    return task.fold_deltas(metric, y, s, base_s, folds)
 
 
 def fill_corrected(row: dict, metric: str, point: float, per_fold: np.ndarray, folds: np.ndarray,
@@ -198,12 +192,12 @@ def _finite(x) -> bool:
 def _oracle_row(ref: ConfigResult) -> dict | None:
     """The ROC-AUC and PR-AUC of the true probabilities, as the reference run recorded them (synthetic data)."""
     oracle = ref.metrics.get("oracle")
-    if not oracle or "roc_auc" not in oracle:  # a time-to-return run's oracle has survival metrics instead
+    if not oracle or not ref.task_class.oracle_row:  # e.g. a time-to-return run's oracle: curves, in its report
         return None
     row = dict.fromkeys(ROW_KEYS)
     row.update(config_id="oracle", label=ORACLE_LABEL, kind="oracle", status="done", reason="", is_baseline=False,
                pareto=False)
-    for k in ("roc_auc", "pr_auc"):  # recall and precision at p >= 0.5 would not match the threshold rule
+    for k in ref.task_class.delta_metrics:  # recall and precision at p >= 0.5 would not match the threshold rule
         m = oracle[k]
         row.update({k: m["mean"], f"{k}_ci_low": m["ci_low"], f"{k}_ci_high": m["ci_high"]})
     return row
@@ -264,14 +258,13 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     row = _empty_row(result)
     if result.status != "done":
         return row
-    metrics = result.metrics
-    survival = metrics.get("label_kind") == "time_to_event"
-    for m in SURVIVAL_METRICS if survival else SHOWN_METRICS:
-        v = metrics["metrics"][m]
-        row.update({m: v["mean"], f"{m}_ci_low": v["ci_low"], f"{m}_ci_high": v["ci_high"]})
+    metrics, task = result.metrics, result.task_class
+    for m, v in result.record.metrics.items():
+        if m in task.metrics:
+            row.update({m: v.mean, f"{m}_ci_low": v.low, f"{m}_ci_high": v.high})
     for name in ("timing", "exposure"):
         b = baseline_entry(metrics.get("baselines", {}), name)  # older folders: first_seen
-        key = "c_index" if survival else "roc_auc"
+        key = task.headline()
         row[f"{name}_{key}"] = b[key]["mean"] if b and key in b else None
     base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
     if base_id is not None and _folds_differ(result, by_id[base_id]):
@@ -281,7 +274,7 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     if base_id is None:
         row["delta_note"] = note
     else:
-        _delta(row, scores[result.config_id], scores[base_id], n_boot=n_boot,
+        _delta(row, task, scores[result.config_id], scores[base_id], n_boot=n_boot,
                confidence=metrics.get("confidence", 0.95), seed=seed)
         if base_id == result.config_id:  # the baseline against itself is no test: keep it out of Holm's count
             row.update({f"delta_{m}_p": None for m in (*DELTA_METRICS, "c_index")})
@@ -307,12 +300,13 @@ def _aggregate(rows: list[dict], results: list[ConfigResult], scores: dict, *, n
             placed.add(key)
             members = [rows[j] for j in groups[key]]
             agg = aggregate_row(members, _AVERAGED)
-            _aggregate_delta(agg, members, scores, n_boot=n_boot, seed=seed, confidence=confidence)
+            _aggregate_delta(agg, results[groups[key][0]].task_class, members, scores, n_boot=n_boot, seed=seed,
+                             confidence=confidence)
             out.append(agg)
     return out
 
 
-def _aggregate_delta(agg: dict, members: list[dict], scores: dict, *, n_boot: int, seed: int,
+def _aggregate_delta(agg: dict, task, members: list[dict], scores: dict, *, n_boot: int, seed: int,
                      confidence: float) -> None:
     pairs = [(m["config_id"], m.get("_base")) for m in members]
     for m in (*DELTA_METRICS, "c_index"):
@@ -320,16 +314,15 @@ def _aggregate_delta(agg: dict, members: list[dict], scores: dict, *, n_boot: in
             agg[f"delta_{m}{k}"] = None
     if any(base is None for _, base in pairs) or all(c == b for c, b in pairs):
         return  # the baseline itself, or a seed without a baseline (its note says why)
-    survival = scores[pairs[0][0]][1].ndim == 2
-    for m in ("c_index",) if survival else DELTA_METRICS:
-        found = _seed_fold_deltas(pairs, scores, m)
+    for m in task.delta_metrics:
+        found = _seed_fold_deltas(task, pairs, scores, m)
         if found is None:
             agg["delta_note"] = "users, labels, repeats or folds differ from the baseline's at some seed"
             return
         fill_corrected(agg, m, *found, scores[pairs[0][0]][3], confidence)
 
 
-def _seed_fold_deltas(pairs: list[tuple[str, str]], scores: dict, metric: str) -> tuple[float, np.ndarray] | None:
+def _seed_fold_deltas(task, pairs: list[tuple[str, str]], scores: dict, metric: str) -> tuple[float, np.ndarray] | None:
     """The point Δ and the per-fold Δs, each averaged over the seeds (same users and folds at every seed)."""
     points, per_fold = [], []
     for config_id, base_id in pairs:
@@ -337,7 +330,7 @@ def _seed_fold_deltas(pairs: list[tuple[str, str]], scores: dict, metric: str) -
         if not (np.array_equal(ids, base_ids) and np.array_equal(y, base_y) and s.shape == base_s.shape
                 and np.array_equal(folds, base_folds)):
             return None
-        point, values = _fold_deltas(scores[config_id], scores[base_id], metric)
+        point, values = _fold_deltas(task, scores[config_id], scores[base_id], metric)
         points.append(point)
         per_fold.append(values)
     if len({len(v) for v in per_fold}) != 1:
@@ -369,9 +362,9 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
     baseline = "; ".join(r.label for r in results if r.is_baseline)
     threshold = (f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and "
                  "precision use it.")
-    if all(m.get("label_kind") == "time_to_event" for _, m in done):
-        threshold = ("Time to return (positive rate = returns seen; censored users kept): C-index and Uno's C, "
-                     "higher is better; IBS, lower is better; no threshold, no Pareto front.")
+    notes = {r.task_class.table_note for r, _ in done}
+    if len(notes) == 1 and None not in notes:  # every run's task says what replaces the threshold line
+        threshold = notes.pop()
     return [
         f"Positive rate: {rate}.",
         threshold,

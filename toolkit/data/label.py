@@ -18,7 +18,7 @@ Two forms, chosen in the spec::
       time_to_return: {after_days: 7, follow_days: 28}
 
 Exactly one of ``retained_if`` (the binary label) and ``time_to_return`` (the time-to-event
-label, :mod:`toolkit.data.time_to_return`) is given; :attr:`LabelSpec.kind` says which.
+label, :mod:`toolkit.data.time_to_return`) is given; :attr:`LabelSpec.default_task` names the task a spec with it runs (:mod:`toolkit.tasks`).
 
 Days are calendar days on ``data.timezone``'s clock. Day 0 (``day0``) is the
 date of the user's first post in the file (``first_post``, the default) or the
@@ -181,9 +181,10 @@ class LabelSpec:
         return self.cohort.first_seen[1]
 
     @property
-    def kind(self) -> str:
-        """``binary`` (``retained_if``) or ``time_to_event`` (``time_to_return``)."""
-        return "binary" if self.retained_if is not None else "time_to_event"
+    def default_task(self) -> str:
+        """The task a spec with this label runs unless it names one: ``binary`` (``retained_if``) or
+        ``time_to_return`` (``time_to_return``)."""
+        return "binary" if self.retained_if is not None else "time_to_return"
 
     @property
     def active_between(self) -> tuple[dt.date, dt.date] | None:

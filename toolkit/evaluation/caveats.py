@@ -38,7 +38,7 @@ def _intervals(positives: int, what: str, corrected: bool) -> dict:
     return block
 
 
-def annotate_survival(result: dict, *, corrected: bool = False) -> None:
+def annotate_time_to_return(result: dict, *, corrected: bool = False) -> None:
     """The few-returns caveat of a time-to-return run's intervals (still the user bootstrap), in place."""
     block = _intervals(int(result["data"]["time_to_return"]["returned"]), "returns", corrected)
     if "note" in block:

@@ -22,7 +22,7 @@ both are valid (``P(p <= a) <= a``). A question with nothing to find stops after
 reaches ``p = 1 / (N + 1) = 0.005``. The cost is printed before the first shuffle.
 
 The helpers here know nothing of the label kind: a time-to-return run
-(:mod:`toolkit.evaluation.survival_permutation`) shuffles whole label records and
+(:mod:`toolkit.evaluation.time_to_return_permutation`) shuffles whole label records and
 tests Harrell's C with a fixed number of shuffles, with the same rule for when the test runs.
 """
 

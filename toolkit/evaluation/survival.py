@@ -245,7 +245,7 @@ def _draw_stats(t, e, risk, surv, grid, hz, tau, w) -> dict[str, np.ndarray]:
     return {name: v / len(risk) for name, v in total.items()}
 
 
-def summarize_survival(time, event, risk, surv, times, *, horizons, tau: float | None = None,
+def summarize_time_to_return(time, event, risk, surv, times, *, horizons, tau: float | None = None,
                        n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """Point estimates and bootstrap intervals of every survival metric.
 

@@ -1,6 +1,6 @@
 """Run the label-permutation test of :mod:`toolkit.evaluation.permutation` on a finished fold loop.
 
-Each shuffle reruns :func:`toolkit.experiment.runner.cross_validate` with the labels
+Each shuffle reruns :func:`toolkit.tasks.binary.cross_validate` with the labels
 permuted across the labelled users: the folds come from the same splitter and fold
 seed, stratified on the shuffled labels (as scikit-learn's ``permutation_test_score``
 re-splits with its ``cv``), so every shuffle is evaluated exactly as the real labels
@@ -46,7 +46,7 @@ def permutation_test(spec, prepared, store, cv, cross_validate, *, fold_seed: in
     ``n`` (default: ``evaluation.permutations``, else the automatic rule) is the most shuffles per
     question; ``loop_seconds`` is what the observed fold loop took, and the cost printed before
     the first shuffle is counted in it. ``cross_validate`` is the runner's fold loop
-    (:func:`toolkit.experiment.runner.cross_validate`), handed in so that this module does not
+    (:func:`toolkit.tasks.binary.cross_validate`), handed in so that this module does not
     import the runner that imports it.
     """
     positives = int(prepared.y.sum())

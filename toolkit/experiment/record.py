@@ -11,10 +11,12 @@ through :class:`toolkit.experiment.run_folder.ResultsFolder` and holds::
     model/model.json  the final model's parts, threshold and the sha256 of each saved file
     model/...         fitted featurizers (pickles) and the head
 
-``label_kind`` in metrics.json says which label the run learned: ``binary`` (the default, and
-every run written before time-to-return runs existed) reports ``roc_auc``, ``pr_auc``, ``recall``
-and ``precision`` and a threshold; ``time_to_event`` reports ``c_index``, ``uno_c``, ``ibs`` and
-``auc_at`` per horizon, and has no threshold.
+``task`` in metrics.json names the run's task (:mod:`toolkit.tasks`), which says what the
+metrics section holds, whether there is a threshold and what predictions.csv's columns are:
+``binary`` reports ``roc_auc``, ``pr_auc``, ``recall`` and ``precision`` and a threshold;
+``time_to_return`` reports ``c_index``, ``uno_c``, ``ibs`` and ``auc_at`` per horizon, and has no
+threshold. Runs written before tasks were plugins have no ``task``: a ``label_kind`` of
+``time_to_event`` reads as ``time_to_return``, none as ``binary``.
 
 Every reader in the toolkit goes through :class:`RunRecord`; no other module names these
 files. A folder received from someone else is treated as untrusted input: sizes are checked
@@ -43,6 +45,7 @@ import pandas as pd
 
 from toolkit._version import __version__
 from toolkit.errors import ToolkitError
+from toolkit.registry import TASKS, task_name
 from toolkit.safe_io import atomic_write, describe_path, open_regular, read_regular
 
 METRICS_FILE = "metrics.json"
@@ -64,14 +67,7 @@ PREDICTIONS_SLACK = 2**20
 #: nesting deeper than this is not something the toolkit wrote (json would recurse on it)
 MAX_JSON_DEPTH = 64
 
-PREDICTION_COLUMNS = ("user_id", "label", "repeat", "fold", "score", "predicted")
-SURVIVAL_PREDICTION_COLUMNS = ("user_id", "time_bin", "returned", "repeat", "fold", "risk")
-LABEL_KINDS = ("binary", "time_to_event")
 _INTERVAL = ("mean", "ci_low", "ci_high")
-_METRICS = ("roc_auc", "pr_auc", "recall", "precision")
-_SURVIVAL_METRICS = ("c_index", "uno_c", "ibs")
-#: the figures a baseline entry may hold (a binary run's, or a time-to-return run's)
-_BASELINE_METRICS = ("roc_auc", "pr_auc", "c_index", "uno_c", "ibs")
 _COST = ("featurize_s", "train_s", "infer_ms_per_1k", "params", "model_bytes", "peak_rss_mb", "flops_per_user")
 
 
@@ -226,7 +222,7 @@ class RunRecord:
     confidence: float
     folds: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
-    label_kind: str = "binary"  # or "time_to_event"
+    task: str = "binary"  # the task's registry name (toolkit.tasks)
 
     @classmethod
     def open(cls, folder: str | Path) -> "RunRecord":
@@ -247,24 +243,29 @@ class RunRecord:
         cost = check.get("cost", dict, "an object")
         for key in _COST:
             check.get(f"cost.{key}", dict if key == "featurize_s" else (int, float), "a number")
-        kind = raw.get("label_kind", "binary")
-        if kind not in LABEL_KINDS:
-            check.fail("label_kind", f"is not one of {', '.join(LABEL_KINDS)}")
-        survival = kind == "time_to_event"
+        name = task_name(raw)
+        if not isinstance(name, str) or name not in TASKS.names():
+            check.fail("task", f"is {name!r:.40}, not one of the installed tasks ({', '.join(TASKS.names())})")
+        task = TASKS.get(name)
         return cls(
             folder, raw, check.get("name", str, "a text"), version,
             DataCounts(int(check.number("data.users")), int(check.number("data.labelled")),
                        int(check.number("data.positives")), str(raw["data"].get("source", ""))),
-            _survival_metrics(check) if survival else {m: check.interval(f"metrics.{m}") for m in _METRICS},
-            _baselines(check),
-            None if survival else Threshold(str(check.get("threshold.rule", (str, int, float), "a text")),
+            task.read_metrics(check),
+            _baselines(check, task.baseline_metrics),
+            None if not task.has_threshold else Threshold(str(check.get("threshold.rule", (str, int, float), "a text")),
                                             check.number("threshold.mean"), check.number("threshold.final_model")),
             cost, str(check.get("evaluation", str, "a text")),
             _confidence(raw.get("confidence")),
             raw.get("folds") if isinstance(raw.get("folds"), list) else [],
             [str(w) for w in raw.get("warnings", [])] if isinstance(raw.get("warnings"), list) else [],
-            kind,
+            name,
         )
+
+    @property
+    def task_class(self) -> type:
+        """The run's task (:mod:`toolkit.tasks`): what its metrics, columns and tables are."""
+        return TASKS.get(self.task)
 
     @property
     def repeats(self) -> int:
@@ -278,7 +279,7 @@ class RunRecord:
         """A time-to-return run's predicted versus observed returns by risk group and horizon, as written.
 
         None for binary runs and runs written before it existed; its layout is
-        :func:`toolkit.evaluation.survival_calibration.curves_record`'s.
+        :func:`toolkit.evaluation.calibration_over_time.curves_record`'s.
         """
         value = self.raw.get("calibration_over_time")
         return value if isinstance(value, dict) else None
@@ -290,12 +291,12 @@ class RunRecord:
     @cached_property
     def predictions(self) -> pd.DataFrame:
         """predictions.csv as read (one row per scored user and repeat), checked; read once."""
-        return read_predictions(self._folder() / PREDICTIONS_FILE, self.predictions_limit(), self.label_kind)
+        return read_predictions(self._folder() / PREDICTIONS_FILE, self.predictions_limit(), self.task_class)
 
     @cached_property
     def out_of_fold(self) -> OutOfFold:
         """Scores, labels, folds and hard predictions per repeat, users sorted by id; computed once."""
-        return pivot_predictions(self.predictions, self._folder() / PREDICTIONS_FILE, self.label_kind)
+        return pivot_predictions(self.predictions, self._folder() / PREDICTIONS_FILE, self.task_class)
 
     def _folder(self) -> Path:
         if self.folder is None:
@@ -303,18 +304,10 @@ class RunRecord:
         return self.folder
 
 
-def _survival_metrics(check: _Check) -> dict[str, Interval]:
-    """A time-to-return run's figures; each horizon's AUC as ``auc_at_<H>d``."""
-    out = {m: check.interval(f"metrics.{m}") for m in _SURVIVAL_METRICS}
-    for h in check.get("metrics.auc_at", dict, "an object"):
-        out[f"auc_at_{h}d"] = check.interval(f"metrics.auc_at.{h}")
-    return out
-
-
-def _baselines(check: _Check) -> dict[str, dict[str, Interval]]:
+def _baselines(check: _Check, metrics: tuple[str, ...]) -> dict[str, dict[str, Interval]]:
     """Optional: older runs had none, and a later version may name others."""
     entries = check.get("baselines", dict, "an object") if "baselines" in check.raw else {}
-    return {str(name): {m: check.interval(f"baselines.{name}.{m}") for m in _BASELINE_METRICS
+    return {str(name): {m: check.interval(f"baselines.{name}.{m}") for m in metrics
                         if isinstance(entry, dict) and m in entry}
             for name, entry in entries.items()}
 
@@ -336,7 +329,14 @@ def is_run_folder(folder: str | Path) -> bool:
     return os.path.lexists(Path(folder) / METRICS_FILE)
 
 
-def read_predictions(path: Path, limit: int, label_kind: str = "binary") -> pd.DataFrame:
+def _as_task(task) -> type:
+    """A task class from a class, a task's name (or a legacy label kind), or None (``binary``)."""
+    if task is None or isinstance(task, str):
+        return TASKS.get(task_name({"label_kind": task or "binary"}))
+    return task
+
+
+def read_predictions(path: Path, limit: int, task=None) -> pd.DataFrame:
     """A predictions.csv no larger than ``limit``, with its columns checked, or a ToolkitError naming it."""
     with open_regular(path, f"a run's {PREDICTIONS_FILE}") as fh:  # read from the descriptor that was checked
         size = os.fstat(fh.fileno()).st_size
@@ -348,16 +348,15 @@ def read_predictions(path: Path, limit: int, label_kind: str = "binary") -> pd.D
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
             raise ToolkitError(f"{path} cannot be read as a run's {PREDICTIONS_FILE}: "
                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}.") from None
-    survival = label_kind == "time_to_event"
-    columns = SURVIVAL_PREDICTION_COLUMNS if survival else PREDICTION_COLUMNS
+    task = _as_task(task)
+    columns = task.prediction_columns
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ToolkitError(f"{path} is not a run's {PREDICTIONS_FILE}: column(s) {', '.join(missing)} missing.")
     for column in columns[1:]:
         if not pd.api.types.is_numeric_dtype(table[column]):
             raise ToolkitError(f"{path}: column {column!r} holds values that are not numbers.")
-    whole = ("time_bin", "returned", "repeat", "fold") if survival else ("label", "repeat", "fold", "predicted")
-    for column in whole:
+    for column in task.whole_columns:
         if table[column].isna().any() or not np.isin(table[column] % 1, [0]).all():
             raise ToolkitError(f"{path}: column {column!r} must hold whole numbers.")
     if (table["repeat"] < 0).any() or table["repeat"].max() > 1000:
@@ -365,12 +364,12 @@ def read_predictions(path: Path, limit: int, label_kind: str = "binary") -> pd.D
     return table
 
 
-def pivot_predictions(table: pd.DataFrame, path: Path, label_kind: str = "binary") -> OutOfFold:
-    """predictions.csv as arrays (repeats, users), users sorted by id."""
-    survival = label_kind == "time_to_event"
+def pivot_predictions(table: pd.DataFrame, path: Path, task=None) -> OutOfFold:
+    """predictions.csv as arrays (repeats, users), users sorted by id (``task``: the run's task class)."""
+    task = _as_task(task)
     if table.duplicated(["user_id", "repeat"]).any():
         raise ToolkitError(f"{path}: some user appears twice in one repeat.")
-    value = "risk" if survival else "score"
+    value = task.score_column
     wide = table.pivot(index="user_id", columns="repeat", values=value).sort_index()
     if wide.isna().any().any():
         raise ToolkitError(f"{path} lacks a {value} for some user in some repeat.")
@@ -379,10 +378,9 @@ def pivot_predictions(table: pd.DataFrame, path: Path, label_kind: str = "binary
     def column(name: str) -> np.ndarray:
         return table.pivot(index="user_id", columns="repeat", values=name).reindex(index).to_numpy().T
 
-    first = table.groupby("user_id")[["time_bin", "returned"] if survival else ["label"]].first().reindex(index)
-    y = first.to_numpy(dtype=int) if survival else first["label"].to_numpy(dtype=int)
+    y = task.labels(table.groupby("user_id")[list(task.label_columns)].first().reindex(index))
     folds = column("fold").astype(int)
-    predicted = np.zeros_like(folds) if survival else column("predicted").astype(int)
+    predicted = column("predicted").astype(int) if task.has_threshold else np.zeros_like(folds)
     return OutOfFold(index.to_numpy(dtype=str), y, wide.to_numpy(dtype=float).T, folds, predicted)
 
 
@@ -452,18 +450,22 @@ def read_model_info(folder: str | Path) -> dict:
     if not isinstance(info.get("head"), str):
         raise ToolkitError(f"{path}: 'head' must be a head's registry name; got {info.get('head')!r:.80}.")
     threshold = info.get("threshold")
-    survival = info.get("label_kind") == "time_to_event"  # predicts survival curves: no threshold
-    if survival and threshold is not None:
-        raise ToolkitError(f"{path}: a time-to-return model has no 'threshold'; got {threshold!r:.80}.")
+    name = task_name(info)
+    if not isinstance(name, str) or name not in TASKS.names():
+        raise ToolkitError(f"{path}: 'task' is {name!r:.40}, not one of the installed tasks "
+                           f"({', '.join(TASKS.names())}).")
+    thresholded = TASKS.get(name).has_threshold  # a time-to-return model predicts curves: no threshold
+    if not thresholded and threshold is not None:
+        raise ToolkitError(f"{path}: a {name} model has no 'threshold'; got {threshold!r:.80}.")
     bad = isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold)
-    if not survival and bad:
+    if thresholded and bad:
         raise ToolkitError(f"{path}: 'threshold' must be a finite number; got {threshold!r:.80}.")
     missing = [f for f in files + [head_file] if not os.path.lexists(model_dir / f)]
     if missing:
         raise ToolkitError(f"The saved model in {model_dir} is incomplete: {', '.join(missing)} missing. "
                            "Run the spec again.")
     _verify_hashes(info, model_dir, files + [head_file], path)
-    return {**info, "featurizers": list(names), "threshold": None if survival else float(threshold)}
+    return {**info, "featurizers": list(names), "threshold": float(threshold) if thresholded else None}
 
 
 def _check_model_version(info: dict, path: Path) -> None:

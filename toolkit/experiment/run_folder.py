@@ -170,7 +170,7 @@ class ResultsFolder:
         write_frame_csv(pd.concat(frames), self.path / PREDICTIONS_FILE, within=self.path, index=False)
 
 
-    def write_survival_predictions(self, frame: pd.DataFrame) -> None:
+    def write_time_to_return_predictions(self, frame: pd.DataFrame) -> None:
         """A time-to-return run's out-of-fold predictions (one row per user and repeat), ids made CSV-safe."""
         users = pd.unique(frame["user_id"])  # once per user, not per row, so repeats keep pairing
         safe = dict(zip(users, _csv_ids(np.asarray(users, dtype=object))))

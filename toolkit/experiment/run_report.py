@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from toolkit.evaluation.metrics import METRIC_NAMES
+from toolkit.registry import task_of
 from toolkit.report_page import markdown_to_html
 from toolkit.safe_io import atomic_write
 from toolkit.sanitize import for_markdown_cell as _md
@@ -69,26 +70,37 @@ def _binary_rows(result: dict) -> list[str]:
     return rows
 
 
-def _survival_rows(metrics: dict, prefix: str = "") -> list[tuple[str, dict]]:
+def _time_to_return_rows(metrics: dict, prefix: str = "") -> list[tuple[str, dict]]:
     rows = [("c_index", metrics["c_index"]), ("uno_c", metrics["uno_c"])]
     rows += [(f"auc_at {h} days", m) for h, m in metrics["auc_at"].items()]
     return [(prefix + n, m) for n, m in rows + [("ibs (lower is better)", metrics["ibs"])]]
+
+
+_ORACLE_NOTE = "synthetic data: the true chances on the same users"
+
+
+def binary_report_lines(result: dict) -> list[str]:
+    """A yes/no run's rows of the metrics table, its oracle's included."""
+    oracle = result.get("oracle") or {}
+    return _binary_rows(result) + [f"| oracle {n} | {_f(m['mean'])} | {_ci(m)} | {_ORACLE_NOTE} |"
+                                   for n, m in oracle.items()]
+
+
+def time_to_return_report_lines(result: dict) -> list[str]:
+    """A time-to-return run's rows of the metrics table, its oracle's included."""
+    lines = [f"| {n} | {_f(m['mean'])} | {_ci(m)} | |" for n, m in _time_to_return_rows(result["metrics"])]
+    oracle = result.get("oracle")
+    return lines + [f"| {n} | {_f(m['mean'])} | {_ci(m)} | {_ORACLE_NOTE} |"
+                    for n, m in (_time_to_return_rows(oracle, "oracle ") if oracle else [])]
 
 
 def _metrics(result: dict) -> list[str]:
     conf = result.get("confidence", 0.95)
     lines = ["## Metrics", "", f"Out-of-fold, with {conf:.0%} intervals.", "",
              f"| metric | mean | {conf:.0%} interval | note |", "|---|---:|---:|---|"]
-    survival = result.get("label_kind") == "time_to_event"
-    if survival:
-        lines += [f"| {n} | {_f(m['mean'])} | {_ci(m)} | |" for n, m in _survival_rows(result["metrics"])]
-    else:
-        lines += _binary_rows(result)
-    oracle = result.get("oracle") or {}
-    pairs = _survival_rows(oracle, "oracle ") if survival and oracle else [(f"oracle {n}", m) for n, m in oracle.items()]
-    pairs += [(f"noise-free ceiling {n}", m) for n, m in (result.get("ceiling") or {}).items()]
-    lines += [f"| {n} | {_f(m['mean'])} | {_ci(m)} | synthetic data: the true chances on the same users |"
-              for n, m in pairs]
+    lines += task_of(result).report_metric_lines(result)
+    lines += [f"| noise-free ceiling {n} | {_f(m['mean'])} | {_ci(m)} | {_ORACLE_NOTE} |"
+              for n, m in (result.get("ceiling") or {}).items()]
     intervals = result.get("intervals") or {}
     if intervals.get("method") or intervals.get("note"):
         words = "; ".join(_md(intervals[k]) for k in ("method", "note") if intervals.get(k))
@@ -98,7 +110,7 @@ def _metrics(result: dict) -> list[str]:
 
 def _permutation(result: dict) -> list[str]:
     perm = result.get("permutation")
-    stat = "c_index" if result.get("label_kind") == "time_to_event" else "roc_auc"
+    stat = task_of(result).headline()
     if not perm or stat not in perm:
         return []
     lines = ["## Permutation test", "",
@@ -115,12 +127,12 @@ def _permutation(result: dict) -> list[str]:
 
 
 def _baselines(result: dict) -> list[str]:
-    survival = result.get("label_kind") == "time_to_event"
-    score, second, delta = ("c_index", "ibs", "delta_c_index") if survival else ("roc_auc", "pr_auc", "delta_roc_auc")
-    titles = ("C-index", "IBS", "model Δ C-index") if survival else ("ROC-AUC", "PR-AUC", "model Δ ROC-AUC")
+    task = task_of(result)
+    score, second, delta = task.headline(), task.second_metric, f"delta_{task.headline()}"
+    titles = tuple(task.titles[k] for k in ("headline", "second", "delta"))
     m = result["metrics"]
     lines = ["## Confound baselines", "",
-             f"The same folds scored by the confounds alone ({'a Cox model' if survival else 'logistic regression'}); "
+             f"The same folds scored by the confounds alone ({task.titles['baseline_model']}); "
              "the model should be clearly above them, or it may be learning when or how long a user was seen.", "",
              f"| scores from | {titles[0]} | {titles[1]} | {titles[2]} (interval) |", "|---|---:|---:|---:|",
              f"| the model | {_f(m[score]['mean'])} | {_f(m[second]['mean'])} | |"]
@@ -129,7 +141,7 @@ def _baselines(result: dict) -> list[str]:
         lines.append(f"| {_md(_BASELINE_WORDS.get(name, name))} | {_f(b[score]['mean'])} [{_ci(b[score])}] | "
                      f"{_f(b[second]['mean'])} | {_f(d['mean'], '+.3f')} [{_ci(d, '+.3f')}] |")
     no_features = result.get("no_features")
-    if survival and no_features:
+    if no_features:
         lines.append(f"| no features (one Kaplan-Meier curve for everyone) | {_f(no_features['c_index']['mean'])} | "
                      f"{_f(no_features['ibs']['mean'])} | |")
     return lines + [""]

@@ -26,7 +26,7 @@ from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import EvaluationConfig
 from toolkit.experiment.run_folder import MAX_NAME
 from toolkit.params import Interval, Pattern, check_params, declared_params, parse
-from toolkit.registry import FEATURIZERS, HEADS
+from toolkit.registry import FEATURIZERS, HEADS, TASKS
 from toolkit.training import TrainingConfig, smote_problem
 from toolkit.yaml_io import parse_yaml_value, read_yaml_mapping
 
@@ -49,6 +49,7 @@ class SpecFields:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     seed: int = 0
     tune: dict | None = None  # wraps ``head`` in the ``tuned`` head (toolkit.heads.tuned)
+    task: dict | str | None = None  # default: the label's (toolkit.tasks)
 
     param_paths = True
     param_constraints = {"name": NAME, "seed": SEED}
@@ -72,6 +73,12 @@ class Spec:
     description: str = ""
     source: Path | None = None
     raw: dict = field(default_factory=dict)  # the spec as given, after --set, with paths resolved
+    task: tuple[str, dict] = ("binary", {})  # (registry key, resolved params)
+
+    def build_task(self):
+        """The task the spec runs (:mod:`toolkit.tasks`): its ``task:`` block, else its label's."""
+        key, params = self.task
+        return TASKS.get(key)(**params)
 
     def build_featurizers(self):
         return [FEATURIZERS.get(key)(**params) for key, params in self.featurizers]
@@ -93,6 +100,8 @@ class Spec:
         out["featurizers"] = [{"type": k, **p} for k, p in self.featurizers]
         out["head"] = {"type": self.head[0], **self.head[1]}
         out.pop("tune", None)  # folded into head: {type: tuned, ...}, which reads back the same
+        if "task" in out:  # written only when given: the label's own task keeps older specs' hashes
+            out["task"] = {"type": self.task[0], **self.task[1]}
         out["training"] = self.training.to_dict()
         out["evaluation"] = self.evaluation.to_dict()
         out["seed"] = self.seed
@@ -153,8 +162,9 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     head = _parse_plugin(fields.head, HEADS, "head")
     if fields.tune is not None:
         head = _tuned(head, fields.tune)
+    task = _parse_plugin(fields.task if fields.task is not None else fields.label.default_task, TASKS, "task")
     spec = Spec(fields.name, fields.data, fields.label, featurizers, head, fields.training, fields.evaluation,
-                fields.seed, fields.description, source, raw)
+                fields.seed, fields.description, source, raw, task)
     blocks = list(zip(spec.block_names(), (f.output_kind() for f in spec.build_featurizers())))
     reason = spec.build_head().check_blocks(blocks)
     if reason:
@@ -162,7 +172,7 @@ def parse_spec(raw: dict, *, base_dir: Path = Path("."), source: Path | None = N
     reason = smote_problem(blocks) if spec.training.resample == "smote" else None
     if reason:
         raise ToolkitError(reason)
-    _check_label_kind(spec)
+    _check_task(spec)
     return spec
 
 
@@ -178,26 +188,15 @@ def _tuned(head: tuple[str, dict], tune: Any) -> tuple[str, dict]:
     return _parse_plugin({"type": "tuned", "head": {"type": head[0], **head[1]}, **tune}, HEADS, "tune")
 
 
-def _check_label_kind(spec: Spec) -> None:
-    """The head learns the spec's label kind; a time-to-event label keeps every user, so no resampling."""
-    kind, head = spec.label.kind, HEADS.get(spec.head[0])
-    if kind not in head.label_kinds:
-        takers = [n for n in HEADS.names() if kind in HEADS.get(n).label_kinds]
-        form = "label.time_to_return" if kind == "time_to_event" else "label.retained_if"
-        raise ToolkitError(f"head {spec.head[0]!r} learns {' or '.join(head.label_kinds)} labels, but the spec's "
-                           f"{form} is a {kind} label. Use a head that takes it ({', '.join(takers)}), or change "
-                           "the label.")
-    if kind == "time_to_event":
-        if spec.training.resample != "none" or spec.training.class_weight != "none":
-            raise ToolkitError("training.resample and training.class_weight reweigh yes/no classes; a "
-                               "time_to_return label has none. Leave them at none.")
-        if spec.evaluation.split is not None:
-            raise ToolkitError("evaluation.split scores only a test part; a time_to_return run needs every user "
-                               "scored out of fold. Use evaluation.cv instead.")
-        if spec.training.calibrate != "none":
-            raise ToolkitError(f"training.calibrate: {spec.training.calibrate} turns yes/no scores into probabilities; "
-                               "a time_to_return run predicts survival curves, which are probabilities already. "
-                               "Leave it at none.")
+def _check_task(spec: Spec) -> None:
+    """The spec's label and settings serve its task, and its head learns the task's target."""
+    task, head = spec.build_task(), HEADS.get(spec.head[0])
+    if task.target not in head.targets:
+        takers = [n for n in HEADS.names() if task.target in HEADS.get(n).targets]
+        raise ToolkitError(f"head {spec.head[0]!r} learns {' or '.join(head.targets)} targets, but the spec's task "
+                           f"{spec.task[0]!r} (label.{task.label_form}) needs {task.target}. Use a head that takes "
+                           f"it ({', '.join(takers)}), or change the label.")
+    task.check_spec(spec)
 
 
 def _parse_plugin(block: Any, registry, where: str, seed: int | None = None) -> tuple[str, dict]:

@@ -26,9 +26,10 @@ class Head(Plugin):
 
     #: file the trained head is saved to inside a results folder
     filename: ClassVar[str] = "head.pkl"
-    #: the label kinds (``LabelSpec.kind``) the head can learn: ``binary`` targets are 0/1 per user;
-    #: ``time_to_event`` targets are :func:`toolkit.heads.hazard_loss.pack_targets`' (n, 2 x bins) array
-    label_kinds: ClassVar[tuple[str, ...]] = ("binary",)
+    #: the targets the head can learn (a task's ``target``, :mod:`toolkit.tasks`): ``binary`` targets are
+    #: 0/1 per user; ``time_to_return`` targets are :func:`toolkit.heads.hazard_loss.pack_targets`'
+    #: (n, 2 x bins) array
+    targets: ClassVar[tuple[str, ...]] = ("binary",)
 
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
         """Return why this head cannot take blocks of these ``(name, kind)``, or None if it can."""

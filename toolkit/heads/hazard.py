@@ -35,7 +35,7 @@ class HazardHead(KerasHead, TimeToReturnHead):
         batch_norm: whether to put BatchNormalization after each hidden layer.
     """
 
-    label_kinds = ("time_to_event",)  # as TimeToReturnHead's; KerasHead comes first in the MRO
+    targets = ("time_to_return",)  # as TimeToReturnHead's; KerasHead comes first in the MRO
     param_constraints = {"dropout": Interval(0, 1, closed_high=False)}
 
     def __init__(self, *, units: list[int] = (128, 64), dropout: float = 0.2, batch_norm: bool = True):

@@ -73,7 +73,7 @@ class StackHead(Head):
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
         names = [name for name, _ in kinds]
         for i, (key, params, chosen) in enumerate(self.parts):
-            if "binary" not in HEADS.get(key).label_kinds:
+            if "binary" not in HEADS.get(key).targets:
                 return f"members[{i}] {key!r} learns time to return; a stack combines yes/no scores."
             missing = [n for n in chosen or [] if n not in names]
             if missing:

@@ -2,7 +2,7 @@
 
 Such a head's ``fit`` takes :func:`toolkit.heads.hazard_loss.pack_targets`' (n, 2 x bins) array
 as ``y`` (the at-risk mask, then the bins the return may lie in), and it predicts two things the
-time-to-return metrics read (:mod:`toolkit.evaluation.survival_cv`):
+time-to-return metrics read (:mod:`toolkit.evaluation.time_to_return_cv`):
 
 * :meth:`TimeToReturnHead.predict_risk`: one number per user, higher returning sooner (the
   C-index and the time-dependent AUC rank users by it);
@@ -11,7 +11,7 @@ time-to-return metrics read (:mod:`toolkit.evaluation.survival_cv`):
 
 ``predict`` (the yes/no contract) is the chance of a return by the end of follow-up. A
 third-party head for this label subclasses this base; the spec's validation checks that the head
-learns the spec's label kind (``label_kinds``).
+learns the task's target (``targets``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from toolkit.heads.base import Head
 class TimeToReturnHead(Head):
     """Base class for heads of the time-to-return label."""
 
-    label_kinds: ClassVar[tuple[str, ...]] = ("time_to_event",)
+    targets: ClassVar[tuple[str, ...]] = ("time_to_return",)
 
     def predict_risk(self, blocks) -> np.ndarray:
         """One score per user; higher returns sooner."""

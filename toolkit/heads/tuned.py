@@ -127,7 +127,7 @@ class TunedHead(Head):
         self.trials, self.metric, self.pruning, self.warmup_epochs = trials, metric, pruning, warmup_epochs
 
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
-        if "binary" not in HEADS.get(self.key).label_kinds:
+        if "binary" not in HEADS.get(self.key).targets:
             return f"tuned scores trials by {self.metric} on yes/no labels; {self.key!r} learns time to return."
         return HEADS.get(self.key)(**self.params).check_blocks(kinds)
 

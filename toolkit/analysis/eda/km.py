@@ -1,7 +1,7 @@
 """The EDA report's time-to-return section: Kaplan-Meier curves by group and the log-rank test.
 
 Only for a spec whose label has ``time_to_return``. The users are the label's (censored users
-kept, :func:`toolkit.data.survival_users.build_survival_users`); risk sets, masked bins and
+kept, :func:`toolkit.data.time_to_return_users.build_time_to_return_users`); risk sets, masked bins and
 interval-censored returns are :mod:`toolkit.evaluation.logrank`'s. Curves are of "not yet
 returned" over days since ``after_days``, each bin's step at its last day, with Greenwood's
 pointwise 95% band on the log-minus-log scale. Groupings: all users, week of day 0 (first

@@ -11,6 +11,7 @@ import math
 
 from toolkit.analysis.eda.figures import top_types
 from toolkit.analysis.eda.stats import MIN_POSITIVES, TOO_FEW
+from toolkit.registry import task_of
 from toolkit.sanitize import for_markdown_cell as _md
 
 
@@ -19,7 +20,7 @@ def warnings(result: dict) -> list[str]:
     c, auc = result["counts"], result.get("first_seen_auc")
     out = list(result.get("data_warnings", []))
     if c["positives"] < c["needed_positives"]:
-        what = "returns seen" if result.get("label_kind") == "time_to_event" else "positives"
+        what = task_of(result).positives_word
         out.append(f"only {c['positives']} {what}; the evaluation asks for at least {c['needed_positives']} "
                    "(folds x min_positives_per_fold): use fewer folds, a longer window or more data")
     clock = result.get("clock") or {}
@@ -118,7 +119,7 @@ def mix_lines(r: dict) -> list[str]:
 
 
 def render(r: dict) -> str:
-    """The report's markdown, yes/no view (a time-to-return label's is :func:`~.survival_report.render_survival`)."""
+    """The report's markdown, yes/no view (a time-to-return label's is :func:`~.survival_report.render_time_to_return`)."""
     auc, v = r["first_seen_auc"], r["volume"]
     lines = [f"# Exploratory analysis: {_md(r['name'])}", "", f"Label ({_md(r['label_source'])}): {_md(r['label'])}.", ""]
     lines += [f"- **warning:** {w}" for w in warnings(r)] + [""]

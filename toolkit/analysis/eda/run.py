@@ -20,13 +20,12 @@ import pandas as pd
 
 from toolkit.analysis.eda import figures as figs
 from toolkit.analysis.eda import stats
-from toolkit.analysis.eda.report import render
-from toolkit.analysis.eda.survival_report import render_survival
 from toolkit.analysis.report_html import markdown_to_html
 from toolkit.analysis.topics import nmf_topics, topic_retention
 from toolkit.data.clock import DEFAULT_TIMEZONE
 from toolkit.data.crawl import account_created, daily_volume
 from toolkit.errors import ToolkitError
+from toolkit.registry import TASKS, task_of
 
 # A bare CSV gets this label over its whole date range, with the default crawl-coverage rule that
 # `run` applies to CSV data: a report on labels made by the crawl's gaps would mislead. The counts
@@ -45,6 +44,7 @@ class EdaInput:
     timezone: str = DEFAULT_TIMEZONE  # the clock of the post times (data.timezone)
     local_time: str = "data"  # the clock of posting hours (data.local_time)
     ip_zones: dict | None = None  # data.ip_zones
+    task: object = None  # the spec's task (toolkit.tasks; a posts CSV: its default label's); says which view
 
 
 def load_input(path: str | Path) -> EdaInput:
@@ -60,13 +60,14 @@ def load_input(path: str | Path) -> EdaInput:
         posts, _ = load_posts(data_path(spec), **spec.data.load_options())
         need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
         return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone,
-                        spec.data.local_time, spec.data.ip_zones)
+                        spec.data.local_time, spec.data.ip_zones, spec.build_task())
     if path.suffix.lower() != ".csv":
         raise ToolkitError(f"eda takes a spec (.yaml) or a posts CSV (.csv). Got {str(path)!r} instead.")
     posts, _ = load_posts(path)
     first, last = posts["create_time"].min().date(), posts["create_time"].max().date()
     label = parse_label({"cohort": {"first_seen": [str(first), str(last)]}, **DEFAULT_LABEL})
-    return EdaInput(path.stem, posts, label, "the default rule (give a spec to choose another)", 25, 0)
+    return EdaInput(path.stem, posts, label, "the default rule (give a spec to choose another)", 25, 0,
+                    task=TASKS.get(label.default_task)())
 
 
 #: RedNote opened in 2013: an object id decoding to an earlier time is not an account id
@@ -125,8 +126,9 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
 
     users, y, report = build_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
                                    ip_zones=data.ip_zones)
-    survival = survival_users(data)
-    pool = users if survival is None else survival[0]  # topics over every user the report reads
+    task = data.task if data.task is not None else TASKS.get(data.label.default_task)()
+    extra = task.eda_users(data)  # a task's own users (time to return: censored users kept), or None
+    pool = users if extra is None else extra[0]  # topics over every user the report reads
     topics = nmf_topics(pool["text"].tolist(), n_topics=n_topics, seed=data.seed)
     if n_topics and topics["n_topics"] < n_topics:  # NMF cannot find more topics than users or distinct words
         topics["rule"] = (f"{n_topics} asked for, {topics['n_topics']} made: the most {len(pool):,} users' text "
@@ -139,14 +141,11 @@ def analyse(data: EdaInput, folder: Path, *, n_topics: int | None = None) -> dic
         "engagement": figs.engagement_figure(data.posts, folder / "engagement.png"),
         "mix": figs.mix_figure(mix, users["zh_share"], folder / "posts_mix.png"),
     }
-    if survival is None:
-        view = binary_view(data, users, y, report, assignment, folder, files)
-    else:
-        view = survival_view(data, survival, report, assignment, folder, files)
+    view = task.eda_view(data, users, y, report, extra, assignment, folder, files)
     topics["retention"] = view.pop("topic_retention")
     return {
         "name": data.name, "label": report.label, "label_source": data.label_source,
-        "label_kind": "binary" if survival is None else "time_to_event",
+        "task": task.registry_name,
         "arrival": report.arrival, "data_warnings": list(report.warnings),
         "volume": {"days": int(len(volume)), "empty_days": int((volume == 0).sum()),
                    "first": str(volume.index[0]), "last": str(volume.index[-1])},
@@ -190,7 +189,7 @@ def binary_view(data: EdaInput, users, y, report, assignment: pd.Series, folder:
             "topic_retention": per_topic.to_dict("records")}
 
 
-def survival_view(data: EdaInput, survival, report, assignment: pd.Series, folder: Path, files: dict) -> dict:
+def time_to_return_view(data: EdaInput, survival, report, assignment: pd.Series, folder: Path, files: dict) -> dict:
     """The time-to-return counts, univariate Cox hazard ratios and Kaplan-Meier section; figures join ``files``."""
     from toolkit.analysis.eda.hazard import hazard_ratios
 
@@ -208,13 +207,11 @@ def survival_view(data: EdaInput, survival, report, assignment: pd.Series, folde
             "topic_retention": []}
 
 
-def survival_users(data: EdaInput):
-    """:func:`~toolkit.data.survival_users.build_survival_users`'s four results under ``time_to_return``, else None."""
-    if data.label.kind != "time_to_event":
-        return None
-    from toolkit.data.survival_users import build_survival_users
+def time_to_return_users(data: EdaInput):
+    """:func:`~toolkit.data.time_to_return_users.build_time_to_return_users`'s four results."""
+    from toolkit.data.time_to_return_users import build_time_to_return_users
 
-    return build_survival_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
+    return build_time_to_return_users(data.posts, data.label, timezone=data.timezone, local_time=data.local_time,
                                 ip_zones=data.ip_zones)
 
 
@@ -259,7 +256,7 @@ def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: 
     data = load_input(path)
     with ResultsFolder(Path(results_dir) / "eda", data.name) as out:
         result = analyse(data, out.path, n_topics=n_topics)
-        markdown = render_survival(result) if result["label_kind"] == "time_to_event" else render(result)
+        markdown = task_of(result).eda_markdown(result)
         out.write_text("report.md", markdown)
         out.write_text("report.html", markdown_to_html(markdown, out.path, f"EDA: {data.name}",
                                                        figures=result["figures"].values()))

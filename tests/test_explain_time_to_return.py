@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from toolkit.analysis.explain_survival import held_out_c_index, returned_by, risk_directions
+from toolkit.analysis.explain_time_to_return import held_out_c_index, returned_by, risk_directions
 from toolkit.analysis.importance import make_groups, permutation_drops
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.evaluation.survival import c_index
@@ -107,7 +107,7 @@ def test_returned_by_is_one_minus_kaplan_meier():
 
 @pytest.fixture(scope="module")
 def survival_runs(tmp_path_factory):
-    from test_survival_run import _spec
+    from test_time_to_return_run import _spec
     from toolkit.experiment.runner import run
 
     root = tmp_path_factory.mktemp("explain-survival")
@@ -127,7 +127,7 @@ def test_explain_writes_the_c_index_report_for_a_time_to_return_run(survival_run
     assert rc == 0, capsys.readouterr().err
     assert "block:behavior: C-index drop" in capsys.readouterr().out
     result = json.loads((out / "explain.json").read_text(encoding="utf-8"))
-    assert result["metric"] == "C-index drop" and result["label_kind"] == "time_to_event"
+    assert result["metric"] == "C-index drop" and result["task"] == "time_to_return"
     assert sorted(r["name"] for r in result["importance"]["blocks"]) == ["block:behavior", "block:tfidf"]
     behavior = result["importance"]["behavior"]
     assert behavior and all(np.isfinite(r["log_hazard_change_per_sd"]) for r in behavior)

@@ -10,7 +10,7 @@ import pytest
 
 from specs import BASE, spec_dict
 from toolkit.data.synth import truth_path
-from toolkit.evaluation.survival_oracle import oracle_hazard, true_survival
+from toolkit.evaluation.time_to_return_oracle import oracle_hazard, true_survival
 from toolkit.experiment.spec import parse_spec
 
 TTR = {"cohort": BASE["label"]["cohort"], "observe_days": 7, "time_to_return": {"after_days": 7, "follow_days": 28}}
@@ -37,10 +37,10 @@ def test_true_survival_by_hand():
 
 def test_the_labels_time_axis_is_the_generators(tmp_path):
     """A synthetic user's return day is the day their label's event bin starts; the oracle's curve drops there."""
-    from toolkit.experiment.survival_run import prepare_survival
+    from toolkit.tasks.time_to_return import prepare_time_to_return
 
     spec = _spec()
-    prepared = prepare_survival(spec, cache_dir=str(tmp_path))
+    prepared = prepare_time_to_return(spec, cache_dir=str(tmp_path))
     label = prepared.label
     truth = pd.read_csv(truth_path(prepared.source), dtype={"user_id": str}, encoding="utf-8-sig").set_index("user_id")
     truth = truth.loc[prepared.users["user_id"]]
@@ -58,15 +58,15 @@ def test_the_labels_time_axis_is_the_generators(tmp_path):
 
 
 def test_no_oracle_where_the_truth_does_not_describe_the_label(tmp_path):
-    from toolkit.experiment.survival_run import prepare_survival
+    from toolkit.tasks.time_to_return import prepare_time_to_return
 
-    later = prepare_survival(_spec(time_to_return={"after_days": 8, "follow_days": 28}), cache_dir=str(tmp_path))
+    later = prepare_time_to_return(_spec(time_to_return={"after_days": 8, "follow_days": 28}), cache_dir=str(tmp_path))
     assert later.hazard is None
     assert oracle_hazard(later.source, later.users["user_id"], later.label, "account_created") is None
 
 
 def test_a_synthetic_run_reports_the_oracle_beside_the_model(tmp_path):
-    from toolkit.console import survival_metrics_table
+    from toolkit.console import time_to_return_metrics_table
     from toolkit.experiment.runner import run
 
     outcome = run(_spec(), results_dir=tmp_path / "runs", cache_dir=str(tmp_path / "cache"))
@@ -81,7 +81,7 @@ def test_a_synthetic_run_reports_the_oracle_beside_the_model(tmp_path):
     from rich.console import Console
 
     console = Console(width=200, record=True)
-    console.print(survival_metrics_table(m))
+    console.print(time_to_return_metrics_table(m))
     text = console.export_text()
     assert "oracle c_index" in text and f"{oracle['c_index']['mean']:.3f}" in text
 

@@ -11,7 +11,7 @@
 * Terms come from a penalised Cox model on TF-IDF unigrams fitted on the same training part;
   topics are the ``eda`` NMF topics with the Kaplan-Meier chance of a return by the last horizon.
 * Calibration over time is the run's own (``metrics.json`` → ``calibration_over_time``, from its
-  out-of-fold predictions, :mod:`toolkit.evaluation.survival_calibration`), repeated in the report
+  out-of-fold predictions, :mod:`toolkit.evaluation.calibration_over_time`), repeated in the report
   rather than computed again; runs written before it existed show none.
 """
 
@@ -33,7 +33,7 @@ from toolkit.safe_io import atomic_write
 METRIC = "C-index drop"
 
 
-def refit_survival_on_part(spec, prepared, test_fraction: float):
+def refit_time_to_return_on_part(spec, prepared, test_fraction: float):
     """Featurizers and head fitted on a training part stratified by "return seen"; what importance needs."""
     from sklearn.model_selection import train_test_split
 
@@ -95,16 +95,15 @@ def held_out_c_index(head, blocks, held, run_dir) -> float:
     return c
 
 
-def explain_survival(run_dir: Path, spec, folder: Path, *, repeats: int, test_fraction: float,
-                     cache_dir: str | None) -> dict:
+def explain_time_to_return(run_dir: Path, spec, folder: Path, *, repeats: int, test_fraction: float,
+                           cache_dir: str | None) -> dict:
     """Write explain.json, explain.md and the PNGs into ``folder`` for a time-to-return run; return the JSON."""
     from toolkit.analysis.terms import cox_terms
     from toolkit.experiment.record import RunRecord
-    from toolkit.experiment.survival_run import prepare_survival
     from toolkit.heads.hazard_loss import pack_targets
 
-    prepared = prepare_survival(spec, cache_dir=cache_dir)
-    train, test, head, test_blocks, behavior = refit_survival_on_part(spec, prepared, test_fraction)
+    prepared = spec.build_task().prepare(spec, cache_dir=cache_dir)
+    train, test, head, test_blocks, behavior = refit_time_to_return_on_part(spec, prepared, test_fraction)
     held = prepared.label.rows(test)
     t, e = held.time, held.event
     held_c = held_out_c_index(head, test_blocks, held, run_dir)
@@ -116,7 +115,7 @@ def explain_survival(run_dir: Path, spec, folder: Path, *, repeats: int, test_fr
             row["log_hazard_change_per_sd"] = directions[row["name"].split(":", 1)[1]]
     horizons = spec.label.time_to_return.horizon_days()
     result = {
-        "run": str(run_dir), "label_kind": "time_to_event", "metric": METRIC, "head": spec.head[0],
+        "run": str(run_dir), "task": spec.build_task().registry_name, "metric": METRIC, "head": spec.head[0],
         "design": {"train_users": int(len(train)), "held_out_users": int(len(test)),
                    "held_out_returns": int(e.sum()), "repeats": repeats, "seed": spec.seed,
                    "held_out_c_index": held_c},
@@ -126,7 +125,7 @@ def explain_survival(run_dir: Path, spec, folder: Path, *, repeats: int, test_fr
         "topics": topics_by_return(prepared.users, prepared.label, horizons[-1], spec.seed),
         "calibration": RunRecord.open(run_dir).calibration_over_time,
     }
-    return write_survival_explain(folder, result, importance)
+    return write_time_to_return_explain(folder, result, importance)
 
 
 def topics_by_return(users, label, horizon: int, seed: int) -> dict:
@@ -157,9 +156,9 @@ def returned_by(time, event, last_bin: int) -> dict:
             "ci_high": float(1 - curve.ci_low[k])}
 
 
-def write_survival_explain(folder: Path, result: dict, importance: list[dict]) -> dict:
+def write_time_to_return_explain(folder: Path, result: dict, importance: list[dict]) -> dict:
     """The PNGs, explain.json and explain.md, each written atomically into ``folder``."""
-    from toolkit.analysis.explain_survival_report import survival_markdown
+    from toolkit.analysis.explain_time_to_return_report import time_to_return_markdown
 
     from toolkit.analysis.report_html import write_pages
 
@@ -167,5 +166,5 @@ def write_survival_explain(folder: Path, result: dict, importance: list[dict]) -
                                            title="Permutation importance (held-out users)", note=BELOW_ZERO)}
     result["figures"] = {k: p.name for k, p in figures.items()}
     atomic_write(folder / "explain.json", json.dumps(result, indent=2, ensure_ascii=False) + "\n", within=folder)
-    write_pages(folder, survival_markdown(result), result["figures"].values(), "What drives returning")
+    write_pages(folder, time_to_return_markdown(result), result["figures"].values(), "What drives returning")
     return result

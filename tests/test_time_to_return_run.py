@@ -18,15 +18,15 @@ def survival_spec(**changes):
 def test_a_time_to_return_spec_validates_with_either_survival_head():
     for head in ("cox", "hazard"):
         spec = parse_spec(survival_spec(head={"type": head}))
-        assert spec.label.kind == "time_to_event" and spec.head[0] == head
+        assert spec.task[0] == "time_to_return" and spec.head[0] == head
         assert spec.label.time_to_return.horizon_days() == [7, 14, 21]
-    assert parse_spec(spec_dict()).label.kind == "binary"
+    assert parse_spec(spec_dict()).task[0] == "binary"
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"head": {"type": "hazard"}}, "head 'hazard' learns time_to_event labels, but the spec's label.retained_if"),
+    ({"head": {"type": "hazard"}}, "head 'hazard' learns time_to_return targets, but the spec's task 'binary' (label.retained_if)"),
     ({"head": {"type": "cox"}}, "Use a head that takes it (gbdt, hybrid, logreg, lstm, mlp"),
-    ({"label": TTR, "head": {"type": "logreg"}}, "head 'logreg' learns binary labels, but the spec's label.time_to_return"),
+    ({"label": TTR, "head": {"type": "logreg"}}, "head 'logreg' learns binary targets, but the spec's task 'time_to_return' (label.time_to_return)"),
     ({"label": {**TTR, "retained_if": BASE["label"]["retained_if"]}, "head": {"type": "cox"}},
      "exactly one of 'retained_if'"),
     ({"label": {k: v for k, v in TTR.items() if k != "time_to_return"}}, "exactly one of 'retained_if'"),
@@ -40,7 +40,7 @@ def test_a_time_to_return_spec_validates_with_either_survival_head():
     ({"label": TTR, "head": "cox", "evaluation": {"split": {"test_fraction": 0.2}}}, "Use evaluation.cv instead"),
     ({"label": TTR, "head": "cox", "training": {"calibrate": "sigmoid"}}, "training.calibrate: sigmoid turns yes/no"),
 ])
-def test_label_kind_and_head_mismatches_are_refused(changes, message):
+def test_task_and_head_mismatches_are_refused(changes, message):
     with pytest.raises(ToolkitError) as err:
         parse_spec(spec_dict(**changes))
     assert message in str(err.value)
@@ -78,11 +78,11 @@ def _gap_label(**form):
 def test_a_gap_crawl_keeps_gap_users_in_the_risk_set_and_counts_them():
     import numpy as np
 
-    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.time_to_return_users import build_time_to_return_users
     from toolkit.data.users import build_users
 
     posts = _gap_crawl()
-    users, label, report, counts = build_survival_users(
+    users, label, report, counts = build_time_to_return_users(
         posts, _gap_label(time_to_return={"after_days": 2, "follow_days": 8}), timezone="UTC")
     assert users["user_id"].tolist() == ["A", "B", "C", "D"]
     assert (counts.in_analysis, counts.returned, counts.interval_censored, counts.censored) == (4, 2, 1, 2)
@@ -101,10 +101,10 @@ def test_a_gap_crawl_keeps_gap_users_in_the_risk_set_and_counts_them():
 def test_the_likelihood_of_the_gap_crawl_matches_a_hand_computation():
     import numpy as np
 
-    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.time_to_return_users import build_time_to_return_users
     from toolkit.heads.hazard_loss import hazard_nll, pack_targets
 
-    _, label, _, _ = build_survival_users(_gap_crawl(), _gap_label(time_to_return={"after_days": 2, "follow_days": 8}),
+    _, label, _, _ = build_time_to_return_users(_gap_crawl(), _gap_label(time_to_return={"after_days": 2, "follow_days": 8}),
                                           timezone="UTC")
     h = np.array([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40])
     logits = np.tile(np.log(h / (1 - h)), (4, 1)).astype(np.float32)
@@ -142,7 +142,7 @@ def _check_outcome(folder, min_c_index: float = 0.0):
     import pandas as pd
 
     m = json.loads((folder / "metrics.json").read_text())
-    assert m["label_kind"] == "time_to_event" and m["survival"]["horizons_days"] == [7, 14, 21]
+    assert m["task"] == "time_to_return" and m["survival"]["horizons_days"] == [7, 14, 21]
     counts = m["data"]["time_to_return"]
     assert m["data"]["labelled"] == counts["in_analysis"] == counts["returned"] + counts["censored"]
     assert counts["censored"] > 0 and counts["returned"] >= 15  # censored users are in the analysis
@@ -192,7 +192,7 @@ def test_survival_users_get_the_binary_paths_rows():
 
     from posts_factory import frame, post
     from toolkit.data.label import parse_label
-    from toolkit.data.survival_users import build_survival_users
+    from toolkit.data.time_to_return_users import build_time_to_return_users
     from toolkit.data.users import build_users
 
     rows = [post("bg", day + pd.Timedelta(hours=h)) for day in pd.date_range("2025-01-01", "2025-01-20")
@@ -204,7 +204,7 @@ def test_survival_users_get_the_binary_paths_rows():
               "coverage": None}
     binary, y, _ = build_users(frame(rows), parse_label({**common, "retained_if": {"returns_after_days": 2,
                                                                                      "horizon_days": 12}}))
-    survival, label, report, counts = build_survival_users(
+    survival, label, report, counts = build_time_to_return_users(
         frame(rows), parse_label({**common, "time_to_return": {"after_days": 2, "follow_days": 12}}))
     assert list(survival["user_id"]) == list(binary["user_id"]) == ["A", "B", "C"]
     pd.testing.assert_frame_equal(survival.drop(columns=["activity"]), binary.drop(columns=["activity"]))
@@ -219,7 +219,7 @@ def test_a_time_to_return_run_reads_back_through_the_results_contract(runs):
     from toolkit.experiment.record import RunRecord
 
     record = RunRecord.open(runs["cox"])
-    assert record.label_kind == "time_to_event" and record.threshold is None
+    assert record.task == "time_to_return" and record.threshold is None
     assert {"c_index", "uno_c", "ibs", "auc_at_7d", "auc_at_21d"} <= set(record.metrics)
     assert set(record.baselines) == {"timing", "exposure"} and "c_index" in record.baselines["timing"]
     oof = record.out_of_fold
@@ -281,14 +281,14 @@ def test_mlflow_gets_every_survival_metric_with_its_interval():
 def test_the_bench_tables_c_index_delta_matches_the_full_paired_comparison():
     import numpy as np
 
-    from toolkit.evaluation.survival_compare import paired_c_index_draws, paired_survival_draws
+    from toolkit.evaluation.time_to_return_compare import paired_c_index_draws, paired_time_to_return_draws
 
     rng = np.random.default_rng(5)
     n, times = 120, np.arange(9.0)
     time, event = rng.integers(0, 10, n).astype(float), rng.random(n) < 0.4
     risk_a, risk_b = rng.normal(size=(2, n)), rng.normal(size=(2, n))
     surv = np.tile(np.linspace(1, 0.5, 9), (2, n, 1))
-    full = paired_survival_draws(time, event, (risk_a, surv), (risk_b, surv), times, metric="c_index", n_boot=200,
+    full = paired_time_to_return_draws(time, event, (risk_a, surv), (risk_b, surv), times, metric="c_index", n_boot=200,
                                  seed=3)
     quick = paired_c_index_draws(time, event, risk_a, risk_b, n_boot=200, seed=3)
     assert np.isclose(full[0], quick[0]) and np.allclose(full[1], quick[1])
@@ -307,11 +307,11 @@ def test_survival_predictions_csv_keeps_formula_ids_inert_and_paired_across_repe
                                      "fold": [0, 1, 0], "risk": [0.1 + r, 0.2, 0.3], "p_return_by_7d": 0.5})
                        for r in (0, 1)])
     with ResultsFolder(tmp_path, "ttr") as out:
-        out.write_survival_predictions(frame)
+        out.write_time_to_return_predictions(frame)
     path = out.final / PREDICTIONS_FILE
     text = path.read_text()
     assert "\n=HYPERLINK" not in text and "\n+1-1" not in text
-    oof = pivot_predictions(read_predictions(path, 2**20, "time_to_event"), path, "time_to_event")
+    oof = pivot_predictions(read_predictions(path, 2**20, "time_to_return"), path, "time_to_event")
     assert len(oof.user_ids) == 3 and oof.scores.shape == (2, 3) and oof.y.shape == (3, 2)
     assert sorted(oof.y[:, 0].tolist()) == [0, 3, 5] and not oof.predicted.any()
     np.testing.assert_allclose(sorted(oof.scores[1]), [0.2, 0.3, 1.1])
@@ -321,17 +321,17 @@ def test_survival_predictions_csv_keeps_formula_ids_inert_and_paired_across_repe
 def test_intervals_resting_on_few_returns_are_labelled_in_metrics_and_terminal(returned, labelled):
     from rich.console import Console
 
-    from toolkit.console import survival_metrics_table
-    from toolkit.evaluation.caveats import annotate_survival
+    from toolkit.console import time_to_return_metrics_table
+    from toolkit.evaluation.caveats import annotate_time_to_return
 
     interval = {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}
     result = {"data": {"time_to_return": {"returned": returned}},
               "metrics": {"c_index": interval, "uno_c": interval, "auc_at": {"7": interval}, "ibs": interval},
               "survival": {"tau_days": 7, "bins": 2}}
-    annotate_survival(result)
+    annotate_time_to_return(result)
     assert ("intervals" in result) == labelled
     console = Console(width=200, record=True)
-    console.print(survival_metrics_table(result))
+    console.print(time_to_return_metrics_table(result))
     shown = " ".join(console.export_text().split())  # the caption wraps
     assert (f"user resampling only; {returned} returns" in shown) == labelled
     if labelled:

@@ -57,9 +57,9 @@ def test_a_run_reports_the_no_feature_reference_and_the_ibs_skill(tmp_path):
     assert ref["ibs_skill"] == pytest.approx(1 - metrics["metrics"]["ibs"]["mean"] / ref["ibs"]["mean"])
     from rich.console import Console
 
-    from toolkit.console import survival_metrics_table
+    from toolkit.console import time_to_return_metrics_table
 
     console = Console(width=200, record=True)
-    console.print(survival_metrics_table(metrics))
+    console.print(time_to_return_metrics_table(metrics))
     shown = console.export_text()
     assert "ibs, no features" in shown and "ibs skill" in shown

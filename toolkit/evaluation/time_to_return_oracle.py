@@ -20,7 +20,7 @@ import numpy as np
 
 from toolkit.data.synth import GEN_HORIZON_DAYS, GEN_OBSERVE_DAYS, read_truth
 from toolkit.data.time_to_return import TimeToReturn
-from toolkit.evaluation.survival_cv import SurvivalPredictions, survival_metrics
+from toolkit.evaluation.time_to_return_cv import TimeToReturnPredictions, survival_metrics
 
 
 def true_survival(hazard: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -40,9 +40,9 @@ def oracle_hazard(path: str | Path, user_ids, label: TimeToReturn, day0: str) ->
 
 def oracle_metrics(label: TimeToReturn, hazard: np.ndarray, *, horizons_days, tau_days=None, n_boot: int = 1000,
                    confidence: float = 0.95, seed: int = 0) -> dict:
-    """The model's metrics (:func:`toolkit.evaluation.survival_cv.survival_metrics`, the same bootstrap
+    """The model's metrics (:func:`toolkit.evaluation.time_to_return_cv.survival_metrics`, the same bootstrap
     draws for the same seed) with the true curves as the predictions."""
-    truth = SurvivalPredictions(risk=np.asarray(hazard, dtype=float)[None, :],
+    truth = TimeToReturnPredictions(risk=np.asarray(hazard, dtype=float)[None, :],
                                 surv=true_survival(hazard, label.edges)[None])
     return survival_metrics(label, truth, horizons_days=horizons_days, tau_days=tau_days, n_boot=n_boot,
                             confidence=confidence, seed=seed)

@@ -20,7 +20,7 @@ import numpy as np
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.evaluation.folds import Fold
 from toolkit.evaluation.permutation import permutation_block
-from toolkit.evaluation.survival_cv import fixed_blocks, out_of_fold
+from toolkit.evaluation.time_to_return_cv import fixed_blocks, out_of_fold
 from toolkit.features.blocks import Block
 
 NAMES = ("c_index", "delta_c_index")
@@ -68,7 +68,7 @@ def permutation_null(label: TimeToReturn, stats: Statistics, n: int, seed: int, 
     return null
 
 
-def survival_permutation_test(label: TimeToReturn, stats: Statistics, n: int, *, seed: int, baseline: str,
+def time_to_return_permutation_test(label: TimeToReturn, stats: Statistics, n: int, *, seed: int, baseline: str,
                               observed: tuple[float, float] | None = None, auto: bool = False,
                               on_shuffle=None) -> dict:
     """``metrics.json``'s ``permutation`` block: ``c_index`` and ``delta_c_index``, each with its p-value.

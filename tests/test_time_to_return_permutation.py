@@ -13,9 +13,9 @@ from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.config import CVConfig, EvaluationConfig
 from toolkit.evaluation.permutation import AUTO_BELOW_POSITIVES, AUTO_PERMUTATIONS
-from toolkit.evaluation.survival_cv import survival_folds
-from toolkit.evaluation.survival_permutation import (baseline_risk, shuffled_label, statistics,
-                                                     survival_permutation_test)
+from toolkit.evaluation.time_to_return_cv import time_to_return_folds
+from toolkit.evaluation.time_to_return_permutation import (baseline_risk, shuffled_label, statistics,
+                                                     time_to_return_permutation_test)
 from toolkit.experiment.spec import parse_spec
 
 BINS = 8
@@ -56,7 +56,7 @@ def sign_statistics(x: np.ndarray, base: np.ndarray):
         return out
 
     def stats(label):
-        folds = survival_folds(label, THREE_FOLDS, 0)
+        folds = time_to_return_folds(label, THREE_FOLDS, 0)
         return statistics(label, risk(label, x, folds), risk(label, base, folds))
 
     return stats
@@ -84,7 +84,7 @@ def test_labels_without_signal_are_declared_significant_at_most_at_the_nominal_r
     for i in range(problems):
         x = rng.normal(size=(60, 2))
         label = make_label(rng, np.full(60, 0.2))  # returns drawn without looking at any column
-        block = survival_permutation_test(label, sign_statistics(x[:, 0], x[:, 1]), AUTO_PERMUTATIONS, seed=i,
+        block = time_to_return_permutation_test(label, sign_statistics(x[:, 0], x[:, 1]), AUTO_PERMUTATIONS, seed=i,
                                           baseline="noise")
         p = [block["c_index"]["p_value"], block["delta_c_index"]["p_value"]]
         rejections += np.array(p) <= 0.05
@@ -102,11 +102,11 @@ def test_a_strong_planted_signal_gets_the_smallest_p_value_the_shuffles_allow():
     label = make_label(rng, 1.0 / (1.0 + np.exp(-(2.5 * x[:, 0] - 1.5))))  # returns follow column 0
 
     def cox_statistics(shuffled):
-        folds = survival_folds(shuffled, THREE_FOLDS, 0)
+        folds = time_to_return_folds(shuffled, THREE_FOLDS, 0)
         model = baseline_risk(shuffled, "model", x[:, :1], folds, training=TRAINING, seed=0)
         return statistics(shuffled, model, baseline_risk(shuffled, "noise", x[:, 1:], folds, training=TRAINING, seed=0))
 
-    block = survival_permutation_test(label, cox_statistics, 19, seed=0, baseline="noise")
+    block = time_to_return_permutation_test(label, cox_statistics, 19, seed=0, baseline="noise")
     assert block["n"] == 19 and block["delta_c_index"]["baseline"] == "noise"
     assert block["c_index"]["observed"] > 0.75
     assert block["c_index"]["p_value"] == pytest.approx(1 / 20)
@@ -134,7 +134,7 @@ def _run(tmp_path, users: int, rate: float, **evaluation):
 def test_a_time_to_return_run_with_permutations_writes_the_block(tmp_path):
     from rich.console import Console
 
-    from toolkit.console import survival_metrics_table
+    from toolkit.console import time_to_return_metrics_table
 
     outcome = _run(tmp_path, 200, 0.3, permutations=3)
     m = json.loads((outcome.folder / "metrics.json").read_text())
@@ -149,7 +149,7 @@ def test_a_time_to_return_run_with_permutations_writes_the_block(tmp_path):
     estimate = [line for line in outcome.log if "permutation test:" in line]
     assert estimate and "3 shuffles x" in estimate[0] and "set by evaluation.permutations" in estimate[0]
     console = Console(width=200, record=True)
-    console.print(survival_metrics_table(m))
+    console.print(time_to_return_metrics_table(m))
     shown = console.export_text()
     assert "c_index, permutation p" in shown and "Δ c_index over timing, permutation p" in shown
 
@@ -157,7 +157,7 @@ def test_a_time_to_return_run_with_permutations_writes_the_block(tmp_path):
 def test_few_returns_turn_the_test_on_and_the_caption_points_to_its_p_values(tmp_path):
     from rich.console import Console
 
-    from toolkit.console import survival_baselines_table, survival_metrics_table
+    from toolkit.console import time_to_return_baselines_table, time_to_return_metrics_table
 
     outcome = _run(tmp_path, 150, 0.2, min_positives_per_fold=3)
     m = outcome.metrics
@@ -168,8 +168,8 @@ def test_few_returns_turn_the_test_on_and_the_caption_points_to_its_p_values(tmp
     assert estimate and f"only {returned} returns seen; evaluation.permutations: 0 turns it off" in estimate[0]
     assert m["intervals"]["note"] == f"user resampling only; {returned} returns"
     console = Console(width=250, record=True)
-    console.print(survival_metrics_table(m))
-    console.print(survival_baselines_table(m))
+    console.print(time_to_return_metrics_table(m))
+    console.print(time_to_return_baselines_table(m))
     shown = " ".join(console.export_text().split())
     assert "read the permutation p-values above" in shown and "read the permutation p-values under the metrics" in shown
     off = _run(tmp_path / "off", 150, 0.2, min_positives_per_fold=3, permutations=0).metrics

@@ -27,7 +27,7 @@ from toolkit.errors import ToolkitError
 
 
 @dataclass
-class SurvivalCounts:
+class TimeToReturnCounts:
     """What the time-to-return label did to the cohort (``metrics.json`` ``data.time_to_return``)."""
 
     in_analysis: int  # seen through a follow-up bin, or seen to return
@@ -44,9 +44,9 @@ class SurvivalCounts:
                 f"with a crawl gap in their follow-up, kept in the risk set; {self.out_of_view} out of view")
 
 
-def build_survival_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE,
+def build_time_to_return_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str = DEFAULT_TIMEZONE,
                          local_time: str = "data", ip_zones: dict[str, str] | None = None
-                         ) -> tuple[pd.DataFrame, TimeToReturn, DataReport, SurvivalCounts]:
+                         ) -> tuple[pd.DataFrame, TimeToReturn, DataReport, TimeToReturnCounts]:
     """The users in the analysis (``USER_COLUMNS``, sorted by user_id), their label, report and counts.
 
     The cohort, day 0, the observation window and the feature columns are :func:`build_users`'s
@@ -75,7 +75,7 @@ def build_survival_users(posts: pd.DataFrame, label: LabelSpec, *, timezone: str
     gap = follow_up_in_gap(dates, after_days=ttr.after_days, follow_days=ttr.follow_days,
                            data_end=data_end, covered=covered, entry=entry)[keep]
     cut = (cohort + pd.Timedelta(days=ttr.follow_days) > pd.Timestamp(data_end)).to_numpy()[keep]
-    counts = SurvivalCounts(int(keep.sum()), int(label_rows.event.sum()), int(label_rows.interval.sum()),
+    counts = TimeToReturnCounts(int(keep.sum()), int(label_rows.event.sum()), int(label_rows.interval.sum()),
                             int((~label_rows.event).sum()), int((~label_rows.event & cut).sum()), int(gap.sum()),
                             int((~keep).sum()))
     users, _, _ = window_users(c, cohort.index[keep], label)

@@ -113,14 +113,14 @@ def test_hazard_head_refuses_binary_targets():
 
 def test_out_of_fold_cox_metrics_on_a_crawl_with_a_gap():
     from toolkit.evaluation.config import CVConfig, EvaluationConfig
-    from toolkit.evaluation.survival_cv import fixed_blocks, out_of_fold, survival_folds, survival_metrics
+    from toolkit.evaluation.time_to_return_cv import fixed_blocks, out_of_fold, time_to_return_folds, survival_metrics
     from toolkit.training import TrainingConfig
 
     blocks, label = _cohort(4, n=300, gap={9, 10})
     keep = np.flatnonzero(label.in_analysis)
     label, blocks = label.rows(keep), [b.rows(keep) for b in blocks]
     evaluation = EvaluationConfig(cv=CVConfig(folds=3, repeats=2))
-    folds = survival_folds(label, evaluation, seed=0)
+    folds = time_to_return_folds(label, evaluation, seed=0)
     preds = out_of_fold(label, fixed_blocks(blocks), lambda: CoxHead(penalizer=0.01), folds,
                         training=TrainingConfig(), seed=0)
     assert preds.risk.shape == (2, len(keep)) and preds.surv.shape == (2, len(keep), 14)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.evaluation.survival_calibration import GroupCurves
+from toolkit.evaluation.calibration_over_time import GroupCurves
 from toolkit.safe_io import save_figure
 
 _COLOURS = ("#4a6fa5", "#e0a030", "#c0504d", "#6a9f58", "#8064a2", "#4bacc6")

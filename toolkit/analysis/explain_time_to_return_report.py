@@ -1,4 +1,4 @@
-"""``explain.md`` of a time-to-return run (see :mod:`toolkit.analysis.explain_survival`)."""
+"""``explain.md`` of a time-to-return run (see :mod:`toolkit.analysis.explain_time_to_return`)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _calibration_lines(cal: dict | None) -> list[str]:
     return lines
 
 
-def survival_markdown(r: dict) -> str:
+def time_to_return_markdown(r: dict) -> str:
     d = r["design"]
     lines = [
         f"# What drives returning: {cell(r['run'])}", "",

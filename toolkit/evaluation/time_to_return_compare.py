@@ -35,13 +35,13 @@ def _metric(name: str, grid: np.ndarray) -> tuple[str, int | None]:
     raise ToolkitError(f"metric must be c_index, uno_c, ibs or auc_at:<one of {grid.tolist()}>. Got {name!r}.")
 
 
-def paired_survival_draws(time, event, a: tuple, b: tuple, times, *, metric: str = "c_index",
+def paired_time_to_return_draws(time, event, a: tuple, b: tuple, times, *, metric: str = "c_index",
                           tau: float | None = None, n_boot: int = 1000, seed: int = 0) -> tuple[float, np.ndarray]:
     """The point difference (a - b) of one survival metric and its ``n_boot`` paired-bootstrap draws.
 
     Args:
         time, event: the users' times and whether their return was seen.
-        a, b: each model's ``(risk, surv)`` as :func:`toolkit.evaluation.survival.summarize_survival` takes them.
+        a, b: each model's ``(risk, surv)`` as :func:`toolkit.evaluation.survival.summarize_time_to_return` takes them.
         times: the times ``surv`` is given at.
         metric: see the module docstring.
         tau: ``uno_c``'s truncation time.
@@ -63,12 +63,12 @@ def paired_survival_draws(time, event, a: tuple, b: tuple, times, *, metric: str
     return point, np.concatenate([delta(_joined(e, blk)) for blk in _bootstrap_blocks(e, n_boot, seed)])
 
 
-def paired_survival_delta(time, event, a: tuple, b: tuple, times, *, metric: str = "c_index",
+def paired_time_to_return_delta(time, event, a: tuple, b: tuple, times, *, metric: str = "c_index",
                           tau: float | None = None, n_boot: int = 1000, confidence: float = 0.95,
                           seed: int = 0) -> dict:
     """``{"metric", "mean", "ci_low", "ci_high", "excludes_zero", "p_value"}`` of the difference a - b."""
     _check_confidence(confidence, n_boot)
-    point, draws = paired_survival_draws(time, event, a, b, times, metric=metric, tau=tau, n_boot=n_boot, seed=seed)
+    point, draws = paired_time_to_return_draws(time, event, a, b, times, metric=metric, tau=tau, n_boot=n_boot, seed=seed)
     low, high = _percentile_ci(draws, confidence)
     return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
             "excludes_zero": bool(low > 0.0 or high < 0.0), "p_value": bootstrap_p_value(draws)}
@@ -78,7 +78,7 @@ def paired_c_index_draws(time, event, risk_a, risk_b, *, n_boot: int = 1000, see
                          ) -> tuple[float, np.ndarray]:
     """The point difference (a - b) of Harrell's C and its paired-bootstrap draws, from risks alone.
 
-    What :func:`paired_survival_draws` gives for ``c_index`` without survival curves (the bench
+    What :func:`paired_time_to_return_draws` gives for ``c_index`` without survival curves (the bench
     table reads only each run's risks back): ``risk_a``, ``risk_b`` are (n,) or (R, n), the C of
     R repeats averaged, on the same stratified draws of users.
     """

@@ -1,16 +1,16 @@
-"""Run a time-to-return experiment: prepare -> out-of-fold survival predictions -> final model -> record.
+"""The time-to-return task: how long after ``after_days`` until a user posts again (``label.time_to_return``).
 
-The time-to-event counterpart of :mod:`toolkit.experiment.runner`, chosen there when the spec's
-label has ``time_to_return``. The users are the cohort with censored users kept
-(:mod:`toolkit.data.survival_users`); the folds are the binary evaluation's, stratified by
+Its pipeline steps, as :func:`toolkit.experiment.runner.run` calls them: prepare -> out-of-fold
+survival predictions -> final model -> record -> write. The users are the cohort with censored users kept
+(:mod:`toolkit.data.time_to_return_users`); the folds are the binary evaluation's, stratified by
 "return seen"; every featurizer is fitted inside each training fold only, and the metrics
 (``c_index``, ``uno_c``, ``auc_at`` per horizon, ``ibs``, each with a bootstrap interval) come
 from the out-of-fold predictions. The confound baselines (timing: day 0 and the delay to the first
 post; exposure) become Cox models on the same columns and the same folds, with the model's paired
-Δ C-index. Calibration over time (:mod:`toolkit.evaluation.survival_calibration`) compares the
+Δ C-index. Calibration over time (:mod:`toolkit.evaluation.calibration_over_time`) compares the
 predicted and the Kaplan-Meier chance of returning per out-of-fold risk tertile, in ``metrics.json``
 and ``survival_calibration.png``. Below 50 returns seen, or with ``evaluation.permutations``, the fold
-loop is rerun on shuffled label records (:mod:`toolkit.experiment.survival_permutation`).
+loop is rerun on shuffled label records (:mod:`toolkit.experiment.time_to_return_permutation`).
 """
 
 from __future__ import annotations
@@ -22,64 +22,74 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit import __version__
+from toolkit._version import __version__
+from toolkit.analysis.eda.run import time_to_return_users, time_to_return_view
+from toolkit.analysis.eda.time_to_return_report import render_time_to_return
+from toolkit.analysis.explain_time_to_return import explain_time_to_return
+from toolkit.analysis.predict import time_to_return_scores
+from toolkit.console import (time_to_return_baselines_table, time_to_return_header,
+                             time_to_return_metrics_table)
 from toolkit.cost import Cost, encoder_footprint, folder_bytes, peak_rss_mb
-from toolkit.data.coverage_chart import text_chart, write_png
+from toolkit.data.coverage_chart import text_chart
 from toolkit.data.posts import LoadReport, load_posts
-from toolkit.data.survival_users import SurvivalCounts, build_survival_users
+from toolkit.data.time_to_return_users import TimeToReturnCounts, build_time_to_return_users
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.data.users import DataReport
 from toolkit.environment import environment_record
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.baselines import baseline_entry, confound_features
-from toolkit.evaluation.caveats import annotate_survival
+from toolkit.evaluation.caveats import annotate_time_to_return
 from toolkit.evaluation.folds import Fold, carve_validation
-from toolkit.evaluation.survival_calibration import GroupCurves, curves_record, group_curves
-from toolkit.evaluation.survival_calibration_chart import write_calibration_png
-from toolkit.evaluation.survival_cv import (SurvivalPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
-                                            survival_folds, survival_metrics)
-from toolkit.evaluation.survival_oracle import oracle_hazard, oracle_metrics
+from toolkit.evaluation.calibration_over_time import GroupCurves, curves_record, group_curves
+from toolkit.evaluation.calibration_over_time_chart import write_calibration_png
+from toolkit.evaluation.time_to_return_cv import (TimeToReturnPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
+                                            time_to_return_folds, survival_metrics)
+from toolkit.evaluation.time_to_return_oracle import oracle_hazard, oracle_metrics
 from toolkit.experiment.featurize import FeatureStore, featurize
-from toolkit.experiment.record import (FORMAT_VERSION, METRICS_FILE, SPEC_FILE, featurizer_file, model_info,
-                                       write_model_info)
+from toolkit.evaluation.survival import c_index
+from toolkit.evaluation.time_to_return_compare import c_index_fold_deltas, paired_c_index_draws
+from toolkit.experiment.inputs import data_path, effective_label
+from toolkit.experiment.record import FORMAT_VERSION, featurizer_file, model_info, write_model_info
 from toolkit.experiment.spec import Spec
-from toolkit.experiment.survival_permutation import survival_permutation
+from toolkit.experiment.time_to_return_permutation import time_to_return_permutation
 from toolkit.features.blocks import Block
 from toolkit.heads.hazard_loss import pack_targets
+from toolkit.heads.cox import CoxHead
 from toolkit.progress import Progress
-from toolkit.experiment.run_report import write_run_report
+from toolkit.experiment.run_report import time_to_return_report_lines
+from toolkit.registry import register_task
+from toolkit.tasks.base import Task
 
 
 @dataclass
-class SurvivalPrepared:
+class TimeToReturnPrepared:
     """The cohort's users in the analysis and their time-to-return label."""
 
     users: pd.DataFrame
     label: TimeToReturn
     report: DataReport
-    counts: SurvivalCounts
+    counts: TimeToReturnCounts
     load: LoadReport
     source: str
     hazard: np.ndarray | None = None  # synthetic data only: each user's true daily hazard of a return
 
 
 @dataclass
-class SurvivalCV:
+class TimeToReturnCV:
     folds: list[Fold]
-    preds: SurvivalPredictions
+    preds: TimeToReturnPredictions
     per_fold: list[dict] = field(default_factory=list)
     featurize_s: dict[str, float] = field(default_factory=dict)  # summed over folds
     train_s: float = 0.0  # summed over folds
     cache_hits: int = 0
+    curves: GroupCurves | None = None  # calibration over time, once the record has computed it
 
 
-def prepare_survival(spec: Spec, *, cache_dir: str | None = None) -> SurvivalPrepared:
+def prepare_time_to_return(spec: Spec, *, cache_dir: str | None = None) -> TimeToReturnPrepared:
     """Load the posts, build the users and their label, and check each test fold would hold returns."""
-    from toolkit.experiment.inputs import data_path, effective_label
-
     path = data_path(spec, cache_dir)
     posts, load = load_posts(path, **spec.data.load_options())
-    users, label, report, counts = build_survival_users(posts, effective_label(spec), timezone=spec.data.timezone,
+    users, label, report, counts = build_time_to_return_users(posts, effective_label(spec), timezone=spec.data.timezone,
                                                         local_time=spec.data.local_time, ip_zones=spec.data.ip_zones)
     ev = spec.evaluation
     per_fold = counts.returned // ev.folds
@@ -91,21 +101,19 @@ def prepare_survival(spec: Spec, *, cache_dir: str | None = None) -> SurvivalPre
             "follow_days), a larger cohort (label.cohort) or more data.")
     for featurizer in spec.build_featurizers():
         featurizer.check_available()
-    prepared = SurvivalPrepared(users, label, report, counts, load, str(path))
+    prepared = TimeToReturnPrepared(users, label, report, counts, load, str(path))
     if spec.data.synthetic is not None:
         prepared.hazard = oracle_hazard(path, users["user_id"], label, spec.label.day0)
     return prepared
 
 
-def cross_validate_survival(spec: Spec, prepared: SurvivalPrepared, store: FeatureStore, *, fold_seed: int,
-                            progress: Progress) -> SurvivalCV:
+def cross_validate_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, store: FeatureStore, *, fold_seed: int,
+                            progress: Progress) -> TimeToReturnCV:
     """Featurize, train and score every fold; the folds are drawn with ``fold_seed``."""
-    from toolkit.evaluation.survival import c_index
-
     label, users = prepared.label, prepared.users
-    folds = survival_folds(label, spec.evaluation, fold_seed)
+    folds = time_to_return_folds(label, spec.evaluation, fold_seed)
     store.folds = len(folds)
-    cv = SurvivalCV(folds, None, featurize_s=dict.fromkeys(spec.block_names(), 0.0))
+    cv = TimeToReturnCV(folds, None, featurize_s=dict.fromkeys(spec.block_names(), 0.0))
     last = {}  # the current fold's test blocks, for its own C-index
 
     def fold_blocks(train, test):
@@ -134,10 +142,8 @@ def cross_validate_survival(spec: Spec, prepared: SurvivalPrepared, store: Featu
     return cv
 
 
-def survival_baselines(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec, horizons, tau) -> dict:
+def time_to_return_baselines(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, spec: Spec, horizons, tau) -> dict:
     """Each confound's Cox model on the model's folds: its metrics and the model's paired Δ C-index over it."""
-    from toolkit.heads.cox import CoxHead
-
     ev, label, out = spec.evaluation, prepared.label, {}
     for name, x in confound_features(prepared.users).items():
         preds = out_of_fold(label, fixed_blocks([Block(name, "dense", x.astype(np.float64))]), CoxHead, cv.folds,
@@ -151,7 +157,7 @@ def survival_baselines(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec, h
     return out
 
 
-def no_feature_reference(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec, horizons, tau) -> dict:
+def no_feature_reference(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, spec: Spec, horizons, tau) -> dict:
     """The metrics of a model that knows nothing of the users, on the model's folds, and the IBS skill.
 
     A Cox head on a constant column has no coefficient to fit: its curve is each training fold's
@@ -161,8 +167,6 @@ def no_feature_reference(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec,
     ``ibs_skill = 1 - IBS(model) / IBS(no features)`` (above 0: the model's curves are closer to
     what happened than one curve for everyone).
     """
-    from toolkit.heads.cox import CoxHead
-
     ev, label = spec.evaluation, prepared.label
     constant = Block("no_features", "dense", np.ones((len(label.time), 1)))
     preds = out_of_fold(label, fixed_blocks([constant]), CoxHead, cv.folds, training=spec.training, seed=spec.seed)
@@ -172,7 +176,7 @@ def no_feature_reference(prepared: SurvivalPrepared, cv: SurvivalCV, spec: Spec,
             "what": "one Kaplan-Meier curve for everyone, from each fold's training users, on the masked risk sets"}
 
 
-def final_survival_model(spec: Spec, prepared: SurvivalPrepared, store: FeatureStore, folder: Path | None):
+def final_time_to_return_model(spec: Spec, prepared: TimeToReturnPrepared, store: FeatureStore, folder: Path | None):
     """Train on every user in the analysis, save the model, and measure inference, size, params and FLOPs."""
     users, label = prepared.users, prepared.label
     all_rows = np.arange(len(users))
@@ -209,18 +213,19 @@ def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, l
         f.save(folder / featurizer_file(n))
     head.save(folder / type(head).filename)
     info = model_info(names, spec.head[0], type(head).filename, float("nan"), folder)
-    write_model_info(folder, {**info, "label_kind": "time_to_event", "threshold": None, "edges": label.edges.tolist(),
+    write_model_info(folder, {**info, "task": "time_to_return", "threshold": None, "edges": label.edges.tolist(),
                               "horizons_days": spec.label.time_to_return.horizon_days()})
 
 
-def risk_group_curves(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV) -> GroupCurves:
+def risk_group_curves(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeToReturnCV) -> GroupCurves:
     """Predicted versus observed chance of returning by each bin's end, per out-of-fold risk tertile."""
     label = prepared.label
     return group_curves(label.time, label.event, cv.preds.risk, cv.preds.surv, confidence=spec.evaluation.confidence)
 
 
-def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost: Cost, store: FeatureStore,
-                    final_hits: int, curves: GroupCurves | None = None, permutation: dict | None = None) -> dict:
+def record_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeToReturnCV, cost: Cost, store: FeatureStore,
+                          final_hits: int, curves: GroupCurves | None = None, permutation: dict | None = None,
+                          task: str = "time_to_return") -> dict:
     """The run's ``metrics.json``, in the binary run's layout where the two agree."""
     ev, report, load, label = spec.evaluation, prepared.report, prepared.load, prepared.label
     horizons = spec.label.time_to_return.horizon_days()
@@ -233,7 +238,7 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
     result = {
         "name": spec.name, "format_version": FORMAT_VERSION, "toolkit_version": __version__,
         "spec_sha256": spec.sha256(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "label_kind": "time_to_event",
+        "task": task,
         "data": {**report.to_dict(), "labelled": prepared.counts.in_analysis, "source": prepared.source,
                  "rows_read": load.rows_read, "rows_skipped": load.rows_skipped,
                  "time_to_return": asdict(prepared.counts)},
@@ -243,7 +248,7 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
         "metrics": metrics,
         "calibration_over_time": curves_record(curves or risk_group_curves(spec, prepared, cv),
                                                {h: label.horizon_bin(h) for h in horizons}, confidence=ev.confidence),
-        "baselines": survival_baselines(prepared, cv, spec, horizons, tau),
+        "baselines": time_to_return_baselines(prepared, cv, spec, horizons, tau),
         "no_features": no_feature_reference(prepared, cv, spec, horizons, tau),
         "folds": cv.per_fold,
         "cost": cost.to_dict(),
@@ -255,7 +260,7 @@ def record_survival(spec: Spec, prepared: SurvivalPrepared, cv: SurvivalCV, cost
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
     if permutation is not None:
         result["permutation"] = permutation
-    annotate_survival(result)
+    annotate_time_to_return(result)
     if store.row_stats:
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
     if prepared.hazard is not None:  # synthetic data: the true curves on the same users, times and draws
@@ -272,7 +277,7 @@ def _calendar_warning(baselines: dict) -> str | None:
             f"interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] includes 0): the model may be learning the calendar.")
 
 
-def predictions_frame(prepared: SurvivalPrepared, cv: SurvivalCV, horizons) -> pd.DataFrame:
+def predictions_frame(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, horizons) -> pd.DataFrame:
     """One row per user and repeat: the label's time and event, the fold, the risk, P(return by each horizon)."""
     label = prepared.label
     fold_of = np.zeros(cv.preds.risk.shape, dtype=int)
@@ -289,44 +294,7 @@ def predictions_frame(prepared: SurvivalPrepared, cv: SurvivalCV, horizons) -> p
     return pd.concat(frames)  # user ids are made CSV-safe as the folder writes them
 
 
-def run_survival(spec: Spec, *, results_dir, progress: Progress, cache_dir: str | None, save: bool,
-                 fold_seed: int | None, use_cache: bool):
-    """:func:`toolkit.experiment.runner.run` for a ``time_to_return`` label; returns its ``Outcome``."""
-    from toolkit.environment import make_deterministic
-    from toolkit.experiment.run_folder import ResultsFolder
-    from toolkit.experiment.outcome import Outcome
-
-    prepared = prepare_survival(spec, cache_dir=cache_dir)
-    make_deterministic(spec.seed)
-    store = FeatureStore.open(prepared.users, cache_dir if use_cache else None, enabled=use_cache)
-    _log_data(progress, prepared)
-    with ResultsFolder(results_dir, spec.name, enabled=save) as out:
-        fold_seed = spec.seed if fold_seed is None else fold_seed
-        loop_start = time.perf_counter()
-        cv = cross_validate_survival(spec, prepared, store, fold_seed=fold_seed, progress=progress)
-        permutation = survival_permutation(spec, prepared, store, cv, cross_validate_survival, fold_seed=fold_seed,
-                                           progress=progress,
-                                           loop_seconds=time.perf_counter() - loop_start)
-        progress.start("final model", 1)
-        cost, hits = final_survival_model(spec, prepared, store, out.path / "model" if save else None)
-        progress.advance("final model")
-        curves = risk_group_curves(spec, prepared, cv)
-        result = record_survival(spec, prepared, cv, cost, store, hits, curves, permutation)
-        if save:
-            out.write_json(METRICS_FILE, result)
-            out.write_yaml(SPEC_FILE, spec.resolved())
-            out.write_survival_predictions(predictions_frame(prepared, cv, result["survival"]["horizons_days"]))
-            out.write_text("run.log", "\n".join(progress.lines) + "\n")
-            r = prepared.report
-            write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
-            write_calibration_png(curves, prepared.label.edges[1:] - prepared.label.edges[0],
-                                  result["survival"]["horizons_days"], out.path / "survival_calibration.png",
-                                  confidence=spec.evaluation.confidence)
-            write_run_report(out.path, result)  # last: it embeds the figures above
-    return Outcome(result, out.final if save else None, progress.lines)
-
-
-def _log_data(progress: Progress, prepared: SurvivalPrepared) -> None:
+def _log_data(progress: Progress, prepared: TimeToReturnPrepared) -> None:
     report = prepared.report
     progress.log(f"data: {prepared.load.summary()}")
     progress.log(f"label: {report.label}")
@@ -335,3 +303,113 @@ def _log_data(progress: Progress, prepared: SurvivalPrepared) -> None:
         progress.log(line)
     for warning in report.warnings:
         progress.log(f"warning: {warning}")
+
+
+@register_task("time_to_return")
+class TimeToReturnTask(Task):
+    """Time to return: ``label.time_to_return`` (the default task of a spec with that label).
+
+    Its heads are :class:`~toolkit.heads.time_to_return.TimeToReturnHead` s (``targets`` holds
+    ``time_to_return``); every user in the analysis is scored out of fold, so ``evaluation.split``,
+    resampling, class weights and calibration (yes/no tools) are refused at validation.
+    """
+
+    target = "time_to_return"
+    label_form = "time_to_return"
+    metrics = ("c_index", "uno_c", "ibs")
+    second_metric = "ibs"
+    delta_metrics = ("c_index",)
+    baseline_metrics = ("c_index", "uno_c", "ibs")
+    has_threshold = False
+    table_note = ("Time to return (positive rate = returns seen; censored users kept): C-index and Uno's C, "
+                  "higher is better; IBS, lower is better; no threshold, no Pareto front.")
+    positives_word = "returns seen"
+    prediction_columns = ("user_id", "time_bin", "returned", "repeat", "fold", "risk")
+    whole_columns = ("time_bin", "returned", "repeat", "fold")
+    score_column = "risk"
+    label_columns = ("time_bin", "returned")
+    titles = {"headline": "C-index", "second": "IBS", "delta": "model Δ C-index", "baseline_model": "a Cox model"}
+
+    def check_spec(self, spec: Spec) -> None:
+        if spec.label.time_to_return is None:
+            raise ToolkitError(f"task {self.registry_name!r} learns the time to a return: the spec needs "
+                               "label.time_to_return (after_days, follow_days, horizons).")
+        if spec.training.resample != "none" or spec.training.class_weight != "none":
+            raise ToolkitError("training.resample and training.class_weight reweigh yes/no classes; a "
+                               "time_to_return label has none. Leave them at none.")
+        if spec.evaluation.split is not None:
+            raise ToolkitError("evaluation.split scores only a test part; a time_to_return run needs every user "
+                               "scored out of fold. Use evaluation.cv instead.")
+        if spec.training.calibrate != "none":
+            raise ToolkitError(f"training.calibrate: {spec.training.calibrate} turns yes/no scores into probabilities; "
+                               "a time_to_return run predicts survival curves, which are probabilities already. "
+                               "Leave it at none.")
+
+    def prepare(self, spec: Spec, *, cache_dir: str | None = None) -> TimeToReturnPrepared:
+        return prepare_time_to_return(spec, cache_dir=cache_dir)
+
+    def log_data(self, progress: Progress, prepared: TimeToReturnPrepared) -> None:
+        _log_data(progress, prepared)
+
+    def cross_validate(self, spec, prepared, store, *, fold_seed: int, progress) -> TimeToReturnCV:
+        return cross_validate_time_to_return(spec, prepared, store, fold_seed=fold_seed, progress=progress)
+
+    def permutation(self, spec, prepared, store, cv, *, fold_seed: int, progress, loop_seconds: float):
+        return time_to_return_permutation(spec, prepared, store, cv, cross_validate_time_to_return,
+                                          fold_seed=fold_seed, progress=progress, loop_seconds=loop_seconds)
+
+    def final_model(self, spec, prepared, store, folder):
+        return final_time_to_return_model(spec, prepared, store, folder)
+
+    def record(self, spec, prepared, cv, final, store, permutation):
+        cost, hits = final
+        cv.curves = risk_group_curves(spec, prepared, cv)
+        return record_time_to_return(spec, prepared, cv, cost, store, hits, cv.curves, permutation,
+                                     task=self.registry_name)
+
+    def write(self, out, spec, prepared, cv, result) -> None:
+        horizons = result["survival"]["horizons_days"]
+        out.write_time_to_return_predictions(predictions_frame(prepared, cv, horizons))
+        write_calibration_png(cv.curves, prepared.label.edges[1:] - prepared.label.edges[0], horizons,
+                              out.path / "survival_calibration.png", confidence=spec.evaluation.confidence)
+
+    @classmethod
+    def read_metrics(cls, check):
+        """``c_index``, ``uno_c``, ``ibs`` and each horizon's AUC as ``auc_at_<H>d``."""
+        out = {m: check.interval(f"metrics.{m}") for m in cls.metrics}
+        for h in check.get("metrics.auc_at", dict, "an object"):
+            out[f"auc_at_{h}d"] = check.interval(f"metrics.auc_at.{h}")
+        return out
+
+    @classmethod
+    def paired_draws(cls, metric, y, scores, base_scores, *, n_boot, seed):
+        return paired_c_index_draws(y[:, 0], y[:, 1] > 0, scores, base_scores, n_boot=n_boot, seed=seed)
+
+    @classmethod
+    def fold_deltas(cls, metric, y, scores, base_scores, folds):
+        return c_index_fold_deltas(y[:, 0], y[:, 1] > 0, scores, base_scores, folds)
+
+    @classmethod
+    def console_sections(cls, result: dict):
+        return (time_to_return_header(result), time_to_return_metrics_table(result),
+                time_to_return_baselines_table(result))
+
+    @classmethod
+    def report_metric_lines(cls, result: dict) -> list[str]:
+        return time_to_return_report_lines(result)
+
+    def eda_users(self, data):
+        return time_to_return_users(data)
+
+    def eda_view(self, data, users, y, report, extra, assignment, folder, files) -> dict:
+        return time_to_return_view(data, extra, report, assignment, folder, files)
+
+    @classmethod
+    def eda_markdown(cls, result: dict) -> str:
+        return render_time_to_return(result)
+
+    def explain(self, run_dir, spec, folder, *, oof=None, **options) -> dict:
+        return explain_time_to_return(run_dir, spec, folder, **options)
+
+    def score_users(self, spec, model, users, skipped):
+        return time_to_return_scores(spec, model, users, skipped)

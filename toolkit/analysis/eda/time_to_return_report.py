@@ -51,7 +51,7 @@ def _topics(t: dict) -> list[str]:
     return lines
 
 
-def render_survival(r: dict) -> str:
+def render_time_to_return(r: dict) -> str:
     """The markdown of the survival view."""
     v = r["volume"]
     lines = [f"# Exploratory analysis: {_md(r['name'])}", "", f"Label ({_md(r['label_source'])}): {_md(r['label'])}.", ""]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.survival_calibration import (MIN_RETURNS, calibration_over_time, group_curves,
+from toolkit.evaluation.calibration_over_time import (MIN_RETURNS, calibration_over_time, group_curves,
                                                      horizon_summary, risk_groups)
 
 HORIZONS = {7: 6, 14: 13, 21: 20}  # days -> the bin each ends (daily bins)

@@ -4,7 +4,7 @@ Folds are the binary evaluation's (:func:`toolkit.evaluation.folds.make_folds`),
 "return seen" so every test fold holds returns. In each fold the head is fitted on the training
 users (a validation part carved from them drives early stopping) and scores the test users:
 ``risk`` (higher returns sooner) and ``surv`` (the chance of no return by the end of each bin).
-The metrics then run on those predictions exactly as :func:`toolkit.evaluation.survival.summarize_survival`
+The metrics then run on those predictions exactly as :func:`toolkit.evaluation.survival.summarize_time_to_return`
 describes, with horizons and ``tau`` given in days after ``after_days``.
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.folds import Fold, carve_validation, make_folds
-from toolkit.evaluation.survival import summarize_survival
-from toolkit.evaluation.survival_compare import paired_survival_delta
+from toolkit.evaluation.survival import summarize_time_to_return
+from toolkit.evaluation.time_to_return_compare import paired_time_to_return_delta
 from toolkit.heads.hazard_loss import pack_targets
 
 # (train rows, test rows) -> (train blocks, test blocks): featurizers fitted on the training rows only.
@@ -28,12 +28,12 @@ Featurize = Callable[[np.ndarray, np.ndarray], tuple[list, list]]
 
 
 @dataclass
-class SurvivalPredictions:
+class TimeToReturnPredictions:
     risk: np.ndarray  # (R, n) out-of-fold risk per repeat
     surv: np.ndarray  # (R, n, K) out-of-fold survival at the end of each bin
 
 
-def survival_folds(label: TimeToReturn, evaluation, seed: int) -> list[Fold]:
+def time_to_return_folds(label: TimeToReturn, evaluation, seed: int) -> list[Fold]:
     """The evaluation's folds, stratified by whether a return was seen."""
     if not label.in_analysis.all():
         raise ToolkitError("every user in a time-to-return evaluation must be in the analysis; "
@@ -42,7 +42,7 @@ def survival_folds(label: TimeToReturn, evaluation, seed: int) -> list[Fold]:
 
 
 def out_of_fold(label: TimeToReturn, featurize: Featurize, make_head: Callable, folds: list[Fold], *,
-                training, seed: int, on_epoch=None, on_fold=None) -> SurvivalPredictions:
+                training, seed: int, on_epoch=None, on_fold=None) -> TimeToReturnPredictions:
     """Fit a fresh head per fold and collect its test users' predictions.
 
     ``on_epoch`` reaches the head's ``fit``; ``on_fold(fold, head, seconds)`` is called after each fold
@@ -68,7 +68,7 @@ def out_of_fold(label: TimeToReturn, featurize: Featurize, make_head: Callable, 
             on_fold(fold, head, seconds)
     if np.isnan(risk).any():
         raise ToolkitError("the folds did not score every user once per repeat (use k-fold, not a single split).")
-    return SurvivalPredictions(risk, surv)
+    return TimeToReturnPredictions(risk, surv)
 
 
 def fixed_blocks(blocks: list) -> Featurize:
@@ -85,16 +85,16 @@ def metric_grid(label: TimeToReturn) -> np.ndarray:
     return grid
 
 
-def paired_metric_delta(label: TimeToReturn, a: SurvivalPredictions, b: SurvivalPredictions, *,
+def paired_metric_delta(label: TimeToReturn, a: TimeToReturnPredictions, b: TimeToReturnPredictions, *,
                         metric: str = "c_index", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """The paired bootstrap difference a - b of one metric (:mod:`toolkit.evaluation.survival_compare`)."""
+    """The paired bootstrap difference a - b of one metric (:mod:`toolkit.evaluation.time_to_return_compare`)."""
     grid = metric_grid(label)
-    return paired_survival_delta(label.time.astype(float), label.event, (a.risk, a.surv[:, :, grid]),
+    return paired_time_to_return_delta(label.time.astype(float), label.event, (a.risk, a.surv[:, :, grid]),
                                  (b.risk, b.surv[:, :, grid]), grid, metric=metric, n_boot=n_boot,
                                  confidence=confidence, seed=seed)
 
 
-def survival_metrics(label: TimeToReturn, preds: SurvivalPredictions, *, horizons_days, tau_days=None,
+def survival_metrics(label: TimeToReturn, preds: TimeToReturnPredictions, *, horizons_days, tau_days=None,
                      n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """``{"c_index", "uno_c", "ibs", "auc_at": {"<days>": ...}}``, each ``{"mean", "ci_low", "ci_high"}``.
 
@@ -105,7 +105,7 @@ def survival_metrics(label: TimeToReturn, preds: SurvivalPredictions, *, horizon
     grid = metric_grid(label)
     hz = [label.horizon_bin(h) for h in horizons_days]
     tau = None if tau_days is None else label.horizon_bin(tau_days) + 1
-    out = summarize_survival(time, event, preds.risk, preds.surv[:, :, grid], grid, horizons=hz, tau=tau,
+    out = summarize_time_to_return(time, event, preds.risk, preds.surv[:, :, grid], grid, horizons=hz, tau=tau,
                              n_boot=n_boot, confidence=confidence, seed=seed)
     out["auc_at"] = {f"{h:g}": out["auc_at"][f"{k:g}"] for h, k in zip(horizons_days, hz)}
     return out
