@@ -40,7 +40,7 @@ POWER_SETS = int(os.environ.get("REFEREE_POWER_SETS", "30"))
 def _one(tmp_path, seed: int, *, swap: bool) -> dict | None:
     """The flags of one crawl, or None when its positives fall outside the audit's 6-20."""
     from toolkit.experiment.runner import prepare, run
-from toolkit.tasks.binary import cross_validate
+    from toolkit.tasks.binary import cross_validate
     from toolkit.experiment.featurize import FeatureStore
     from toolkit.experiment.spec import parse_spec
     from toolkit.progress import NullProgress

@@ -116,7 +116,7 @@ def test_metrics_match_scikit_survival(seed):
 @pytest.mark.parametrize("seed", [0, 3])
 def test_kaplan_meier_and_logrank_match_scikit_survival(seed):
     pytest.importorskip("sksurv")
-    from sksurv.compare import compare_time_to_return
+    from sksurv.compare import compare_survival
     from sksurv.nonparametric import kaplan_meier_estimator
     from sksurv.util import Surv
 
@@ -128,7 +128,7 @@ def test_kaplan_meier_and_logrank_match_scikit_survival(seed):
     np.testing.assert_allclose(curve.ci_low, band[0], atol=1e-6)
     np.testing.assert_allclose(curve.ci_high, band[1], atol=1e-6)
     test = km.logrank(time, event, group)
-    stat, p = compare_time_to_return(Surv.from_arrays(event, time), group)
+    stat, p = compare_survival(Surv.from_arrays(event, time), group)
     assert test["statistic"] == pytest.approx(stat, abs=1e-6) and test["p_value"] == pytest.approx(p, abs=1e-6)
     assert test["df"] == 2
 

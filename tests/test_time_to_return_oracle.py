@@ -90,9 +90,11 @@ def test_a_time_to_return_oracle_makes_no_roc_auc_row_in_bench_tables():
     from types import SimpleNamespace
 
     from toolkit.bench.table import _oracle_row
+    from toolkit.tasks import BinaryTask, TimeToReturnTask
 
     entry = {"mean": 0.8, "ci_low": 0.7, "ci_high": 0.9}
-    survival = SimpleNamespace(metrics={"oracle": {"c_index": entry, "uno_c": entry, "ibs": entry, "auc_at": {}}})
+    survival = SimpleNamespace(record=SimpleNamespace(oracle={"c_index": entry, "uno_c": entry, "ibs": entry,
+                                                              "auc_at": {}}), task_class=TimeToReturnTask)
     assert _oracle_row(survival) is None
-    binary = SimpleNamespace(metrics={"oracle": {"roc_auc": entry, "pr_auc": entry}})
+    binary = SimpleNamespace(record=SimpleNamespace(oracle={"roc_auc": entry, "pr_auc": entry}), task_class=BinaryTask)
     assert _oracle_row(binary)["roc_auc"] == 0.8

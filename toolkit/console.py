@@ -15,17 +15,17 @@ def _fmt(x: float) -> str:
 
 def run_header(result: dict) -> str:
     """A run's first line (its task says what it counts)."""
-    return task_of(result).console_sections(result)[0]
+    return task_of(result).console_header(result)
 
 
 def metrics_table(result: dict) -> Table:
     """A run's metrics with their intervals, as its task lays them out."""
-    return task_of(result).console_sections(result)[1]
+    return task_of(result).console_metrics(result)
 
 
 def baselines_table(result: dict) -> Table:
     """The model beside the confound baselines (same folds), as its task lays them out."""
-    return task_of(result).console_sections(result)[2]
+    return task_of(result).console_baselines(result)
 
 
 def binary_header(result: dict) -> str:

@@ -175,11 +175,11 @@ def curves_plot(results_front: list[ConfigResult], path) -> Path:
         _, y, scores = load_scores(result)
         # Every repeat scores every user once, so pooling weights the repeats equally.
         y_all, s_all = np.tile(y, scores.shape[0]), scores.ravel()
-        metrics = result.metrics["metrics"]
+        metrics = result.record.metrics
         fpr, tpr, _ = roc_curve(y_all, s_all)
-        ax_roc.plot(fpr, tpr, label=f"{_text(result.label)} ({metrics['roc_auc']['mean']:.3f})")
+        ax_roc.plot(fpr, tpr, label=f"{_text(result.label)} ({metrics['roc_auc'].mean:.3f})")
         precision, recall, _ = precision_recall_curve(y_all, s_all)
-        ax_pr.step(recall, precision, where="post", label=f"{_text(result.label)} ({metrics['pr_auc']['mean']:.3f})")
+        ax_pr.step(recall, precision, where="post", label=f"{_text(result.label)} ({metrics['pr_auc'].mean:.3f})")
         rate = y.mean() if rate is None else rate
     ax_roc.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
     ax_pr.axhline(rate, color="grey", linestyle="--", linewidth=1, label=f"no skill ({rate:.3f})")

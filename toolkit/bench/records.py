@@ -41,7 +41,8 @@ class ConfigResult:
 
     @property
     def metrics(self) -> dict:
-        """The run's figures as recorded, every key included (only when done)."""
+        """The run's metrics.json as recorded, every key included (only when done); the toolkit's own
+        readers use the typed :attr:`record`, this carries keys it does not know forward."""
         return self.record.raw
 
     def to_dict(self, relative_to: Path | None = None) -> dict:

@@ -191,7 +191,7 @@ def _finite(x) -> bool:
 
 def _oracle_row(ref: ConfigResult) -> dict | None:
     """The ROC-AUC and PR-AUC of the true probabilities, as the reference run recorded them (synthetic data)."""
-    oracle = ref.metrics.get("oracle")
+    oracle = ref.record.oracle
     if not oracle or not ref.task_class.oracle_row:  # e.g. a time-to-return run's oracle: curves, in its report
         return None
     row = dict.fromkeys(ROW_KEYS)
@@ -203,14 +203,14 @@ def _oracle_row(ref: ConfigResult) -> dict | None:
     return row
 
 
-def _cache_cell(metrics: dict) -> str | None:
+def _cache_cell(record: RunRecord) -> str | None:
     """Feature blocks and embedded rows read back from the caches, out of all looked up."""
     parts = []
-    cache = metrics.get("cache")
+    cache = record.cache
     if cache and cache.get("enabled", True):
         # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
         parts.append(f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}")
-    embedded = metrics.get("rows")
+    embedded = record.embedded_rows
     if embedded:  # stateless featurizers: users' rows read back from the row cache, out of all users' rows
         cached = sum(r["from_cache"] for r in embedded.values())
         parts.append(f"rows {cached}/{cached + sum(r['computed'] for r in embedded.values())}")
@@ -239,7 +239,7 @@ def build_rows(results: list[ConfigResult], *, baselines: dict[str, str | None] 
     scores = {r.config_id: (*load_scores(r), load_folds(r)) for r in done}
     default = next((r for r in results if r.is_baseline), None)
     rows = [_config_row(r, by_id, baselines, default, scores, n_boot=n_boot, seed=seed) for r in results]
-    confidence = done[0].metrics.get("confidence", 0.95) if done else 0.95
+    confidence = done[0].record.confidence if done else 0.95
     if not per_seed:
         rows = _aggregate(rows, results, scores, n_boot=n_boot, seed=seed, confidence=confidence)
     holm_stars([r for r in rows if r["status"] == "done"], confidence)
@@ -258,14 +258,14 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
     row = _empty_row(result)
     if result.status != "done":
         return row
-    metrics, task = result.metrics, result.task_class
-    for m, v in result.record.metrics.items():
+    record, task = result.record, result.task_class
+    for m, v in record.metrics.items():
         if m in task.metrics:
             row.update({m: v.mean, f"{m}_ci_low": v.low, f"{m}_ci_high": v.high})
     for name in ("timing", "exposure"):
-        b = baseline_entry(metrics.get("baselines", {}), name)  # older folders: first_seen
+        b = baseline_entry(record.baselines, name)  # older folders: first_seen
         key = task.headline()
-        row[f"{name}_{key}"] = b[key]["mean"] if b and key in b else None
+        row[f"{name}_{key}"] = b[key].mean if b and key in b else None
     base_id, note = _baseline_of(result.config_id, by_id, baselines, default)
     if base_id is not None and _folds_differ(result, by_id[base_id]):
         base_id, note = None, ("folds differ from the baseline's: no paired Δ (a paired comparison needs the "
@@ -275,11 +275,11 @@ def _config_row(result: ConfigResult, by_id: dict, baselines, default, scores: d
         row["delta_note"] = note
     else:
         _delta(row, task, scores[result.config_id], scores[base_id], n_boot=n_boot,
-               confidence=metrics.get("confidence", 0.95), seed=seed)
+               confidence=record.confidence, seed=seed)
         if base_id == result.config_id:  # the baseline against itself is no test: keep it out of Holm's count
             row.update({f"delta_{m}_p": None for m in (*DELTA_METRICS, "c_index")})
-    row.update(_cost(metrics["cost"]))
-    row["cache"] = _cache_cell(metrics)
+    row.update(_cost(record.cost))
+    row["cache"] = _cache_cell(record)
     return row
 
 
@@ -350,15 +350,14 @@ def _distinct(values: list[tuple[str, str]]) -> str:
 
 def header_lines(results: list[ConfigResult]) -> list[str]:
     """What a reader needs above the table: positive rate, threshold rule, evaluation, what Δ means."""
-    done = [(r, r.metrics) for r in results if r.status == "done"]
+    done = [(r, r.record) for r in results if r.status == "done"]
     if not done:
         return ["No configuration finished."]
-    rate = _distinct([(r.config_id, f"{m['data']['positives'] / m['data']['labelled']:.2%} "
-                       f"({m['data']['positives']} of {m['data']['labelled']} labelled users)") for r, m in done])
-    rule = _distinct([(r.config_id, str(m["threshold"]["rule"]) if "threshold" in m else "none (time to return)")
+    rate = _distinct([(r.config_id, f"{m.data.positives / m.data.labelled:.2%} "
+                       f"({m.data.positives} of {m.data.labelled} labelled users)") for r, m in done])
+    rule = _distinct([(r.config_id, m.threshold.rule if m.threshold else f"none ({m.task.replace('_', ' ')})")
                       for r, m in done])
-    evaluation = _distinct([(r.config_id, f"{m['evaluation']}, {m.get('confidence', 0.95):.0%} intervals")
-                            for r, m in done])
+    evaluation = _distinct([(r.config_id, f"{m.evaluation}, {m.confidence:.0%} intervals") for r, m in done])
     baseline = "; ".join(r.label for r in results if r.is_baseline)
     threshold = (f"Threshold rule: {rule} (chosen on validation data inside each training fold); recall and "
                  "precision use it.")
@@ -373,7 +372,7 @@ def header_lines(results: list[ConfigResult]) -> list[str]:
         "p-value from the per-fold Δs (corrected resampled t, Nadeau-Bengio: the fitting's noise included; "
         "per-fold Δs averaged over seeds in rows aggregated over seeds; ± = across-seed standard deviation); "
         "* = Holm-corrected over every row and Δ column of the table: adjusted p-value below "
-        f"{1 - done[0][1].get('confidence', 0.95):.2g}.",
+        f"{1 - done[0][1].confidence:.2g}.",
         "Cost: featurize + train seconds per fold + predict seconds per 1,000 users; ◆ = Pareto front "
         "(ROC-AUC vs cost).",
         "Size: head params are trained; frozen params are a pretrained encoder's; model MB is all a pipeline "

@@ -274,6 +274,25 @@ class RunRecord:
         repeats = [r for r in repeats if isinstance(r, int) and not isinstance(r, bool)]
         return max(repeats) + 1 if repeats else 1
 
+    def _section(self, key: str) -> dict | None:
+        value = self.raw.get(key)
+        return value if isinstance(value, dict) else None
+
+    @property
+    def oracle(self) -> dict | None:
+        """Synthetic data only: the true chances' metrics on the same users, as written (None otherwise)."""
+        return self._section("oracle")
+
+    @property
+    def cache(self) -> dict | None:
+        """The feature cache's use: ``enabled``, ``hits``, ``lookups`` (None for runs before it was recorded)."""
+        return self._section("cache")
+
+    @property
+    def embedded_rows(self) -> dict | None:
+        """Per stateless featurizer, its rows ``computed`` and read ``from_cache`` (None when it had none)."""
+        return self._section("rows")
+
     @property
     def calibration_over_time(self) -> dict | None:
         """A time-to-return run's predicted versus observed returns by risk group and horizon, as written.

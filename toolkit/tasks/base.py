@@ -123,8 +123,18 @@ class Task(Plugin):
         raise NotImplementedError
 
     @classmethod
-    def console_sections(cls, result: dict) -> tuple:
-        """``(header text, metrics table, baselines table or None)`` for the terminal."""
+    def console_header(cls, result: dict) -> str:
+        """The run's first line in the terminal."""
+        raise NotImplementedError
+
+    @classmethod
+    def console_metrics(cls, result: dict):
+        """The run's metrics table (rich) for the terminal."""
+        raise NotImplementedError
+
+    @classmethod
+    def console_baselines(cls, result: dict):
+        """The model beside its confound baselines (rich table) for the terminal."""
         raise NotImplementedError
 
     @classmethod

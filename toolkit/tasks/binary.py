@@ -352,8 +352,16 @@ class BinaryTask(Task):
         return fold_delta_values(y, scores, base_scores, folds, metric=metric)
 
     @classmethod
-    def console_sections(cls, result: dict):
-        return binary_header(result), binary_metrics_table(result), binary_baselines_table(result)
+    def console_header(cls, result: dict) -> str:
+        return binary_header(result)
+
+    @classmethod
+    def console_metrics(cls, result: dict):
+        return binary_metrics_table(result)
+
+    @classmethod
+    def console_baselines(cls, result: dict):
+        return binary_baselines_table(result)
 
     @classmethod
     def report_metric_lines(cls, result: dict) -> list[str]:

@@ -390,9 +390,16 @@ class TimeToReturnTask(Task):
         return c_index_fold_deltas(y[:, 0], y[:, 1] > 0, scores, base_scores, folds)
 
     @classmethod
-    def console_sections(cls, result: dict):
-        return (time_to_return_header(result), time_to_return_metrics_table(result),
-                time_to_return_baselines_table(result))
+    def console_header(cls, result: dict) -> str:
+        return time_to_return_header(result)
+
+    @classmethod
+    def console_metrics(cls, result: dict):
+        return time_to_return_metrics_table(result)
+
+    @classmethod
+    def console_baselines(cls, result: dict):
+        return time_to_return_baselines_table(result)
 
     @classmethod
     def report_metric_lines(cls, result: dict) -> list[str]:
