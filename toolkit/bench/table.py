@@ -203,14 +203,19 @@ def _oracle_row(ref: ConfigResult) -> dict | None:
     return row
 
 
-def _cache_cell(record: RunRecord) -> str | None:
-    """Feature blocks and embedded rows read back from the caches, out of all looked up."""
+def _cache_cell(record: RunRecord | dict) -> str | None:
+    """Feature blocks and embedded rows read back from the caches, out of all looked up.
+
+    ``record``: a run's record, or a mapping with its ``cache`` and ``rows`` sections.
+    """
+    if isinstance(record, dict):
+        cache, embedded = record.get("cache"), record.get("rows")
+    else:
+        cache, embedded = record.cache, record.embedded_rows
     parts = []
-    cache = record.cache
     if cache and cache.get("enabled", True):
         # feature blocks read from the cache out of all looked up (folds + final model, per featurizer)
         parts.append(f"hit {cache.get('hits', 0)}/{cache.get('lookups', 0)}")
-    embedded = record.embedded_rows
     if embedded:  # stateless featurizers: users' rows read back from the row cache, out of all users' rows
         cached = sum(r["from_cache"] for r in embedded.values())
         parts.append(f"rows {cached}/{cached + sum(r['computed'] for r in embedded.values())}")
