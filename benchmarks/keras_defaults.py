@@ -69,7 +69,10 @@ def measure(rows, users: int, work: Path) -> dict[str, tuple[float, str, float]]
                           cache_dir=work / "cache")
         key = run.record.task_class.headline()
         out[name] = (run.record.metrics[key].mean, key, time.perf_counter() - start)
-        print(f"  {name:34s} {key} {out[name][0]:.4f}  ({out[name][2]:.0f} s)", flush=True)
+        folds = run.record.raw.get("folds") or []
+        kept = [f["kept_start"] for f in folds if "kept_start" in f]
+        note = f", {sum(kept)} of {len(kept)} folds kept the linear start" if kept else ""
+        print(f"  {name:34s} {key} {out[name][0]:.4f}  ({out[name][2]:.0f} s{note})", flush=True)
     return out
 
 

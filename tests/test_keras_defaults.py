@@ -93,7 +93,7 @@ def test_l2_and_the_wide_path_reach_the_model():
     head, _, _ = fit(HEADS.get("mlp")(units=[8], l2=1e-3, wide=True, wide_l2=1e-4))
     assert type(head.model_.get_layer("wide")).__name__ == "ConcatDense"  # the sparse block stays sparse
     assert len(head.model_.losses) == 2  # one penalty on the first layer, one on the wide path
-    plain, _, _ = fit(HEADS.get("mlp")(units=[8]))
+    plain, _, _ = fit(HEADS.get("mlp")(units=[8], wide=False))
     assert not plain.model_.losses
     assert "wide" not in [layer.name for layer in plain.model_.layers]
 

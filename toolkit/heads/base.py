@@ -58,3 +58,13 @@ class Head(Plugin):
     def flops_per_user(self) -> float:
         """A rough count of floating-point operations to score one user."""
         return 0.0
+
+
+def kept_start(head) -> dict:
+    """``{"kept_start": bool}`` for a head that starts from a linear model (``wide: logreg``/``cox``), else ``{}``.
+
+    True when the fold's trained network did no better on its validation part than the linear
+    model it started from and kept that start: a fold's record says whether the network added
+    anything there.
+    """
+    return {"kept_start": bool(head.kept_start_)} if hasattr(head, "kept_start_") else {}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
-from toolkit.heads.keras_head import KerasHead, dense_stack, l2_regularizer, linear_over, sigmoid_score, sparse_input
+from toolkit.heads.keras_head import KerasHead, dense_stack, l2_regularizer, linear_over, sigmoid_score, sparse_input, wide_mode
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -31,8 +31,10 @@ class HybridHead(KerasHead):
             (the seed's hybrid did).
         batch_norm_momentum: momentum of the BatchNormalization layers (see ``mlp``).
         l2: L2 penalty on each branch's Dense kernel (the layers that read the features).
-        wide: add a linear path from the dense and sparse blocks to the output logit (see ``mlp``).
-        wide_l2: L2 penalty on the wide path's weights.
+        wide: a linear path from the dense and sparse blocks to the output logit (see ``mlp``;
+            the default ``logreg`` starts the network as the logistic regression on those blocks).
+        wide_l2: L2 penalty on the wide path's weights (``wide: true``).
+        wide_C: inverse regularization strength of that logistic regression (``wide: logreg``).
         platt: fit the output's scale and offset on the validation part after training
             (see ``mlp``).
     """
@@ -43,7 +45,7 @@ class HybridHead(KerasHead):
         "dropout": Interval(0, 1, closed_high=False),
         "l2": Interval(0, 1),
         "batch_norm_momentum": Interval(0, 1, closed_high=False),
-        "wide_l2": Interval(0, 1),
+        "wide_l2": Interval(0, 1), "wide_C": Interval(0, None, closed_low=False),
     }
 
     def __init__(
@@ -57,8 +59,9 @@ class HybridHead(KerasHead):
         branch_batch_norm: bool = False,
         batch_norm_momentum: float = 0.99,
         l2: float = 0.0,
-        wide: bool = False,
+        wide: bool | Literal["logreg"] = "logreg",
         wide_l2: float = 0.0,
+        wide_C: float = 1.0,
         platt: bool = True,
     ):
         self.branch_units = branch_units
@@ -71,6 +74,7 @@ class HybridHead(KerasHead):
         self.l2 = l2
         self.wide = wide
         self.wide_l2 = wide_l2
+        self.wide_C = wide_C
         self.platt = platt
 
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
@@ -97,7 +101,8 @@ class HybridHead(KerasHead):
         x = dense_stack(keras, x, self.units, self.dropout, self.batch_norm, prefix="shared_",
                         momentum=self.batch_norm_momentum)
         flat = [(inp, b) for inp, b in zip(inputs, blocks) if b.kind != "sequence"]
-        wide = None
-        if self.wide and flat:
+        mode, wide = wide_mode(self.wide), None
+        if mode != "none" and flat:
             wide = linear_over(keras, [i for i, _ in flat], [b for _, b in flat], self.wide_l2, "wide")
-        return keras.Model(inputs, sigmoid_score(keras, x, wide), name="hybrid")
+        return keras.Model(inputs, sigmoid_score(keras, x, wide, residual=wide is not None and mode == "logreg"),
+                           name="hybrid")

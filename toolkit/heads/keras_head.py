@@ -125,14 +125,17 @@ def linear_over(keras, inputs: list, blocks: list[Block], l2: float, name: str):
     return keras.layers.Dense(1, kernel_regularizer=l2_regularizer(keras, l2), name=name)(x)
 
 
-def sigmoid_score(keras, x, wide=None):
+def sigmoid_score(keras, x, wide=None, residual: bool = False):
     """The output ``score``: sigmoid of the logit (plus the wide path's logit), through the ``platt`` layer.
 
     ``platt`` is a frozen one-by-one Dense layer, the identity while the network trains;
     :func:`fit_platt` sets its scale and offset afterwards. It lives in the model so a
-    saved head scores the same after loading.
+    saved head scores the same after loading. ``residual`` starts the deep path's logit at
+    zero, so the untrained network scores exactly what its wide path scores
+    (``wide: logreg``).
     """
-    logit = keras.layers.Dense(1, name="logit")(x)
+    start = "zeros" if residual else "glorot_uniform"
+    logit = keras.layers.Dense(1, name="logit", kernel_initializer=start)(x)
     if wide is not None:
         logit = keras.layers.Add(name="wide_and_deep")([logit, wide])
     z = keras.layers.Dense(1, name="platt", trainable=False, kernel_initializer="ones",
@@ -168,6 +171,59 @@ def fit_platt(model, x_val, y_val) -> tuple[float, float] | None:
     return scale, offset
 
 
+def wide_mode(value) -> str:
+    """``wide`` as one word: ``none``, ``linear`` (trained from a random start) or ``logreg``."""
+    if value is True:
+        return "linear"
+    if value in (False, None):
+        return "none"
+    return str(value)
+
+
+def flat_arrays(blocks: list[Block], arrays: list) -> list:
+    """The arrays of the dense and sparse blocks, in block order: what the wide path reads."""
+    return [a for a, b in zip(arrays, blocks) if b.kind != "sequence"]
+
+
+def start_wide_from_logreg(model, arrays: list, y, training, seed: int, C: float) -> None:
+    """Set the ``wide`` layer to a logistic regression fitted on the training part, and freeze it.
+
+    The same model the ``logreg`` head fits (L2, ``C``, the run's class weights), on the
+    same (resampled) rows. With the deep path's logit starting at zero
+    (:func:`sigmoid_score`'s ``residual``), the untrained network *is* that logistic
+    regression, and training fits only what the linear model leaves: a residual network
+    over a generalized linear model (the "combined actuarial neural network" of Wüthrich
+    and Merz, 2019). The kernel's rows follow the blocks' order, as
+    ``ConcatDense``'s and ``Concatenate``'s do.
+    """
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y).astype(int).reshape(-1)
+    if any(sp.issparse(a) for a in arrays):
+        x = sp.hstack([sp.csr_matrix(a) for a in arrays], format="csr")
+    else:
+        x = np.hstack([np.asarray(a) for a in arrays])
+    layer = model.get_layer("wide")
+    if y.min() != y.max():
+        fitted = LogisticRegression(C=C, max_iter=1000, random_state=seed,
+                                    class_weight="balanced" if training.class_weight == "balanced" else None)
+        fitted.fit(x, y)
+        layer.set_weights([fitted.coef_.T.astype(np.float32), fitted.intercept_.astype(np.float32)])
+    layer.trainable = False
+
+
+def validation_auc(model, x_val, y_val) -> float | None:
+    """ROC-AUC of the model's scores on the validation part; None with one class there."""
+    from sklearn.metrics import roc_auc_score
+
+    y_val = np.asarray(y_val).astype(int).reshape(-1)
+    if not len(y_val) or y_val.min() == y_val.max():
+        return None
+    scores = np.asarray(model.predict(x_val, batch_size=1024, verbose=0), dtype=np.float64).reshape(-1)
+    return float(roc_auc_score(y_val, scores))
+
+
 class KerasHead(Head):
     """A head whose scorer is a Keras functional model with a sigmoid output."""
 
@@ -189,6 +245,13 @@ class KerasHead(Head):
         y = np.asarray(y, dtype=np.float32)
 
         self.model_ = self.build(keras, blocks)
+        residual = wide_mode(getattr(self, "wide", False)) == "logreg" and any(
+            layer.name == "wide" for layer in self.model_.layers)
+        start = None
+        if residual:
+            start_wide_from_logreg(self.model_, flat_arrays(blocks, x), y, training, seed,
+                                   getattr(self, "wide_C", 1.0))
+            start = (validation_auc(self.model_, x_val, validation[1]), self.model_.get_weights())
         loss = (
             keras.losses.BinaryFocalCrossentropy(gamma=training.focal_gamma)
             if training.loss == "focal"
@@ -212,6 +275,15 @@ class KerasHead(Head):
         )
         self.epochs_run_ = timer.epochs_run
         self.tracing_seconds_ = timer.tracing_seconds()
+        if residual:
+            self.kept_start_ = False
+        if start is not None and start[0] is not None:
+            trained = validation_auc(self.model_, x_val, validation[1])
+            if trained is None or trained <= start[0]:
+                # The deep path did not rank the validation users better than the linear
+                # model it started from: keep the start (the network adds nothing here).
+                self.model_.set_weights(start[1])
+                self.kept_start_ = True
         self.platt_ = fit_platt(self.model_, x_val, validation[1]) if getattr(self, "platt", False) else None
         return self
 
@@ -220,7 +292,15 @@ class KerasHead(Head):
         return np.asarray(scores, dtype=np.float64).reshape(-1)
 
     def count_params(self) -> int:
-        return int(sum(np.prod(w.shape) for w in self.model_.trainable_weights))
+        """Trained weights, the frozen wide path's included (BatchNorm statistics and Platt not)."""
+        weights = list(self.model_.trainable_weights)
+        try:
+            wide = self.model_.get_layer("wide")
+        except ValueError:
+            wide = None
+        if wide is not None and not wide.trainable:
+            weights += list(wide.weights)
+        return int(sum(np.prod(w.shape) for w in weights))
 
     def flops_per_user(self) -> float:
         return keras_flops(self.model_, getattr(self, "nonzeros_", {}))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence
 
 from toolkit.features.blocks import kinds_text
 from toolkit.heads.concat_dense import concat_dense_class
-from toolkit.heads.keras_head import KerasHead, dense_stack, linear_over, sigmoid_score, sparse_input
+from toolkit.heads.keras_head import KerasHead, dense_stack, linear_over, sigmoid_score, sparse_input, wide_mode
 from toolkit.params import Interval
 from toolkit.registry import register_head
 
@@ -30,9 +30,15 @@ class MLPHead(KerasHead):
             which score the users after training.
         l2: L2 penalty on the first Dense layer's kernel, the one that reads the features
             (with TF-IDF, most of the model's weights). 0 turns it off.
-        wide: add a linear ("wide") path from the features to the output logit beside the
-            deep stack (wide-and-deep), so the network starts from what a linear model sees.
-        wide_l2: L2 penalty on the wide path's weights.
+        wide: a linear ("wide") path from the features to the output logit beside the deep
+            stack. ``logreg`` (the default): the path is the logistic regression the ``logreg``
+            head fits on the same training part (``wide_C``), frozen, and the deep stack's
+            logit starts at zero, so the network starts as that model and learns only its
+            residual; a fold whose trained network ranks its validation part no better than
+            the start keeps the start. ``true``: a linear path trained with the network from
+            a random start (wide-and-deep). ``false``: none (the seed's network alone).
+        wide_l2: L2 penalty on the wide path's weights (``wide: true``).
+        wide_C: inverse regularization strength of the logistic regression (``wide: logreg``).
         platt: after training, fit the output's scale and offset on the validation part
             (Platt scaling, :func:`~toolkit.heads.keras_head.fit_platt`), so folds stopped at
             different epochs score on one scale. Monotone: it never changes a fold's ranking.
@@ -40,10 +46,10 @@ class MLPHead(KerasHead):
 
     param_constraints = {"dropout": Interval(0, 1, closed_high=False), "l2": Interval(0, 1),
                          "batch_norm_momentum": Interval(0, 1, closed_high=False),
-                         "wide_l2": Interval(0, 1)}
+                         "wide_l2": Interval(0, 1), "wide_C": Interval(0, None, closed_low=False)}
 
     def __init__(self, *, units: list[int] = (128, 64), dropout: float = 0.2, batch_norm: bool = True,
-                 batch_norm_momentum: float = 0.99, l2: float = 0.0, wide: bool = False, wide_l2: float = 0.0, platt: bool = True):
+                 batch_norm_momentum: float = 0.99, l2: float = 0.0, wide: bool | Literal["logreg"] = "logreg", wide_l2: float = 0.0, wide_C: float = 1.0, platt: bool = True):
         self.units = list(units)
         self.dropout = dropout
         self.batch_norm = batch_norm
@@ -51,6 +57,7 @@ class MLPHead(KerasHead):
         self.l2 = l2
         self.wide = wide
         self.wide_l2 = wide_l2
+        self.wide_C = wide_C
         self.platt = platt
 
     def check_blocks(self, kinds: Sequence[tuple[str, str]]) -> str | None:
@@ -65,8 +72,9 @@ class MLPHead(KerasHead):
     def build(self, keras, blocks):
         inputs, x = mlp_trunk(keras, blocks, self.units, self.dropout, self.batch_norm, self.l2,
                              self.batch_norm_momentum)
-        wide = linear_over(keras, inputs, blocks, self.wide_l2, "wide") if self.wide else None
-        return keras.Model(inputs, sigmoid_score(keras, x, wide), name="mlp")
+        mode = wide_mode(self.wide)
+        wide = linear_over(keras, inputs, blocks, self.wide_l2, "wide") if mode != "none" else None
+        return keras.Model(inputs, sigmoid_score(keras, x, wide, residual=mode == "logreg"), name="mlp")
 
 
 def mlp_trunk(keras, blocks, units: list[int], dropout: float, batch_norm: bool, l2: float = 0.0,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.heads.base import kept_start
 from toolkit._version import __version__
 from toolkit.analysis.eda.report import render
 from toolkit.analysis.eda.run import binary_view
@@ -129,6 +130,7 @@ def _score_fold(cv: CrossValidation, fold: Fold, feats: Featurized, head, thresh
     cv.per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
                         "positives": int(yt.sum()), "threshold": float(threshold), "calibrated": is_calibrated(head),
                         "epochs": int(getattr(head, "epochs_run_", 1)),
+                        **kept_start(head),
                         **point_metrics(yt, s, (s >= threshold).astype(int))})
 
 

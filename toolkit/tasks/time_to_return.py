@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit.heads.base import kept_start
 from toolkit._version import __version__
 from toolkit.analysis.eda.run import time_to_return_users, time_to_return_view
 from toolkit.analysis.eda.time_to_return_report import render_time_to_return
@@ -132,6 +133,7 @@ def cross_validate_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, st
         c = float(c_index(test.time, test.event, head.predict_risk(last["test"])))
         cv.per_fold.append({"repeat": fold.repeat, "fold": fold.fold, "test_users": len(fold.test),
                             "returns": int(test.event.sum()), "epochs": int(getattr(head, "epochs_run_", 1)),
+                        **kept_start(head),
                             "c_index": c})
         progress.advance("folds")
         progress.log(f"fold {fold.repeat}.{fold.fold}: c_index {c:.3f}")
