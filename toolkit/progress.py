@@ -1,8 +1,16 @@
-"""Progress reporting: silent for library use, rich bars on the command line."""
+"""Progress reporting: silent for library use, rich bars in a terminal, plain text in a notebook.
+
+Three sinks share one interface (:class:`Progress`): the silent base (``--quiet``,
+``toolkit.run(..., quiet=True)``), :class:`RichProgress` (bars on a terminal) and
+:class:`NotebookProgress` (one plain-text output updated in place, for a Jupyter kernel, where
+rich's live display needs ipywidgets and would otherwise warn on every refresh).
+:func:`for_python` picks one for the Python API.
+"""
 
 from __future__ import annotations
 
 import contextvars
+import sys
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -63,8 +71,23 @@ def counter_for(task: str, total: int | None) -> Callable[[int], None] | None:
     return sink.counter(task, total)
 
 
+#: tasks that belong to one fold (or one configuration): their bar goes when the outer task moves on
+INNER_TASKS = ("featurize", "epochs")
+#: the tasks whose step finishes the inner ones
+OUTER_TASKS = ("folds", "configurations")
+#: a bar shows its rate only from this many items (rows, texts): "1/s" folds say nothing
+RATE_FROM = 100
+
+
 class RichProgress(Progress):
-    """Progress bars for featurizing, folds and epochs on a rich console."""
+    """Progress bars for featurizing, folds and epochs on a rich console.
+
+    Long bars show the time remaining once rich has measured a speed. The bars of one fold
+    (``featurize``, ``epochs``) are removed when the fold is done, so an early-stopped
+    "epochs 11/30" is never left on screen, and every other bar is shown complete when the
+    work ends without an error (a permutation test that stopped early, a counter whose total
+    was an estimate).
+    """
 
     def __init__(self, console) -> None:
         super().__init__()
@@ -72,7 +95,7 @@ class RichProgress(Progress):
 
         self.console = console
         self.bars = Bars(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
-                         _rate_column(), TimeElapsedColumn(), console=console, transient=False)
+                         _rate_column(), TimeElapsedColumn(), _eta_column(), console=console, transient=False)
         self.tasks: dict[str, int] = {}
         self._activation = None
 
@@ -82,8 +105,11 @@ class RichProgress(Progress):
         self._activation.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._activation.__exit__(*exc)
+    def __exit__(self, exc_type, *exc) -> None:
+        self._activation.__exit__(exc_type, *exc)
+        if exc_type is None:  # after an error the bars stay where the work stopped
+            for task in list(self.tasks):
+                self._finish(task)
         self.bars.stop()
 
     def start(self, task: str, total: int) -> None:
@@ -95,6 +121,10 @@ class RichProgress(Progress):
     def advance(self, task: str, steps: int = 1) -> None:
         if task in self.tasks:
             self.bars.advance(self.tasks[task], steps)
+        if task in OUTER_TASKS:
+            for inner in INNER_TASKS:
+                if inner in self.tasks:
+                    self._finish(inner)
 
     def epoch(self, epoch: int, epochs: int, logs: dict) -> None:
         if "epochs" in self.tasks:
@@ -104,15 +134,177 @@ class RichProgress(Progress):
         super().log(message)
         self.bars.console.log(message, markup=False, highlight=False)
 
+    def _finish(self, task: str) -> None:
+        """Remove a fold's own bar; show any other as complete."""
+        if task in INNER_TASKS:
+            self.bars.remove_task(self.tasks.pop(task))
+            return
+        bar = next(t for t in self.bars.tasks if t.id == self.tasks[task])
+        if bar.total is not None:
+            self.bars.update(bar.id, completed=bar.total)
+        self.bars.stop_task(bar.id)
+
 
 def _rate_column():
-    """``12,345/s``: items per second of a task, once rich has measured a speed."""
+    """``12,345/s``: items per second of a counter (rows, texts), once rich has measured a speed.
+
+    Folds, epochs and configurations are too few for a rate ("0/s" after the first fold); the
+    time remaining says more there.
+    """
     from rich.progress import ProgressColumn
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
         def render(self, task) -> Text:
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+            counted = task.total is None or task.total >= RATE_FROM
+            return Text(f"{speed:,.0f}/s" if speed and counted and speed >= 1 else "", style="progress.data.speed")
 
     return RateColumn()
+
+
+def _eta_column():
+    """``ETA 0:01:05`` on an unfinished bar with a total, once rich has measured a speed; blank otherwise."""
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class EtaColumn(TimeRemainingColumn):
+        def render(self, task) -> Text:
+            if task.finished or task.total is None or task.time_remaining is None:
+                return Text("")
+            return Text("ETA ") + super().render(task)
+
+    return EtaColumn()
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython over ZeroMQ: a notebook, JupyterLab, VS Code, Colab).
+
+    IPython is never imported here: a kernel has already imported it.
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # noqa: BLE001  (an IPython too old or half-initialised: no notebook display)
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class NotebookProgress(Progress):
+    """Progress in a Jupyter notebook: one plain-text output, updated in place, at most every ``interval`` s.
+
+    Needs nothing beyond the kernel (no ipywidgets): the text goes to an IPython display handle
+    and is replaced with ``update()``, so a run adds one output to the cell however many steps
+    it takes, with no ANSI codes. It shows the log lines and, under them, one line per
+    unfinished task with its count, elapsed time and time remaining. When the display cannot
+    be used, it shows nothing and the run goes on.
+    """
+
+    def __init__(self, interval: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval, self.clock = interval, clock
+        self.tasks: dict[str, list] = {}  # task -> [done, total, started]
+        self._handle = None
+        self._shown = float("-inf")
+        self._broken = False
+        self._activation = None
+
+    def __enter__(self) -> "NotebookProgress":
+        self._activation = self.activated()
+        self._activation.__enter__()
+        self._show(force=True)
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self._activation.__exit__(exc_type, *exc)
+        if exc_type is None:
+            self.tasks = {name: t for name, t in self.tasks.items() if name not in INNER_TASKS}
+            for t in self.tasks.values():
+                if t[1] is not None:
+                    t[0] = t[1]
+        self._show(force=True)
+
+    def start(self, task: str, total: int) -> None:
+        self.tasks[task] = [0, total, self.clock()]
+        self._show()
+
+    def advance(self, task: str, steps: int = 1) -> None:
+        if task in self.tasks:
+            self.tasks[task][0] += steps
+        if task in OUTER_TASKS:
+            for inner in INNER_TASKS:
+                self.tasks.pop(inner, None)
+        self._show()
+
+    def epoch(self, epoch: int, epochs: int, logs: dict) -> None:
+        if "epochs" in self.tasks:
+            self.tasks["epochs"][:2] = [epoch, epochs]
+            self._show()
+
+    def log(self, message: str) -> None:
+        super().log(message)
+        self._show(force=True)
+
+    def text(self) -> str:
+        """What the output shows now: the log lines, then a line per task."""
+        now = self.clock()
+        bars = [_task_line(name, done, total, now - started) for name, (done, total, started) in self.tasks.items()]
+        return "\n".join(self.lines + bars)
+
+    def _show(self, force: bool = False) -> None:
+        now = self.clock()
+        if self._broken or (not force and now - self._shown < self.interval):
+            return
+        self._shown = now
+        try:
+            from IPython.display import display
+
+            content = {"text/plain": self.text()}
+            if self._handle is None:
+                self._handle = display(content, raw=True, display_id=True)
+            else:
+                self._handle.update(content, raw=True)
+        except Exception:  # noqa: BLE001  (no usable display: say nothing rather than break the run)
+            self._broken = True
+
+
+def _task_line(name: str, done: int, total: int | None, elapsed: float) -> str:
+    """``folds        3/5  0:00:12 elapsed, about 0:00:08 left``"""
+    count = f"{done:,}/{total:,}" if total is not None else f"{done:,}"
+    line = f"{name:<12} {count}  {_clock(elapsed)} elapsed"
+    if total is not None and done >= total:
+        return line + ", done"
+    if total and done > 0:
+        line += f", about {_clock(elapsed / done * (total - done))} left"
+    return line
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def for_python(quiet: bool) -> Progress:
+    """The sink of a Python API call: silent when ``quiet``, else text in a notebook, bars in a terminal.
+
+    Every one returned is a context manager (the silent one does nothing on entry and exit).
+    """
+    if quiet:
+        return SilentProgress()
+    if in_notebook():
+        return NotebookProgress()
+    from toolkit.terminal import safe_console
+
+    return RichProgress(safe_console(stderr=True, log_path=False))
+
+
+class SilentProgress(Progress):
+    """The silent sink as a context manager, so callers need not ask which one they have."""
+
+    def __enter__(self) -> "SilentProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
