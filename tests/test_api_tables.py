@@ -181,3 +181,18 @@ def test_metric_rows_read_a_loaded_record_like_a_fresh_one(weak_run):
     again = toolkit.load_run(run.folder)
     assert again.metrics.equals(run.metrics) and again.warnings == run.warnings
     assert isinstance(again.record, RunRecord) and np.isfinite(again.metrics.set_index("metric").loc["roc_auc", "mean"])
+
+
+def test_warnings_are_shown_again_for_a_run_again_and_obey_filters():
+    from toolkit.api import issue_warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):  # the same cell run twice: each run shows its warning
+            issue_warnings(["warning: the threshold fell back"])
+    assert [str(w.message) for w in caught] == ["the threshold fell back"] * 2
+    assert caught[0].category is toolkit.ToolkitWarning and caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", toolkit.ToolkitWarning)
+        with pytest.raises(toolkit.ToolkitWarning):
+            issue_warnings(["warning: x"])

@@ -287,14 +287,20 @@ def _with_prefix(text: str) -> str:
 
 
 def issue_warnings(texts: list[str]) -> None:
-    """Each text as a ToolkitWarning, attributed to the caller's line outside the toolkit (as the CLI prints them)."""
+    """Each text as a ToolkitWarning, attributed to the caller's line outside the toolkit (as the CLI prints them).
+
+    Every run shows its own: a fresh registry, so the same warning from a cell run again is shown
+    again (``warnings.warn`` would show it once per line); filters (``ignore``, ``error``) still apply.
+    """
     import sys
 
-    level, frame = 2, sys._getframe(1)  # 1 is this function, 2 its caller
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "toolkit":
-        level, frame = level + 1, frame.f_back
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] == "toolkit":
+        frame = frame.f_back
     for text in texts:
-        python_warnings.warn(text.removeprefix("warning: "), ToolkitWarning, stacklevel=level)
+        python_warnings.warn_explicit(text.removeprefix("warning: "), ToolkitWarning, frame.f_code.co_filename,
+                                      frame.f_lineno, module=frame.f_globals.get("__name__"), registry={},
+                                      module_globals=frame.f_globals)
 
 
 def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True, use_cache: bool = True) -> Run:
