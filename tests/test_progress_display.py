@@ -6,7 +6,9 @@ import io
 
 import pytest
 
-from toolkit.progress import NotebookProgress, RichProgress, SilentProgress, for_python, in_notebook
+from toolkit.api import progress_for
+from toolkit.progress import RichProgress, SilentProgress
+from toolkit.progress_notebook import NotebookProgress, in_notebook
 
 
 class Clock:
@@ -155,8 +157,8 @@ def test_counters_of_many_items_show_a_rate_and_small_counts_none():
 
 def test_the_python_api_picks_silence_or_bars_outside_a_notebook():
     assert not in_notebook()  # pytest is no Jupyter kernel
-    assert isinstance(for_python(True), SilentProgress)
-    assert isinstance(for_python(False), RichProgress)
-    with for_python(True) as silent:
+    assert isinstance(progress_for(True), SilentProgress)
+    assert isinstance(progress_for(False), RichProgress)
+    with progress_for(True) as silent:
         silent.start("folds", 3)
         silent.advance("folds")

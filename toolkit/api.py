@@ -41,7 +41,7 @@ class Run:
         key = self.record.task_class.headline()
         m = self.record.metrics[key]
         text = f"Run({self.record.name!r}, {key}={m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], folder={str(self.folder)!r})"
-        return "\n".join([text, *(f"  {_with_prefix(w)}" for w in self.warnings)])
+        return "\n".join([text, *(f"  {w}" for w in self.warnings)])
 
     @property
     def folder(self) -> Path | None:
@@ -191,9 +191,7 @@ class Comparison:
         if len(tasks) > 1:
             raise ToolkitError(f"A leaderboard ranks runs of one task; this comparison has "
                                f"{', '.join(t.registry_name for t in tasks)}. Compare each task's runs apart.")
-        from toolkit.tasks.binary import BinaryTask
-
-        task = tasks[0] if tasks else BinaryTask
+        task = tasks[0] if tasks else TASKS.get("binary")  # nothing finished: every row is at the bottom anyway
         configs = [r for r in self.rows if r.get("kind", "config") == "config"]
         base = next((r.get("label") for r in configs if r.get("is_baseline")), "")
         return frames.leaderboard([frames.comparison_row(r, task, base) for r in configs], task)
@@ -263,10 +261,21 @@ def _cache_dir(cache_dir) -> str | None:
     return None if path is None else str(path)
 
 
-def _progress(quiet: bool):
-    from toolkit.progress import for_python
+def progress_for(quiet: bool):
+    """The sink of a Python API call: silent when ``quiet``, else text in a notebook, bars in a terminal.
 
-    return for_python(quiet)
+    Every one returned is a context manager (the silent one does nothing on entry and exit).
+    """
+    from toolkit.progress import RichProgress, SilentProgress
+    from toolkit.progress_notebook import NotebookProgress, in_notebook
+
+    if quiet:
+        return SilentProgress()
+    if in_notebook():
+        return NotebookProgress()
+    from toolkit.terminal import safe_console
+
+    return RichProgress(safe_console(stderr=True, log_path=False))
 
 
 def run_warnings(record: RunRecord) -> list[str]:
@@ -315,7 +324,7 @@ def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True,
     check_bool("use_cache", use_cache)
     options = dict(results_dir=_results_dir(results_dir), cache_dir=_cache_dir(cache_dir), use_cache=use_cache)
     parsed = _spec(spec, set)
-    with _progress(quiet) as progress:
+    with progress_for(quiet) as progress:
         outcome = run_spec(parsed, progress=progress, **options)
     finished = Run(outcome.record)
     issue_warnings(finished.warnings)
@@ -381,7 +390,7 @@ def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | st
     def write(folder, results):  # with the sweep's lock held
         written.append(write_outputs(folder, results, baselines, per_seed=per_seed))
 
-    with _progress(quiet) as progress:
+    with progress_for(quiet) as progress:
         folder, results = run_sweep(loaded, then=write, progress=progress, **options)
     return Comparison(results, written[0].rows, written[0].header, folder)
 
