@@ -9,8 +9,9 @@ same checks, folders and numbers; the API returns objects instead of printing:
 * :func:`bench` -- run a sweep and get its ``Comparison``
 
 ``Run`` has ``.metrics``, ``.scores``, ``.baselines`` (DataFrames), ``.cost``, ``.data``
-(dicts), ``.predict(posts)`` and ``.explain()``; ``Comparison`` has ``.table`` (the numbers
-of ``table.csv``) and ``.plot()`` (the Pareto figure). Mistakes raise
+(dicts), ``.warnings``, ``.leaderboard()``, ``.predict(posts)`` and ``.explain()``; ``Comparison``
+has ``.table`` (the numbers of ``table.csv``), ``.leaderboard()`` (best first, with cost) and
+``.plot()`` (the Pareto figure). What a run warns about is issued as ``toolkit.ToolkitWarning``. Mistakes raise
 ``toolkit.ToolkitError`` with the command line's message, and so does any argument the command
 line could not have been given (a spec nested too deep, an int too large, a NUL byte in a path):
 every argument is checked, against the command line's caps, before any work starts.
@@ -19,8 +20,8 @@ Example:
     >>> import toolkit
     >>> r = toolkit.run("experiments/quickstart.yaml", set={"training.epochs": 2})  # doctest: +SKIP
     >>> r.metrics  # doctest: +SKIP
-          metric   mean    low   high
-    0    roc_auc  0.712  0.688  0.735
+          metric   mean    low   high  group note
+    0    roc_auc  0.712  0.688  0.735  model
     ...
     >>> toolkit.compare([r.folder]).table[["label", "roc_auc"]]  # doctest: +SKIP
 """
@@ -29,7 +30,8 @@ import importlib
 
 from toolkit._version import __version__
 
-__all__ = ["run", "load_run", "compare", "bench", "Run", "Comparison", "ToolkitError", "__version__"]
+__all__ = ["run", "load_run", "compare", "bench", "Run", "Comparison", "ToolkitError", "ToolkitWarning",
+           "__version__"]
 
 
 def _api():
@@ -49,7 +51,12 @@ def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet=True, use_cac
             ``"key.path=value"`` texts.
         results_dir: where ``<name>/<timestamp>/`` is written (default ``results``).
         cache_dir: the feature and synthetic-data cache (default: the toolkit's).
-        quiet: no progress bars (``False`` draws them on stderr).
+        quiet: ``True`` (the default): nothing is displayed while the run works (no progress, no
+            log lines; ``run.log`` in the run folder has them all). ``False``: progress as it
+            goes: in a Jupyter notebook one plain-text output updated in place (the log lines,
+            then each step's count, elapsed time and time remaining; no extra install needed),
+            in a terminal rich bars on stderr. Either way the run's warnings are issued after
+            it, once each, as ``toolkit.ToolkitWarning`` (and listed in ``run.warnings``).
         use_cache: read and write feature blocks in the cache.
 
     Returns:
@@ -134,6 +141,6 @@ def bench(sweep, *, workers=1, executor="local", resume=False, results_dir=None,
 def __getattr__(name):
     if name in ("Run", "Comparison"):
         return getattr(_api(), name)
-    if name == "ToolkitError":
-        return importlib.import_module("toolkit.errors").ToolkitError
+    if name in ("ToolkitError", "ToolkitWarning"):
+        return getattr(importlib.import_module("toolkit.errors"), name)
     raise AttributeError(f"module 'toolkit' has no attribute {name!r}")

@@ -3,7 +3,9 @@
 The same validation, folders and numbers as the command line, returned as objects instead
 of printed: a :class:`Run` for one finished run, a :class:`Comparison` for a table of runs.
 Mistakes raise :class:`~toolkit.errors.ToolkitError` with the command line's message;
-nothing here prints (unless ``quiet=False``) or exits the interpreter. Every argument is checked
+nothing here prints (unless ``quiet=False``: progress, as text in a notebook or bars in a terminal)
+or exits the interpreter; what a run warns about is issued once per warning as a
+:class:`~toolkit.errors.ToolkitWarning` after it (:func:`issue_warnings`). Every argument is checked
 (:mod:`toolkit.arguments`) before any work starts, against the command line's own caps, so a
 value Python can hold but a command line could not (a spec nested 5,000 deep, ``10**5000``
 users, a NUL byte in a path) is a ToolkitError too, never a RecursionError or OverflowError.
@@ -16,14 +18,17 @@ import io
 import json
 import os
 import tempfile
+import warnings as python_warnings
 from pathlib import Path
 
 import pandas as pd
 
 from toolkit.arguments import (check_bool, check_choice, check_path, check_paths, check_plain_data, check_repeats,
                                check_workers, shown)
-from toolkit.errors import ToolkitError
+from toolkit import frames
+from toolkit.errors import ToolkitError, ToolkitWarning
 from toolkit.experiment.record import RunRecord
+from toolkit.registry import TASKS
 
 
 class Run:
@@ -35,7 +40,8 @@ class Run:
     def __repr__(self) -> str:
         key = self.record.task_class.headline()
         m = self.record.metrics[key]
-        return f"Run({self.record.name!r}, {key}={m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], folder={str(self.folder)!r})"
+        text = f"Run({self.record.name!r}, {key}={m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], folder={str(self.folder)!r})"
+        return "\n".join([text, *(f"  {w}" for w in self.warnings)])
 
     @property
     def folder(self) -> Path | None:
@@ -47,9 +53,29 @@ class Run:
 
     @property
     def metrics(self) -> pd.DataFrame:
-        """One row per metric: ``metric, mean, low, high`` (out-of-fold, bootstrap interval)."""
-        return pd.DataFrame([(name, i.mean, i.low, i.high) for name, i in self.record.metrics.items()],
-                            columns=["metric", "mean", "low", "high"])
+        """Every figure the terminal prints for this run: ``metric, mean, low, high, group, note``.
+
+        The out-of-fold metrics with their intervals (a yes/no run: ROC-AUC, PR-AUC, recall,
+        precision, f1, accuracy and balanced accuracy at the threshold, Brier and ECE; a
+        time-to-return run: C-index, Uno's C, AUC per horizon, IBS), then the mean of the folds,
+        the no-features reference, the permutation p-values (``mean`` is the p-value), the
+        oracle on synthetic data and each confound baseline's metrics and Δ
+        (``timing_delta_roc_auc``). ``group`` says which; ``low``/``high`` are NaN where there is
+        no interval.
+        """
+        return frames.metric_rows(self.record.raw)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the run warns about, each once (the terminal's ``warning:`` lines), issued as ToolkitWarning."""
+        return run_warnings(self.record)
+
+    def leaderboard(self) -> pd.DataFrame:
+        """This run as the one row of a leaderboard (the columns of :meth:`Comparison.leaderboard`).
+
+        The Δ is over the run's timing baseline (its confound baselines are all it has to compare with).
+        """
+        return pd.DataFrame([frames.run_row(self.name, self.record.raw, self.record.task_class)])
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -78,8 +104,8 @@ class Run:
 
     @property
     def data(self) -> dict:
-        """What the label did to the users: counts, positives, windows, the data source."""
-        return copy.deepcopy(self.record.raw.get("data", {}))
+        """What the label did to the users: counts, positives, windows, the data source, and the run's warnings."""
+        return {**copy.deepcopy(self.record.raw.get("data", {})), "warnings": self.warnings}
 
     def predict(self, posts: str | Path | pd.DataFrame) -> pd.DataFrame:
         """Score the users of a posts CSV (a path, or a DataFrame of posts) with this run's final model.
@@ -139,10 +165,41 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
-        """One row per configuration (then an oracle row on synthetic data), the columns of ``table.csv``."""
+        """One row per configuration (then an oracle row on synthetic data), the numbers of ``table.csv``.
+
+        Rows in ``table.csv``'s order; its columns, less those of another task (a yes/no
+        comparison has no C-index columns, a time-to-return one no ROC-AUC columns).
+        """
         from toolkit.bench.table import ROW_KEYS
 
-        return pd.DataFrame([{k: r.get(k) for k in ROW_KEYS} for r in self.rows], columns=list(ROW_KEYS))
+        columns = frames.task_columns(ROW_KEYS, self._tasks(), [TASKS.get(n) for n in TASKS.names()])
+        return pd.DataFrame([{k: r.get(k) for k in columns} for r in self.rows], columns=columns)
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per configuration, best first by the task's headline metric (ROC-AUC, C-index).
+
+        Columns: ``model`` (the label), the task's metrics (the headline with ``_low``/``_high``),
+        ``delta_<metric>`` over the baseline configuration (with its interval and Holm p-value)
+        and ``baseline``, then the cost: ``fit_time_s`` (featurize + train, per fold),
+        ``predict_time_s`` (per 1,000 users), ``total_cost_s``, and ``is_baseline``, ``pareto``,
+        ``status``, ``config_id``. Failed or skipped configurations come last; no oracle row.
+
+        Raises:
+            ToolkitError: the comparison mixes tasks (one headline cannot rank them).
+        """
+        tasks = self._tasks()
+        if len(tasks) > 1:
+            raise ToolkitError(f"A leaderboard ranks runs of one task; this comparison has "
+                               f"{', '.join(t.registry_name for t in tasks)}. Compare each task's runs apart.")
+        task = tasks[0] if tasks else TASKS.get("binary")  # nothing finished: every row is at the bottom anyway
+        configs = [r for r in self.rows if r.get("kind", "config") == "config"]
+        base = next((r.get("label") for r in configs if r.get("is_baseline")), "")
+        return frames.leaderboard([frames.comparison_row(r, task, base) for r in configs], task)
+
+    def _tasks(self) -> list:
+        """The task classes of the finished configurations, in order of first appearance."""
+        names = list(dict.fromkeys(r.record.task for r in self.results if r.status == "done"))
+        return [TASKS.get(n) for n in names]
 
     @property
     def failed(self) -> list[str]:
@@ -204,14 +261,55 @@ def _cache_dir(cache_dir) -> str | None:
     return None if path is None else str(path)
 
 
-def _progress(quiet: bool):
-    from toolkit.progress import NullProgress, RichProgress
+def progress_for(quiet: bool):
+    """The sink of a Python API call: silent when ``quiet``, else text in a notebook, bars in a terminal.
+
+    Every one returned is a context manager (the silent one does nothing on entry and exit).
+    """
+    from toolkit.progress import RichProgress, SilentProgress
+    from toolkit.progress_notebook import NotebookProgress, in_notebook
 
     if quiet:
-        return NullProgress()
-    from rich.console import Console
+        return SilentProgress()
+    if in_notebook():
+        return NotebookProgress()
+    from toolkit.terminal import safe_console
 
-    return RichProgress(Console(stderr=True, log_path=False))
+    return RichProgress(safe_console(stderr=True, log_path=False))
+
+
+def run_warnings(record: RunRecord) -> list[str]:
+    """A run's warnings, each once: those it recorded, and threshold fallbacks the terminal shows under its metrics."""
+    found = [_with_prefix(w) for w in record.warnings]
+    thr = record.raw.get("threshold")
+    fallbacks = thr.get("fallbacks") if isinstance(thr, dict) else None
+    folds = len(record.folds)
+    if isinstance(fallbacks, int) and not isinstance(fallbacks, bool) and fallbacks > 0:
+        found.append(f"warning: {fallbacks} of {folds} folds fell back to flagging the training positive rate "
+                     f"(validation part with < {thr.get('min_validation_positives')} positives): recall and "
+                     f"precision are at that threshold, not at {thr.get('rule')!r}.")
+    return list(dict.fromkeys(found))
+
+
+def _with_prefix(text: str) -> str:
+    return text if text.startswith("warning:") else f"warning: {text}"
+
+
+def issue_warnings(texts: list[str]) -> None:
+    """Each text as a ToolkitWarning, attributed to the caller's line outside the toolkit (as the CLI prints them).
+
+    Every run shows its own: a fresh registry, so the same warning from a cell run again is shown
+    again (``warnings.warn`` would show it once per line); filters (``ignore``, ``error``) still apply.
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] == "toolkit":
+        frame = frame.f_back
+    for text in texts:
+        python_warnings.warn_explicit(text.removeprefix("warning: "), ToolkitWarning, frame.f_code.co_filename,
+                                      frame.f_lineno, module=frame.f_globals.get("__name__"), registry={},
+                                      module_globals=frame.f_globals)
 
 
 def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True, use_cache: bool = True) -> Run:
@@ -226,13 +324,11 @@ def run(spec, *, set=None, results_dir=None, cache_dir=None, quiet: bool = True,
     check_bool("use_cache", use_cache)
     options = dict(results_dir=_results_dir(results_dir), cache_dir=_cache_dir(cache_dir), use_cache=use_cache)
     parsed = _spec(spec, set)
-    progress = _progress(quiet)
-    if quiet:
+    with progress_for(quiet) as progress:
         outcome = run_spec(parsed, progress=progress, **options)
-    else:
-        with progress:
-            outcome = run_spec(parsed, progress=progress, **options)
-    return Run(outcome.record)
+    finished = Run(outcome.record)
+    issue_warnings(finished.warnings)
+    return finished
 
 
 def load_run(path: str | Path) -> Run:
@@ -289,17 +385,13 @@ def bench(sweep, *, workers: int = 1, executor: str = "local", resume: bool | st
     check_bool("per_seed", per_seed)
     check_bool("quiet", quiet)
     loaded = load_sweep(files[0]) if len(files) == 1 else combine([str(f) for f in files])
-    progress = _progress(quiet)
     baselines, written = loaded.baselines(), []
 
     def write(folder, results):  # with the sweep's lock held
         written.append(write_outputs(folder, results, baselines, per_seed=per_seed))
 
-    if quiet:
+    with progress_for(quiet) as progress:
         folder, results = run_sweep(loaded, then=write, progress=progress, **options)
-    else:
-        with progress:
-            folder, results = run_sweep(loaded, then=write, progress=progress, **options)
     return Comparison(results, written[0].rows, written[0].header, folder)
 
 

@@ -1,14 +1,26 @@
-"""The one exception type for user mistakes.
+"""The one exception type for user mistakes, and the one warning type for what a run found.
 
 Everything a user can get wrong (a spec, a CSV, a label with too few positives, a
 missing model) raises :class:`ToolkitError`. The command line catches it once,
 prints the message without a traceback and exits with status 2.
+
+What a finished run warns about (the model may be learning the calendar, the threshold fell
+back, the data ends early) is printed by the command line as ``warning:`` lines and issued by
+the Python API as a :class:`ToolkitWarning`.
 """
 
 
 class ToolkitError(ValueError):
     """A mistake in the user's input, with a message that says what was expected
     and what was found."""
+
+
+class ToolkitWarning(UserWarning):
+    """Something a finished run found that weakens its numbers (issued once per warning by the Python API).
+
+    Filter them as any warning: ``warnings.simplefilter("ignore", toolkit.ToolkitWarning)``,
+    or turn them into errors with ``"error"``. The same texts are in ``run.warnings``.
+    """
 
 
 # errno -> what it means for someone writing results, in words

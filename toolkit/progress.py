@@ -1,4 +1,11 @@
-"""Progress reporting: silent for library use, rich bars on the command line."""
+"""Progress reporting: silent for library use, rich bars in a terminal, plain text in a notebook.
+
+Three sinks share one interface (:class:`Progress`): the silent base (``--quiet``,
+``toolkit.run(..., quiet=True)``), :class:`RichProgress` (bars on a terminal) and
+:class:`~toolkit.progress_notebook.NotebookProgress` (one plain-text output updated in place, for a Jupyter kernel, where
+rich's live display needs ipywidgets and would otherwise warn on every refresh).
+:func:`toolkit.api.progress_for` picks one for the Python API.
+"""
 
 from __future__ import annotations
 
@@ -63,8 +70,23 @@ def counter_for(task: str, total: int | None) -> Callable[[int], None] | None:
     return sink.counter(task, total)
 
 
+#: tasks that belong to one fold (or one configuration): their bar goes when the outer task moves on
+INNER_TASKS = ("featurize", "epochs")
+#: the tasks whose step finishes the inner ones
+OUTER_TASKS = ("folds", "configurations")
+#: a bar shows its rate only from this many items (rows, texts): "1/s" folds say nothing
+RATE_FROM = 100
+
+
 class RichProgress(Progress):
-    """Progress bars for featurizing, folds and epochs on a rich console."""
+    """Progress bars for featurizing, folds and epochs on a rich console.
+
+    Long bars show the time remaining once rich has measured a speed. The bars of one fold
+    (``featurize``, ``epochs``) are removed when the fold is done, so an early-stopped
+    "epochs 11/30" is never left on screen, and every other bar is shown complete when the
+    work ends without an error (a permutation test that stopped early, a counter whose total
+    was an estimate).
+    """
 
     def __init__(self, console) -> None:
         super().__init__()
@@ -72,7 +94,7 @@ class RichProgress(Progress):
 
         self.console = console
         self.bars = Bars(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
-                         _rate_column(), TimeElapsedColumn(), console=console, transient=False)
+                         _rate_column(), TimeElapsedColumn(), _eta_column(), console=console, transient=False)
         self.tasks: dict[str, int] = {}
         self._activation = None
 
@@ -82,8 +104,11 @@ class RichProgress(Progress):
         self._activation.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._activation.__exit__(*exc)
+    def __exit__(self, exc_type, *exc) -> None:
+        self._activation.__exit__(exc_type, *exc)
+        if exc_type is None:  # after an error the bars stay where the work stopped
+            for task in list(self.tasks):
+                self._finish(task)
         self.bars.stop()
 
     def start(self, task: str, total: int) -> None:
@@ -95,6 +120,10 @@ class RichProgress(Progress):
     def advance(self, task: str, steps: int = 1) -> None:
         if task in self.tasks:
             self.bars.advance(self.tasks[task], steps)
+        if task in OUTER_TASKS:
+            for inner in INNER_TASKS:
+                if inner in self.tasks:
+                    self._finish(inner)
 
     def epoch(self, epoch: int, epochs: int, logs: dict) -> None:
         if "epochs" in self.tasks:
@@ -104,15 +133,54 @@ class RichProgress(Progress):
         super().log(message)
         self.bars.console.log(message, markup=False, highlight=False)
 
+    def _finish(self, task: str) -> None:
+        """Remove a fold's own bar; show any other as complete."""
+        if task in INNER_TASKS:
+            self.bars.remove_task(self.tasks.pop(task))
+            return
+        bar = next(t for t in self.bars.tasks if t.id == self.tasks[task])
+        if bar.total is not None:
+            self.bars.update(bar.id, completed=bar.total)
+        self.bars.stop_task(bar.id)
+
 
 def _rate_column():
-    """``12,345/s``: items per second of a task, once rich has measured a speed."""
+    """``12,345/s``: items per second of a counter (rows, texts), once rich has measured a speed.
+
+    Folds, epochs and configurations are too few for a rate ("0/s" after the first fold); the
+    time remaining says more there.
+    """
     from rich.progress import ProgressColumn
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
         def render(self, task) -> Text:
             speed = task.finished_speed or task.speed
-            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+            counted = task.total is None or task.total >= RATE_FROM
+            return Text(f"{speed:,.0f}/s" if speed and counted and speed >= 1 else "", style="progress.data.speed")
 
     return RateColumn()
+
+
+def _eta_column():
+    """``ETA 0:01:05`` on an unfinished bar with a total, once rich has measured a speed; blank otherwise."""
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class EtaColumn(TimeRemainingColumn):
+        def render(self, task) -> Text:
+            if task.finished or task.total is None or task.time_remaining is None:
+                return Text("")
+            return Text("ETA ") + super().render(task)
+
+    return EtaColumn()
+
+
+class SilentProgress(Progress):
+    """The silent sink as a context manager, so callers need not ask which one they have."""
+
+    def __enter__(self) -> "SilentProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
