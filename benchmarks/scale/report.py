@@ -59,18 +59,28 @@ def table(rows: list[dict], gens: dict) -> list[str]:
     for r in rows:
         st = {s["stage"]: s["seconds"] for s in r["stages"]}
         gen = gens.get(r["users"], {}).get("seconds")
-        cells = [f"{r['users']:,}", r["head"], f"{gen:.0f}" if gen else "reused",
+        cells = [f"{r['users']:,}", head_cell(r), f"{gen:.0f}" if gen else "reused",
                  *(f"{st.get(k, 0.0):.1f}" for k in ("load, users, imports", "featurize", "train + score", "final model")),
                  f"{r['wall_s']:.1f}", f"{r['cpu_s']:.0f}" if "cpu_s" in r else "-", f"{r['peak_gb']:.2f}", f"{r['roc_auc']:.3f}", target_text(r).strip(" ()") or "-"]
         out.append("| " + " | ".join(cells) + " |")
     return out
 
 
+def head_cell(row: dict) -> str:
+    """The head, with the training a network's figure was measured under beside it."""
+    if row["head"] == "logreg":
+        return "logreg"
+    if row.get("training") == "shipped":
+        return f"{row['head']} (shipped training)"
+    return f"{row['head']} (capped: 10 epochs, batch 256)"
+
+
 def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     lines = [START, "## Scale: 10,000 to 1,000,000 users", "",
              f"Command: `{command}`. Machine: {machine()}.", "",
              "TF-IDF (20,000 features, 1-2 grams) + behavior; one stratified split (test fraction 0.2); "
-             "MLP: 10 epochs at most, batch 256; `--no-cache`. Wall and peak are the run's own process "
+             "MLP: 10 epochs at most, batch 256 (the cap, marked in the head column) unless "
+             "`--shipped-training` (marked \"shipped training\"); `--no-cache`. Wall and peak are the run's own process "
              "(`wait4`; the peak is the larger of that and every stage's peak, since resetting the counter "
              "between stages resets what `wait4` reads); stage peaks are each stage's own. A tokenizing "
              "worker process, when the run starts one, is not counted (about 0.1 GB: jieba's dictionary "

@@ -213,8 +213,22 @@ def _with_params(block: Any) -> str:
     """``logreg(C=0.1)``: the type and the parameters given, so grid rows tell apart."""
     if not isinstance(block, dict):
         return str(block)
-    params = ",".join(f"{k}={v}" for k, v in block.items() if k != "type")
+    params = ",".join(f"{k}={_short(v)}" for k, v in block.items() if k != "type")
     return f"{_type(block)}({params})" if params else _type(block)
+
+
+def _short(value: Any) -> str:
+    """A nested parameter in a few words: a plugin block by its type, a mapping by its keys.
+
+    ``stack(members=[logreg,gbdt])``, ``tuned(head=gbdt,space={num_leaves,learning_rate})``: the
+    full blocks are in each configuration's resolved spec; a label that printed them would not fit
+    a table.
+    """
+    if isinstance(value, dict):
+        return _type(value) if "type" in value else "{" + ",".join(str(k) for k in value) + "}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        return "[" + ",".join(_short(v) for v in value) + "]"
+    return str(value)
 
 
 def _type(block: Any) -> str:
