@@ -8,8 +8,18 @@ of whole label records) and its flags are counted: the C-index interval excludes
 above it), its ``p_vs_chance``, the Δ C-index over timing and over exposure exclude 0, the calendar
 warning stays silent, and the two permutation p-values are <= 0.05.
 
-Results are in docs/metrics.md, beside the yes/no rates (REFEREE_TTR_NULL_SETS and
-REFEREE_TTR_POWER_SETS raise the sizes for a longer study, with ``-s`` to see the counts).
+Results (100 null crawls, seeds 0-99, 24-46 returns seen each; 629 s on two cores shared with other
+jobs, the 20 power crawls 53 s), flags fired: C-index interval excludes 0.5: 5/100 (nominal 5%,
+allowed 9); above 0.5: 2/100 (2.5%, allowed 5); C-index p vs chance <= 0.05: 5/100; Δ over timing
+excludes 0: 1/100; over exposure: 2/100; calendar warning silent: 1/100 (2.5%, allowed 5);
+permutation p <= 0.05: 6/100 (C-index), 2/100 (Δ over timing). The user bootstrap of fixed risks
+these intervals replace excluded chance in 30% (C-index) and 16.7% (Δ over timing) of such crawls.
+
+Power (20 crawls with the signal left in, seeds 0-19): C-index interval above 0.5 in 4/20, Δ over
+timing excludes 0 in 4/20, permutation p <= 0.05 in 14/20 (C-index) and 11/20 (Δ). At 3 folds x 1
+the corrected t has 2 degrees of freedom and little power; the permutation test has more. The test
+asserts only that power is above the null rate. The same rates are in docs/metrics.md
+(REFEREE_TTR_NULL_SETS and REFEREE_TTR_POWER_SETS raise the sizes, ``-s`` prints the counts).
 The allowance is the yes/no referee's: nominal + two binomial standard errors.
 """
 
