@@ -163,3 +163,85 @@ def test_a_time_to_return_run_writes_calibration_over_time_and_its_figure(tmp_pa
     png = (folder / "survival_calibration.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     assert RunRecord.open(folder).calibration_over_time == cal
+    # the intervals are the yes/no task's corrected t over the 3 test folds, and say so
+    from toolkit.evaluation.metrics import CORRECTED_METHOD
+
+    assert m["intervals"]["method"] == CORRECTED_METHOD
+    assert 0 <= m["metrics"]["c_index"]["p_vs_chance"] <= 1
+    d = m["baselines"]["timing"]["delta_c_index"]
+    assert d["excludes_zero"] == (d["ci_low"] > 0 or d["ci_high"] < 0) and 0 <= d["p_value"] <= 1
+
+
+def _hand_crawl():
+    """The label module's worked example: after_days 7, follow_days 14, days 9 and 10 not covered."""
+    import datetime as dt
+
+    from toolkit.data.time_to_return import time_to_return
+
+    day0 = dt.date(2025, 1, 1)
+    posts = {0: [0, 11], 1: [0, 8], 2: [0], 3: [0, 13]}
+    user = [u for u, days in posts.items() for _ in days]
+    day = [d for days in posts.values() for d in days]
+    covered = {day0 + dt.timedelta(days=i) for i in range(15) if i not in (9, 10)}
+    return time_to_return([day0] * 4, user, day, after_days=7, follow_days=14,
+                          data_end=day0 + dt.timedelta(days=14), covered=covered)
+
+
+def test_given_the_label_the_observed_side_is_the_kaplan_meier_of_the_masked_risk_sets():
+    from toolkit.evaluation.logrank import kaplan_meier_bins
+
+    label = _hand_crawl()
+    surv = np.full((4, label.at_risk.shape[1]), 0.5)
+    masked = group_curves(label.time, label.event, np.zeros(4), surv, groups=2, label=label)
+    km = kaplan_meier_bins(label)  # the eda's curve: the gap's bins out of every risk set
+    np.testing.assert_allclose(masked.observed[0], 1 - km.survival)
+    np.testing.assert_allclose(masked.observed_high[0], 1 - km.ci_low)
+    # a user out of view in bin 1 (an uncovered day), censored after bin 2; one returning in bin 1; one
+    # seen through every bin. Masked: 1 return among 2 at risk in bin 1; one time per user: among 3.
+    from toolkit.data.time_to_return import TimeToReturn
+
+    at_risk = np.array([[1, 0, 1], [1, 0, 0], [1, 1, 1]], dtype=bool)
+    gap = TimeToReturn(np.arange(4), at_risk, np.array([-1, 1, -1]), np.array([-1, 1, -1]), np.array([2, -1, 2]))
+    surv = np.full((3, 3), 0.5)
+    masked = group_curves(gap.time, gap.event, np.zeros(3), surv, groups=2, label=gap)
+    plain = group_curves(gap.time, gap.event, np.zeros(3), surv, groups=2)
+    np.testing.assert_allclose(masked.observed[0], [0, 1 / 2, 1 / 2])
+    np.testing.assert_allclose(plain.observed[0], [0, 1 / 3, 1 / 3])
+    assert masked.returns[0].tolist() == plain.returns[0].tolist() == [0, 1, 1]  # same returns, other risk sets
+
+
+def test_a_label_of_other_users_is_refused():
+    label = _hand_crawl()
+    with pytest.raises(ToolkitError, match="the label must describe the 5 users and 8 bins"):
+        group_curves(np.zeros(5), np.zeros(5, bool), np.arange(5.0), np.full((5, 8), 0.5), label=label)
+
+
+def test_on_a_crawl_with_planted_gaps_the_true_curves_match_the_masked_kaplan_meier(tmp_path):
+    """2,000 synthetic users, 5 gap days (``data synth --gaps 5``); the true curves stand for a well-specified
+    model. Against one time per user (gap days counted as survived) they read too high, and the test rejects."""
+    from specs import BASE, spec_dict
+    from toolkit.data.synth import write_synthetic
+    from toolkit.evaluation.time_to_return_oracle import oracle_hazard, true_survival
+    from toolkit.experiment.spec import parse_spec
+    from toolkit.tasks.time_to_return import prepare_time_to_return
+
+    path = write_synthetic(tmp_path / "crawl.csv", 2000, 0, 0.3, gaps=5)
+    label = {"cohort": BASE["label"]["cohort"], "observe_days": 7,
+             "time_to_return": {"after_days": 7, "follow_days": 28}}
+    spec = parse_spec(spec_dict(label=label, head={"type": "cox"}, featurizers=[{"type": "behavior"}],
+                                data={"path": str(path)}))
+    prepared = prepare_time_to_return(spec)
+    lab = prepared.label
+    assert prepared.counts.in_gap > 0.5 * prepared.counts.in_analysis  # the gaps reach most users' follow-up
+    hazard = oracle_hazard(path, prepared.users["user_id"], lab, "first_post")
+    horizons = {d: lab.horizon_bin(d) for d in (7, 14, 21)}
+    args = (lab.time, lab.event, hazard, true_survival(hazard, lab.edges), horizons)
+    masked, plain = calibration_over_time(*args, label=lab), calibration_over_time(*args)
+    for m, p in zip(masked["by_group"], plain["by_group"]):
+        for days in ("7", "14", "21"):
+            assert m["at"][days]["observed"] > p["at"][days]["observed"], (m["group"], days)
+            assert m["at"][days]["predicted"] == p["at"][days]["predicted"]
+    for days in ("7", "14", "21"):
+        assert masked["summary"][days]["p_value"] > 0.05, days  # a well-specified model is not rejected
+        assert masked["summary"][days]["mean_abs_gap"] < plain["summary"][days]["mean_abs_gap"]
+    assert min(s["p_value"] for s in plain["summary"].values()) < 0.001  # the unmasked one rejects it

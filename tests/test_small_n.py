@@ -58,3 +58,37 @@ def test_the_too_few_positives_message_says_what_lowering_the_minimum_costs():
     message = str(err.value)
     assert "min_positives_per_fold" in message
     assert "costs power" in message and "evaluation.permutations" in message
+
+
+def test_a_training_fold_with_one_positive_keeps_it_in_the_fit_part():
+    from toolkit.evaluation.folds import carve_validation
+
+    for seed in range(20):
+        labels = np.zeros(14, dtype=int)
+        labels[seed % 14] = 1
+        fit, val = carve_validation(labels, 0.15, seed)
+        assert labels[fit].sum() == 1 and labels[val].sum() == 0  # the head sees its one positive
+        assert sorted(np.concatenate([fit, val]).tolist()) == list(range(14)) and len(val) == 2
+    # two or more of each class: stratified as before, a positive in each part
+    labels = np.array([1, 1, 1, 1] + [0] * 16)
+    fit, val = carve_validation(labels, 0.25, 0)
+    assert labels[fit].sum() >= 1 and labels[val].sum() >= 1
+    # a validation part too small for both classes is drawn unstratified rather than refused
+    fit, val = carve_validation(np.array([1, 1] + [0] * 8), 0.1, 0)
+    assert len(val) == 1 and len(fit) == 9
+
+
+@pytest.mark.parametrize("calibrate", ["none", "sigmoid"])
+def test_two_folds_of_one_positive_each_run_with_a_fallback_threshold(tmp_path, calibrate):
+    """29 labelled users with 2 positives, 2 folds, max_f1 (and Platt): each training fold's only positive
+    used to land in the validation part half the time, and logistic regression stopped with a traceback."""
+    spec = spec_dict(data={"synthetic": {"users": 30, "seed": 2, "positive_rate": 0.05}},
+                     featurizers=[{"type": "behavior"}], head={"type": "logreg"},
+                     training={"epochs": 2, "batch_size": 64, "calibrate": calibrate},
+                     evaluation={"cv": {"folds": 2, "repeats": 1}, "bootstrap": 100, "permutations": 0,
+                                 "threshold": "max_f1", "min_positives_per_fold": 1, "min_validation_positives": 1})
+    spec["label"]["coverage"] = None
+    m = run(parse_spec(spec), results_dir=tmp_path, cache_dir=str(tmp_path / "cache"), save=False).metrics
+    assert m["data"]["positives"] == 2 and len(m["folds"]) == 2
+    assert all(f["threshold_fallback"] for f in m["folds"])  # no positive left to pick a threshold with
+    assert not m["calibration"]["calibrated"]  # nor to calibrate with

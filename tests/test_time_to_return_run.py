@@ -150,7 +150,9 @@ def _check_outcome(folder, min_c_index: float = 0.0):
               **{f"auc_at {h}": v for h, v in m["metrics"]["auc_at"].items()}}
     assert list(m["metrics"]["auc_at"]) == ["7", "14", "21"]
     for name, v in shapes.items():
-        assert set(v) == {"mean", "ci_low", "ci_high"}, name
+        # the C-index and Uno's C also carry their t test against chance (the intervals are over the folds)
+        extra = {"p_vs_chance"} if name in ("c_index", "uno_c") else set()
+        assert set(v) == {"mean", "ci_low", "ci_high"} | extra, name
         assert 0 <= v["ci_low"] <= v["mean"] <= v["ci_high"] <= 1, name
     assert m["metrics"]["c_index"]["mean"] > min_c_index
     note = (m.get("intervals") or {}).get("note")  # labelled when the intervals rest on few returns
@@ -163,6 +165,14 @@ def _check_outcome(folder, min_c_index: float = 0.0):
         assert d["ci_low"] <= d["mean"] <= d["ci_high"]
         assert np.isclose(d["mean"], m["metrics"]["c_index"]["mean"] - b["c_index"]["mean"], atol=1e-9)
     assert len(m["folds"]) == 3 and sum(f["test_users"] for f in m["folds"]) == counts["in_analysis"]
+    # the C-index interval is the yes/no task's corrected t over these folds' own C-indexes
+    from toolkit.evaluation.metrics import CORRECTED_METHOD, corrected_t
+
+    share = np.mean([f["test_users"] / (counts["in_analysis"] - f["test_users"]) for f in m["folds"]])
+    t = corrected_t(m["metrics"]["c_index"]["mean"], [f["c_index"] for f in m["folds"]], share, m["confidence"], 0.5)
+    assert m["metrics"]["c_index"]["ci_low"] == pytest.approx(max(t["ci_low"], 0.0))
+    assert m["metrics"]["c_index"]["p_vs_chance"] == pytest.approx(t["p_value"])
+    assert m["intervals"]["method"] == CORRECTED_METHOD
     preds = pd.read_csv(folder / "predictions.csv")
     assert len(preds) == counts["in_analysis"]
     p = preds[["p_return_by_7d", "p_return_by_14d", "p_return_by_21d"]].to_numpy()
@@ -328,11 +338,15 @@ def test_intervals_resting_on_few_returns_are_labelled_in_metrics_and_terminal(r
     result = {"data": {"time_to_return": {"returned": returned}},
               "metrics": {"c_index": interval, "uno_c": interval, "auc_at": {"7": interval}, "ibs": interval},
               "survival": {"tau_days": 7, "bins": 2}}
-    annotate_time_to_return(result)
-    assert ("intervals" in result) == labelled
+    from toolkit.evaluation.metrics import CORRECTED_METHOD
+
+    annotate_time_to_return(result, corrected=True)
+    assert result["intervals"]["method"] == CORRECTED_METHOD  # named however many returns there are
+    assert ("note" in result["intervals"]) == labelled
     console = Console(width=200, record=True)
     console.print(time_to_return_metrics_table(result))
     shown = " ".join(console.export_text().split())  # the caption wraps
-    assert (f"user resampling only; {returned} returns" in shown) == labelled
+    words = f"{returned} returns: the intervals include the fitting's noise and are wide"
+    assert (words in shown) == labelled
     if labelled:
-        assert result["intervals"]["note"] == f"user resampling only; {returned} returns"
+        assert result["intervals"]["note"].startswith(words)

@@ -8,11 +8,16 @@ at the end of every time bin:
 
 * **predicted**: the group's mean out-of-fold ``1 - S_i(t)``, the chance of a return by ``t``;
 * **observed**: ``1 - KM(t)``, the Kaplan-Meier estimate of returning by ``t`` among the group's
-  users (:mod:`toolkit.evaluation.kaplan_meier`), with its log-minus-log Greenwood band. The
-  users' times are the metrics' (:mod:`toolkit.data.time_to_return`): a return at the bin it was
-  seen in (an interval-censored one too, so where the crawl had gaps the observed curve can lag
-  the predicted one by the gap), a censored user at the last bin seen through (masked bins
-  before it are kept in the risk set, as the metrics keep them).
+  users, with its log-minus-log Greenwood band. Given the label (a run passes it), the
+  Kaplan-Meier is built on the risk sets the model was fitted on (:mod:`toolkit.evaluation.logrank`,
+  :mod:`toolkit.heads.cox`, :mod:`toolkit.heads.hazard_loss`): a user is at risk in a bin they were
+  seen through or returned in, so a bin with an uncovered day of the crawl is out of the user's
+  risk set, and a return first seen after a gap counts in the bin it was seen in. Compared with
+  one time per user (every bin up to it survived, gaps included), which the predictions were not
+  fitted on, the masked risk sets are smaller where the crawl had gaps, and the observed shares
+  returned higher: on a crawl with gap days the unmasked curve read the returns several times too
+  low against predictions fitted with the gaps masked. Without the label (arrays only), one time
+  per user: the ordinary Kaplan-Meier, the same where there are no gaps.
 
 With repeats, a user's risk and predicted curve are their means over repeats.
 
@@ -36,7 +41,7 @@ import numpy as np
 from scipy import stats
 
 from toolkit.errors import ToolkitError
-from toolkit.evaluation.kaplan_meier import check_survival_data, kaplan_meier
+from toolkit.evaluation.kaplan_meier import check_survival_data, curve_from_counts
 
 #: a group needs this many returns seen by a horizon to enter that horizon's chi-square
 MIN_RETURNS = 5
@@ -78,22 +83,35 @@ def _mean_over_repeats(values, n: int, tail: tuple[int, ...], name: str) -> np.n
     return v.mean(axis=0)
 
 
-def _km_at(time, event, bins: np.ndarray, confidence: float) -> tuple[np.ndarray, ...]:
-    """1 - KM at each bin, its band (flipped: 1 - high, 1 - low), Greenwood's variance and returns by then."""
-    curve = kaplan_meier(time, event, confidence=confidence)
+def _km_at(events: np.ndarray, at_risk: np.ndarray, confidence: float) -> tuple[np.ndarray, ...]:
+    """1 - KM at each bin from one group's returns and users at risk per bin (K,), its band (flipped:
+    1 - high, 1 - low), Greenwood's variance and the returns seen by then."""
+    bins = np.arange(len(events))
+    curve = curve_from_counts(bins, events, np.zeros_like(events), at_risk, confidence=confidence)
     d, n = curve.events, curve.at_risk
     log_var = np.cumsum(np.divide(d, n * (n - d), out=np.zeros_like(d), where=(d > 0) & (n > d)))
-    idx = np.searchsorted(curve.time, bins, side="right") - 1  # -1: before the first time, S = 1
-
-    def at(values, before):
-        return np.where(idx >= 0, values[np.maximum(idx, 0)], before)
-
-    surv = at(curve.survival, 1.0)
-    returns = np.array([int(np.sum(event & (time <= b))) for b in bins])
-    return 1 - surv, 1 - at(curve.ci_high, 1.0), 1 - at(curve.ci_low, 1.0), surv**2 * at(log_var, 0.0), returns
+    surv = curve.survival
+    return (1 - surv, 1 - curve.ci_high, 1 - curve.ci_low, surv**2 * log_var,
+            np.cumsum(events).round().astype(int))
 
 
-def group_curves(time, event, risk, surv, *, groups: int = 3, confidence: float = 0.95) -> GroupCurves:
+def _counts(t: np.ndarray, e: np.ndarray, which: np.ndarray, bins: int, label) -> tuple[np.ndarray, np.ndarray]:
+    """Per group present (rows, in ``np.unique(which)`` order) and bin: the returns seen and the users at
+    risk, from the label's masked risk sets, or from one time per user when there is no label."""
+    if label is not None:
+        from toolkit.evaluation.logrank import risk_sets
+
+        if len(label.event_last) != len(t) or label.at_risk.shape[1] != bins:
+            raise ToolkitError(f"the label must describe the {len(t)} users and {bins} bins of the predictions. "
+                               f"Got {len(label.event_last)} users and {label.at_risk.shape[1]} bins.")
+        sets = risk_sets(label, which)
+        return sets.events, sets.at_risk
+    k = np.arange(bins)[None, :]
+    member = (np.unique(which)[:, None] == which[None, :]).astype(float)  # (G, n)
+    return member @ (e[:, None] & (t[:, None] == k)), member @ (t[:, None] >= k)
+
+
+def group_curves(time, event, risk, surv, *, groups: int = 3, confidence: float = 0.95, label=None) -> GroupCurves:
     """Predicted and observed chance of a return by the end of every bin, per risk group.
 
     Args:
@@ -102,6 +120,9 @@ def group_curves(time, event, risk, surv, *, groups: int = 3, confidence: float 
         surv: out-of-fold survival at the end of each of the K bins, (n, K) or (R, n, K).
         groups: how many risk groups (3: tertiles).
         confidence: of the Kaplan-Meier band.
+        label: the users' :class:`~toolkit.data.time_to_return.TimeToReturn`: the Kaplan-Meier then
+            uses its masked risk sets (uncovered bins out), as the model's fit does; None: one time
+            per user.
     """
     t, e = check_survival_data(time, event)
     s = np.asarray(surv, dtype=float)
@@ -112,12 +133,12 @@ def group_curves(time, event, risk, surv, *, groups: int = 3, confidence: float 
     if not (np.isfinite(s).all() and np.isfinite(r).all()):
         raise ToolkitError("risk and surv must be finite.")
     which = risk_groups(r, groups)
-    bins = np.arange(s.shape[1], dtype=float)
+    events, at_risk = _counts(t, e, which, s.shape[1], label)
     rows = []
-    for g in np.unique(which):  # empty groups (many tied risks) are left out
+    for i, g in enumerate(np.unique(which)):  # empty groups (many tied risks) are left out
         mine = which == g
         rows.append((int(mine.sum()), (r[mine].min(), r[mine].max()), (1 - s[mine]).mean(axis=0),
-                     *_km_at(t[mine], e[mine], bins, confidence)))
+                     *_km_at(events[i].astype(float), at_risk[i].astype(float), confidence)))
     users, ranges, pred, obs, low, high, var, ret = (np.array(col) for col in zip(*rows))
     return GroupCurves(users, ranges, pred, obs, low, high, var, ret)
 
@@ -135,14 +156,14 @@ def horizon_summary(curves: GroupCurves, k: int) -> dict:
 
 
 def calibration_over_time(time, event, risk, surv, horizons: dict, *, groups: int = 3,
-                          confidence: float = 0.95) -> dict:
+                          confidence: float = 0.95, label=None) -> dict:
     """``metrics.json``'s ``calibration_over_time`` (:func:`curves_record` of :func:`group_curves`).
 
     Args:
         horizons: ``{days: bin}``, each horizon's name in days and the bin it ends.
         The rest as :func:`group_curves`.
     """
-    curves = group_curves(time, event, risk, surv, groups=groups, confidence=confidence)
+    curves = group_curves(time, event, risk, surv, groups=groups, confidence=confidence, label=label)
     return curves_record(curves, horizons, confidence=confidence)
 
 

@@ -39,10 +39,8 @@ def _intervals(positives: int, what: str, corrected: bool) -> dict:
 
 
 def annotate_time_to_return(result: dict, *, corrected: bool = False) -> None:
-    """The few-returns caveat of a time-to-return run's intervals (still the user bootstrap), in place."""
-    block = _intervals(int(result["data"]["time_to_return"]["returned"]), "returns", corrected)
-    if "note" in block:
-        result["intervals"] = block
+    """How a time-to-return run's intervals were made, and the few-returns caveat, in place."""
+    result["intervals"] = _intervals(int(result["data"]["time_to_return"]["returned"]), "returns", corrected)
 
 
 def annotate(result: dict) -> None:

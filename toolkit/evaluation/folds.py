@@ -69,13 +69,23 @@ def check_positives(y: np.ndarray, evaluation, *, counts: str = "") -> None:
 def carve_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split a training fold (positions 0..n-1, with these labels) into fit and validation positions.
 
-    Stratified when both classes have at least two rows, so rare positives reach
-    the validation part (it picks the threshold and drives early stopping).
+    Stratified when both classes have at least two rows (and the parts room for both), so rare
+    positives reach the validation part (it picks the threshold and drives early stopping). A
+    class with a single row stays in the fit part: a head cannot learn a class it never sees
+    (scikit-learn's heads stop with a traceback; a network trains silently on one class), while a
+    validation part without it only makes the threshold fall back (:mod:`toolkit.evaluation.fallback`)
+    and leaves the fold uncalibrated.
     """
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(labels).astype(int)
     counts = np.bincount(labels, minlength=2)
-    stratify = labels if counts.min() >= 2 else None
-    fit, val = train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=stratify)
-    return np.sort(fit), np.sort(val)
+    every = np.arange(len(labels))
+    lone = every[counts[labels] == 1]
+    pool = every[counts[labels] != 1]
+    n_val = int(np.ceil(fraction * len(pool)))
+    if len(pool) < 2 or n_val >= len(pool):
+        return np.sort(np.concatenate([pool, lone])), np.zeros(0, dtype=int)
+    stratify = labels[pool] if counts.min() >= 2 and 2 <= n_val <= len(pool) - 2 else None
+    fit, val = train_test_split(pool, test_size=fraction, random_state=seed, stratify=stratify)
+    return np.sort(np.concatenate([fit, lone])), np.sort(val)

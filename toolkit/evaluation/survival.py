@@ -1,4 +1,4 @@
-"""Survival metrics from out-of-fold predictions, with bootstrap intervals over users.
+"""Survival metrics from out-of-fold predictions, with intervals over the test folds.
 
 Each user has a ``time`` (the bin of the first observed return, or of the last bin in
 which a return could still have been seen) and ``event`` (True when the return was
@@ -27,10 +27,16 @@ difference: where ``G(T_i)`` is 0 the user's weight is 0 (scikit-survival raises
 bootstrap draw never fails on it. All assume censoring independent of the return time
 given the covariates; the IPCW ones further assume it independent of the covariates.
 
-Intervals follow :mod:`toolkit.evaluation.metrics`: a percentile bootstrap over users,
-stratified by ``event`` (seen returns and censored users resampled separately), each draw a
-vector of per-user counts; ``G`` is refitted in every draw, and a draw's statistic is the
-mean over repeats.
+Intervals follow :mod:`toolkit.evaluation.metrics`. Under cross-validation (``fold_of``), the
+corrected resampled t over the test folds (:func:`toolkit.evaluation.metrics.corrected_t`,
+Nadeau-Bengio), the yes/no task's: each metric is computed on each test fold's users alone (a
+fold is a 0/1 weight vector, so ``G`` is that fold's own), and the interval is the pooled
+out-of-fold value ± t times the corrected spread of those values; the C-index and Uno's C also
+get ``p_vs_chance`` (the t test against 0.5). It holds the fitting's noise, which a bootstrap of
+fixed predictions leaves out. Without folds (the oracle's true curves, which nothing fitted):
+a percentile bootstrap over users, stratified by ``event`` (seen returns and censored users
+resampled separately), each draw a vector of per-user counts; ``G`` is refitted in every draw,
+and a draw's statistic is the mean over repeats.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.kaplan_meier import censoring_survival, check_survival_data
-from toolkit.evaluation.metrics import _bootstrap_blocks, _check_confidence, _percentile_ci
+from toolkit.evaluation.metrics import (_bootstrap_blocks, _check_confidence, _percentile_ci, corrected_t, fold_masks,
+                                        fold_test_share)
 
 TIED_TOL = 1e-8
 
@@ -77,6 +84,9 @@ def _pool(w: np.ndarray, members: np.ndarray, groups: np.ndarray, n_groups: int)
     """The weight of ``members`` (user positions) in each risk group, per weight vector: (B, G)."""
     import scipy.sparse as sp
 
+    if len(w) <= 16:  # a few weight vectors (one fit, the test folds): a bincount each beats building a matrix
+        index = groups[members]
+        return np.stack([np.bincount(index, weights=row[members], minlength=n_groups) for row in w])
     onehot = sp.csr_matrix((np.ones(len(members)), (np.arange(len(members)), groups[members])),
                            shape=(len(members), n_groups))
     return np.asarray((onehot.T @ w[:, members].T).T)
@@ -246,8 +256,9 @@ def _draw_stats(t, e, risk, surv, grid, hz, tau, w) -> dict[str, np.ndarray]:
 
 
 def summarize_time_to_return(time, event, risk, surv, times, *, horizons, tau: float | None = None,
-                       n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """Point estimates and bootstrap intervals of every survival metric.
+                             n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                             fold_of: np.ndarray | None = None) -> dict:
+    """Point estimates and intervals of every survival metric: corrected over folds, else a user bootstrap.
 
     Args:
         time, event: each user's time and whether the return was seen.
@@ -257,11 +268,28 @@ def summarize_time_to_return(time, event, risk, surv, times, *, horizons, tau: f
         horizons: the times of ``auc_at``, each one of ``times``.
         tau: ``uno_c``'s truncation time (None: no truncation).
         n_boot, confidence, seed: as in :func:`toolkit.evaluation.metrics.summarize`.
+        fold_of: each user's test fold per repeat, (R, n) (:func:`toolkit.evaluation.metrics.fold_ids`):
+            the intervals come from the corrected resampled t over those folds, and ``c_index`` and
+            ``uno_c`` gain ``p_vs_chance``. None: the stratified user bootstrap (``n_boot`` draws).
 
     Returns:
         ``{"c_index": {"mean", "ci_low", "ci_high"}, "uno_c": {...}, "ibs": {...},
         "auc_at": {"<horizon>": {...}, ...}}``.
     """
+    t, e, risk, surv, grid, hz = _checked(time, event, risk, surv, times, horizons)
+    _check_confidence(confidence, n_boot)
+    point = _draw_stats(t, e, risk, surv, grid, hz, tau, np.ones((1, len(t))))
+    if fold_of is not None:
+        fold_of = _fold_of(fold_of, risk.shape)
+        return _assemble_corrected(point, fold_stats(t, e, risk, surv, grid, hz, tau, fold_of),
+                                   fold_test_share(fold_of), grid[hz], confidence)
+    draws = [_draw_stats(t, e, risk, surv, grid, hz, tau, _joined(e, block))
+             for block in _bootstrap_blocks(e, n_boot, seed)]
+    return _assemble(point, draws, grid[hz], confidence)
+
+
+def _checked(time, event, risk, surv, times, horizons):
+    """The checked ``(t, e, risk (R, n), surv (R, n, T), grid, horizon indices)``."""
     t, e = check_survival_data(time, event)
     grid = _check_grid(times, t, "times")
     hz = np.searchsorted(grid, np.atleast_1d(np.asarray(horizons, dtype=float)))
@@ -272,11 +300,52 @@ def summarize_time_to_return(time, event, risk, surv, times, *, horizons, tau: f
     surv = _repeats(surv, len(t), (len(grid),), "surv")
     if len(risk) != len(surv):
         raise ToolkitError(f"risk and surv must have the same number of repeats. Got {len(risk)} and {len(surv)}.")
-    _check_confidence(confidence, n_boot)
-    point = _draw_stats(t, e, risk, surv, grid, hz, tau, np.ones((1, len(t))))
-    draws = [_draw_stats(t, e, risk, surv, grid, hz, tau, _joined(e, block))
-             for block in _bootstrap_blocks(e, n_boot, seed)]
-    return _assemble(point, draws, grid[hz], confidence)
+    return t, e, risk, surv, grid, hz
+
+
+def _fold_of(fold_of, shape: tuple[int, int]) -> np.ndarray:
+    f = np.asarray(fold_of)
+    f = f[None, :] if f.ndim == 1 else f
+    if f.shape != tuple(shape):
+        raise ToolkitError(f"fold_of must have the predictions' shape (repeats, users) = {tuple(shape)}. "
+                           f"Got shape {f.shape} instead.")
+    return f.astype(int)
+
+
+def fold_stats(t, e, risk, surv, grid, hz, tau, fold_of) -> dict[str, np.ndarray]:
+    """Every metric on each test fold's users alone, repeat ``r``'s predictions on repeat ``r``'s folds.
+
+    A fold is a 0/1 weight vector over the users, so the metrics' weighted kernels score it in one
+    block per repeat (``G`` refitted on the fold's users). Returns ``{name: (J,)}``, ``auc_at`` (J, H),
+    in :func:`toolkit.evaluation.metrics.fold_masks` order.
+    """
+    per_repeat: dict[int, list] = {}
+    for r, mask in fold_masks(fold_of):
+        per_repeat.setdefault(r, []).append(mask.astype(float))
+    found = [_draw_stats(t, e, risk[r:r + 1], surv[r:r + 1], grid, hz, tau, np.stack(masks))
+             for r, masks in per_repeat.items()]
+    return {name: np.concatenate([f[name] for f in found]) for name in found[0]}
+
+
+#: the value of a survival metric that knows nothing (its p-value's null); the IBS has none
+CHANCE = {"c_index": 0.5, "uno_c": 0.5, "auc_at": 0.5}
+
+
+def _assemble_corrected(point: dict, folds: dict, share: float, horizons: np.ndarray, confidence: float) -> dict:
+    def entry(value, values, name, with_p):
+        t = corrected_t(float(value), values, share, confidence, CHANCE.get(name, 0.0))
+        # every metric here lies in [0, 1]: clipping the t interval there changes no coverage
+        out = {"mean": float(value), "ci_low": float(np.clip(t["ci_low"], 0.0, 1.0)),
+               "ci_high": float(np.clip(t["ci_high"], 0.0, 1.0))}
+        if with_p:
+            out["p_vs_chance"] = t["p_value"]
+        return out
+
+    out = {name: entry(point[name][0], folds[name], name, name in ("c_index", "uno_c"))
+           for name in ("c_index", "uno_c", "ibs")}
+    out["auc_at"] = {f"{h:g}": entry(point["auc_at"][0, k], folds["auc_at"][:, k], "auc_at", False)
+                     for k, h in enumerate(horizons)}
+    return out
 
 
 def _joined(e: np.ndarray, block: tuple[np.ndarray, np.ndarray]) -> np.ndarray:

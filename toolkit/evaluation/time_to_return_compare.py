@@ -1,9 +1,12 @@
 """Paired differences of survival metrics between two models scored on the same users.
 
-As :func:`toolkit.evaluation.metrics.paired_delta` does for the binary metrics: both models
-are scored on the same resampled users in every bootstrap draw (stratified by seen return vs
-censored), so the interval is that of the difference itself. The draws can be turned into a
-p-value (:func:`toolkit.evaluation.metrics.bootstrap_p_value`) and Holm-corrected across a
+As :func:`toolkit.evaluation.metrics.paired_delta` does for the binary metrics. Under
+cross-validation (``fold_of``) the Δ is computed on each test fold and its interval and p-value
+come from the corrected resampled t over those per-fold Δs
+(:func:`toolkit.evaluation.metrics.corrected_t`, Nadeau-Bengio), so the fitting's noise is in
+them. Without folds, both models are scored on the same resampled users in every bootstrap draw
+(stratified by seen return vs censored); the draws can be turned into a p-value
+(:func:`toolkit.evaluation.metrics.bootstrap_p_value`). Either p-value is Holm-corrected across a
 table (:func:`toolkit.evaluation.metrics.holm`) like the binary ones.
 
 Metric names: ``c_index``, ``uno_c``, ``ibs`` (lower is better: a negative difference means
@@ -16,8 +19,9 @@ import numpy as np
 
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.kaplan_meier import check_survival_data
-from toolkit.evaluation.metrics import _bootstrap_blocks, _check_confidence, _percentile_ci, bootstrap_p_value
-from toolkit.evaluation.survival import _check_grid, _draw_stats, _joined, _repeats
+from toolkit.evaluation.metrics import (_bootstrap_blocks, _check_confidence, _percentile_ci, bootstrap_p_value,
+                                        corrected_t, fold_test_share)
+from toolkit.evaluation.survival import _check_grid, _draw_stats, _fold_of, _joined, _repeats, fold_stats
 
 
 def _metric(name: str, grid: np.ndarray) -> tuple[str, int | None]:
@@ -64,14 +68,43 @@ def paired_time_to_return_draws(time, event, a: tuple, b: tuple, times, *, metri
 
 
 def paired_time_to_return_delta(time, event, a: tuple, b: tuple, times, *, metric: str = "c_index",
-                          tau: float | None = None, n_boot: int = 1000, confidence: float = 0.95,
-                          seed: int = 0) -> dict:
-    """``{"metric", "mean", "ci_low", "ci_high", "excludes_zero", "p_value"}`` of the difference a - b."""
+                                tau: float | None = None, n_boot: int = 1000, confidence: float = 0.95,
+                                seed: int = 0, fold_of: np.ndarray | None = None) -> dict:
+    """``{"metric", "mean", "ci_low", "ci_high", "excludes_zero", "p_value"}`` of the difference a - b.
+
+    With ``fold_of`` (each user's test fold per repeat) from the corrected t over the per-fold Δs
+    (:func:`fold_delta`); without, from ``n_boot`` paired bootstrap draws.
+    """
     _check_confidence(confidence, n_boot)
-    point, draws = paired_time_to_return_draws(time, event, a, b, times, metric=metric, tau=tau, n_boot=n_boot, seed=seed)
-    low, high = _percentile_ci(draws, confidence)
+    if fold_of is not None:
+        point, per_fold, share = fold_delta(time, event, a, b, times, fold_of, metric=metric, tau=tau)
+        t = corrected_t(point, per_fold, share, confidence)
+        low, high, p = t["ci_low"], t["ci_high"], t["p_value"]
+    else:
+        point, draws = paired_time_to_return_draws(time, event, a, b, times, metric=metric, tau=tau, n_boot=n_boot,
+                                                   seed=seed)
+        (low, high), p = _percentile_ci(draws, confidence), bootstrap_p_value(draws)
     return {"metric": metric, "mean": point, "ci_low": low, "ci_high": high,
-            "excludes_zero": bool(low > 0.0 or high < 0.0), "p_value": bootstrap_p_value(draws)}
+            "excludes_zero": bool(low > 0.0 or high < 0.0), "p_value": p}
+
+
+def fold_delta(time, event, a: tuple, b: tuple, times, fold_of, *, metric: str = "c_index",
+               tau: float | None = None) -> tuple[float, np.ndarray, float]:
+    """The pooled point Δ (a - b) of one survival metric, its per-fold Δs (J,) and the folds' n_test/n_train."""
+    t, e = check_survival_data(time, event)
+    grid = _check_grid(times, t, "times")
+    kind, k = _metric(metric, grid)
+    models = [(_repeats(risk, len(t), (), "risk"), _repeats(surv, len(t), (len(grid),), "surv")) for risk, surv in (a, b)]
+    fold_of = _fold_of(fold_of, models[0][0].shape)
+    hz = np.array([k if k is not None else 0])
+
+    def pick(stats):
+        return stats[kind][:, 0] if kind == "auc_at" else stats[kind]
+
+    ones = np.ones((1, len(t)))
+    point = float(np.subtract(*(pick(_draw_stats(t, e, r, s, grid, hz, tau, ones)) for r, s in models))[0])
+    per_fold = np.subtract(*(pick(fold_stats(t, e, r, s, grid, hz, tau, fold_of)) for r, s in models))
+    return point, per_fold, fold_test_share(fold_of)
 
 
 def paired_c_index_draws(time, event, risk_a, risk_b, *, n_boot: int = 1000, seed: int = 0

@@ -5,7 +5,9 @@ Folds are the binary evaluation's (:func:`toolkit.evaluation.folds.make_folds`),
 users (a validation part carved from them drives early stopping) and scores the test users:
 ``risk`` (higher returns sooner) and ``surv`` (the chance of no return by the end of each bin).
 The metrics then run on those predictions exactly as :func:`toolkit.evaluation.survival.summarize_time_to_return`
-describes, with horizons and ``tau`` given in days after ``after_days``.
+describes, with horizons and ``tau`` given in days after ``after_days``; given the folds
+(:func:`fold_of`), their intervals and the paired Δs' are the corrected resampled t over the test
+folds, the yes/no task's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from toolkit.data.time_to_return import TimeToReturn
 from toolkit.errors import ToolkitError
 from toolkit.evaluation.folds import Fold, carve_validation, make_folds
+from toolkit.evaluation.metrics import fold_ids
 from toolkit.evaluation.survival import summarize_time_to_return
 from toolkit.evaluation.time_to_return_compare import paired_time_to_return_delta
 from toolkit.heads.hazard_loss import pack_targets
@@ -85,27 +88,39 @@ def metric_grid(label: TimeToReturn) -> np.ndarray:
     return grid
 
 
+def fold_of(folds: list[Fold], label: TimeToReturn) -> np.ndarray | None:
+    """Each user's test fold per repeat, (R, n), for the corrected intervals (None below two folds)."""
+    return fold_ids(folds, len(label.event_last), max(f.repeat for f in folds) + 1)
+
+
 def paired_metric_delta(label: TimeToReturn, a: TimeToReturnPredictions, b: TimeToReturnPredictions, *,
-                        metric: str = "c_index", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """The paired bootstrap difference a - b of one metric (:mod:`toolkit.evaluation.time_to_return_compare`)."""
+                        metric: str = "c_index", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                        folds: np.ndarray | None = None) -> dict:
+    """The paired difference a - b of one metric (:mod:`toolkit.evaluation.time_to_return_compare`).
+
+    ``folds`` (:func:`fold_of`): the corrected t over the test folds; None: the paired user bootstrap.
+    """
     grid = metric_grid(label)
     return paired_time_to_return_delta(label.time.astype(float), label.event, (a.risk, a.surv[:, :, grid]),
-                                 (b.risk, b.surv[:, :, grid]), grid, metric=metric, n_boot=n_boot,
-                                 confidence=confidence, seed=seed)
+                                       (b.risk, b.surv[:, :, grid]), grid, metric=metric, n_boot=n_boot,
+                                       confidence=confidence, seed=seed, fold_of=folds)
 
 
 def survival_metrics(label: TimeToReturn, preds: TimeToReturnPredictions, *, horizons_days, tau_days=None,
-                     n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+                     n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                     folds: np.ndarray | None = None) -> dict:
     """``{"c_index", "uno_c", "ibs", "auc_at": {"<days>": ...}}``, each ``{"mean", "ci_low", "ci_high"}``.
 
     ``ibs`` integrates over the bins from the earliest time to the one before the latest; the AUC's
     keys are the horizons in days after ``after_days``; ``tau_days`` truncates ``uno_c`` there.
+    ``folds`` (:func:`fold_of`): intervals from the corrected t over the test folds (and
+    ``p_vs_chance`` for the C-index and Uno's C); None: the user bootstrap.
     """
     time, event = label.time.astype(float), label.event
     grid = metric_grid(label)
     hz = [label.horizon_bin(h) for h in horizons_days]
     tau = None if tau_days is None else label.horizon_bin(tau_days) + 1
     out = summarize_time_to_return(time, event, preds.risk, preds.surv[:, :, grid], grid, horizons=hz, tau=tau,
-                             n_boot=n_boot, confidence=confidence, seed=seed)
+                                   n_boot=n_boot, confidence=confidence, seed=seed, fold_of=folds)
     out["auc_at"] = {f"{h:g}": out["auc_at"][f"{k:g}"] for h, k in zip(horizons_days, hz)}
     return out

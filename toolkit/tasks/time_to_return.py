@@ -4,12 +4,14 @@ Its pipeline steps, as :func:`toolkit.experiment.runner.run` calls them: prepare
 survival predictions -> final model -> record -> write. The users are the cohort with censored users kept
 (:mod:`toolkit.data.time_to_return_users`); the folds are the binary evaluation's, stratified by
 "return seen"; every featurizer is fitted inside each training fold only, and the metrics
-(``c_index``, ``uno_c``, ``auc_at`` per horizon, ``ibs``, each with a bootstrap interval) come
-from the out-of-fold predictions. The confound baselines (timing: day 0 and the delay to the first
+(``c_index``, ``uno_c``, ``auc_at`` per horizon, ``ibs``) come from the out-of-fold predictions,
+each with the corrected resampled t interval over the test folds (the yes/no task's; named in
+``intervals.method``). The confound baselines (timing: day 0 and the delay to the first
 post; exposure) become Cox models on the same columns and the same folds, with the model's paired
-Δ C-index. Calibration over time (:mod:`toolkit.evaluation.calibration_over_time`) compares the
-predicted and the Kaplan-Meier chance of returning per out-of-fold risk tertile, in ``metrics.json``
-and ``survival_calibration.png``. Below 50 returns seen, or with ``evaluation.permutations``, the fold
+Δ C-index (the same corrected t over the per-fold Δs). Calibration over time
+(:mod:`toolkit.evaluation.calibration_over_time`) compares the predicted and the Kaplan-Meier
+chance of returning per out-of-fold risk tertile, the Kaplan-Meier on the risk sets the model was
+fitted on (uncovered bins masked), in ``metrics.json`` and ``survival_calibration.png``. Below 50 returns seen, or with ``evaluation.permutations``, the fold
 loop is rerun on shuffled label records (:mod:`toolkit.experiment.time_to_return_permutation`).
 """
 
@@ -43,8 +45,8 @@ from toolkit.evaluation.caveats import annotate_time_to_return
 from toolkit.evaluation.folds import Fold, carve_validation
 from toolkit.evaluation.calibration_over_time import GroupCurves, curves_record, group_curves
 from toolkit.evaluation.calibration_over_time_chart import write_calibration_png
-from toolkit.evaluation.time_to_return_cv import (TimeToReturnPredictions, fixed_blocks, out_of_fold, paired_metric_delta,
-                                            time_to_return_folds, survival_metrics)
+from toolkit.evaluation.time_to_return_cv import (TimeToReturnPredictions, fixed_blocks, fold_of, out_of_fold,
+                                                 paired_metric_delta, time_to_return_folds, survival_metrics)
 from toolkit.evaluation.time_to_return_oracle import oracle_hazard, oracle_metrics
 from toolkit.experiment.featurize import FeatureStore, featurize
 from toolkit.evaluation.survival import c_index
@@ -147,14 +149,15 @@ def cross_validate_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, st
 def time_to_return_baselines(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, spec: Spec, horizons, tau) -> dict:
     """Each confound's Cox model on the model's folds: its metrics and the model's paired Δ C-index over it."""
     ev, label, out = spec.evaluation, prepared.label, {}
+    folds = fold_of(cv.folds, label)
     for name, x in confound_features(prepared.users).items():
         preds = out_of_fold(label, fixed_blocks([Block(name, "dense", x.astype(np.float64))]), CoxHead, cv.folds,
                             training=spec.training, seed=spec.seed)
         entry = survival_metrics(label, preds, horizons_days=horizons, tau_days=tau, n_boot=ev.bootstrap,
-                                 confidence=ev.confidence, seed=spec.seed)
+                                 confidence=ev.confidence, seed=spec.seed, folds=folds)
         d = paired_metric_delta(label, cv.preds, preds, metric="c_index", n_boot=ev.bootstrap,
-                                confidence=ev.confidence, seed=spec.seed)
-        entry["delta_c_index"] = {k: d[k] for k in ("mean", "ci_low", "ci_high", "excludes_zero")}
+                                confidence=ev.confidence, seed=spec.seed, folds=folds)
+        entry["delta_c_index"] = {k: d[k] for k in ("mean", "ci_low", "ci_high", "excludes_zero", "p_value")}
         out[name] = entry
     return out
 
@@ -173,7 +176,7 @@ def no_feature_reference(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, spe
     constant = Block("no_features", "dense", np.ones((len(label.time), 1)))
     preds = out_of_fold(label, fixed_blocks([constant]), CoxHead, cv.folds, training=spec.training, seed=spec.seed)
     entry = survival_metrics(label, preds, horizons_days=horizons, tau_days=tau, n_boot=ev.bootstrap,
-                             confidence=ev.confidence, seed=spec.seed)
+                             confidence=ev.confidence, seed=spec.seed, folds=fold_of(cv.folds, label))
     return {"ibs": entry["ibs"], "c_index": entry["c_index"],
             "what": "one Kaplan-Meier curve for everyone, from each fold's training users, on the masked risk sets"}
 
@@ -220,9 +223,13 @@ def _save_model(folder: Path, spec: Spec, names: list[str], featurizers, head, l
 
 
 def risk_group_curves(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeToReturnCV) -> GroupCurves:
-    """Predicted versus observed chance of returning by each bin's end, per out-of-fold risk tertile."""
+    """Predicted versus observed chance of returning by each bin's end, per out-of-fold risk tertile.
+
+    The observed side is the Kaplan-Meier on the label's masked risk sets, the ones the model was fitted on.
+    """
     label = prepared.label
-    return group_curves(label.time, label.event, cv.preds.risk, cv.preds.surv, confidence=spec.evaluation.confidence)
+    return group_curves(label.time, label.event, cv.preds.risk, cv.preds.surv, confidence=spec.evaluation.confidence,
+                        label=label)
 
 
 def record_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeToReturnCV, cost: Cost, store: FeatureStore,
@@ -233,7 +240,7 @@ def record_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeTo
     horizons = spec.label.time_to_return.horizon_days()
     tau = max(horizons)
     metrics = survival_metrics(label, cv.preds, horizons_days=horizons, tau_days=tau, n_boot=ev.bootstrap,
-                               confidence=ev.confidence, seed=spec.seed)
+                               confidence=ev.confidence, seed=spec.seed, folds=fold_of(cv.folds, label))
     cost.featurize_s = {n: s / len(cv.folds) for n, s in cv.featurize_s.items()}
     cost.train_s = cv.train_s / len(cv.folds)
     lookups = (len(cv.folds) + 1) * len(spec.featurizers) if store.cache is not None else 0
@@ -262,10 +269,12 @@ def record_time_to_return(spec: Spec, prepared: TimeToReturnPrepared, cv: TimeTo
     result["warnings"] = list(report.warnings) + [w for w in [_calendar_warning(result["baselines"])] if w]
     if permutation is not None:
         result["permutation"] = permutation
-    annotate_time_to_return(result)
+    annotate_time_to_return(result, corrected=len(cv.folds) > 1)
     if store.row_stats:
         result["rows"] = {name: stats.to_dict() for name, stats in store.row_stats.items()}
-    if prepared.hazard is not None:  # synthetic data: the true curves on the same users, times and draws
+    # synthetic data: the true curves on the same users and times; nothing was fitted to them, so their
+    # interval is the user bootstrap (the yes/no oracle's)
+    if prepared.hazard is not None:
         result["oracle"] = oracle_metrics(label, prepared.hazard, horizons_days=horizons, tau_days=tau,
                                           n_boot=ev.bootstrap, confidence=ev.confidence, seed=spec.seed)
     return result
@@ -282,13 +291,13 @@ def _calendar_warning(baselines: dict) -> str | None:
 def predictions_frame(prepared: TimeToReturnPrepared, cv: TimeToReturnCV, horizons) -> pd.DataFrame:
     """One row per user and repeat: the label's time and event, the fold, the risk, P(return by each horizon)."""
     label = prepared.label
-    fold_of = np.zeros(cv.preds.risk.shape, dtype=int)
+    fold_no = np.zeros(cv.preds.risk.shape, dtype=int)
     for f in cv.folds:
-        fold_of[f.repeat, f.test] = f.fold
+        fold_no[f.repeat, f.test] = f.fold
     frames = []
     for r in range(cv.preds.risk.shape[0]):
         frame = pd.DataFrame({"user_id": prepared.users["user_id"].to_numpy(), "time_bin": label.time,
-                              "returned": label.event.astype(int), "repeat": r, "fold": fold_of[r],
+                              "returned": label.event.astype(int), "repeat": r, "fold": fold_no[r],
                               "risk": cv.preds.risk[r]})
         for h in horizons:
             frame[f"p_return_by_{h}d"] = 1.0 - cv.preds.surv[r][:, label.horizon_bin(h)]
