@@ -167,15 +167,17 @@ def run_summary(result: dict) -> list:
     return items + [w if w.startswith("warning:") else f"warning: {w}" for w in result.get("warnings", [])]
 
 
-#: run.log's tables are as wide as they need (up to this): a log file has no terminal to fit
-LOG_WIDTH = 200
+def summary_text(result: dict, width: int | None = None) -> str:
+    """:func:`run_summary` as plain text, no colour (the end of ``run.log``).
 
-
-def summary_text(result: dict, width: int = LOG_WIDTH) -> str:
-    """:func:`run_summary` as plain text, no colour (the end of ``run.log``)."""
+    As wide as piped output (:data:`toolkit.terminal.PIPED_WIDTH`) unless ``width`` is given:
+    a log file has no terminal to fit, and ``run ... > out.txt`` then holds the same lines.
+    """
     import io
 
-    from toolkit.terminal import safe_console
+    from toolkit.terminal import PIPED_WIDTH, safe_console
+
+    width = PIPED_WIDTH if width is None else width
 
     out = io.StringIO()
     console = safe_console(file=out, width=width, color_system=None, force_terminal=False, highlight=False,
