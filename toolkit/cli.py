@@ -1,4 +1,9 @@
-"""Command line: ``python -m toolkit {run,validate,plugins,data}``.
+"""Command line: ``python -m toolkit {run,validate,bench,eda,...}``.
+
+Every command takes ``-v``/``-vv``/``-q`` (what goes to stderr: the ``toolkit`` loggers and
+Python warnings at info, debug or error level; see :mod:`toolkit.terminal`), and every command
+that reads a spec takes ``--set key.path=value``. Results go to stdout, as wide as they need
+when piped.
 
 Exit status: 0 on success, 2 on a user error (bad spec, bad data, too few
 positives, missing model; printed without a traceback), 1 otherwise.
@@ -52,10 +57,9 @@ def _add_verbosity(parser: argparse.ArgumentParser, *, default: bool) -> None:
     Every command takes them as well as the top level, so they may go before or after the command;
     a command's own copies have no default, so one given before the command is not undone.
     """
-    missing = {} if default else {"default": argparse.SUPPRESS}
-    parser.add_argument("-v", "--verbose", action="count", **({"default": 0} if default else missing),
+    parser.add_argument("-v", "--verbose", action="count", default=0 if default else argparse.SUPPRESS,
                         help="more on stderr: -v what the command does (info), -vv debug detail")
-    parser.add_argument("-q", "--quiet", action="store_true", **({"default": False} if default else missing),
+    parser.add_argument("-q", "--quiet", action="store_true", default=False if default else argparse.SUPPRESS,
                         help="errors only on stderr: no progress bars, no warnings (results still print)")
 
 
@@ -288,14 +292,14 @@ def cmd_run(args, console) -> int:
     return 0
 
 
-def _load_spec(args, path: str | None = None):
-    """The spec at ``path`` (default ``args.spec``) with the command's ``--set`` overrides applied."""
+def _load_spec(args):
+    """``args.spec`` with the command's ``--set`` overrides applied (said at ``-v``)."""
     from toolkit.experiment.spec import load_spec
 
-    path = args.spec if path is None else path
-    spec = load_spec(path, args.overrides)
-    log.info("spec %s: %r, task %s, head %r%s", path, spec.name, spec.build_task().registry_name, spec.head[0],
-             f"; --set {', '.join(args.overrides)}" if args.overrides else "")
+    spec = load_spec(args.spec, args.overrides)
+    if log.isEnabledFor(logging.INFO):
+        log.info("spec %s: %r, task %s, head %r%s", args.spec, spec.name, spec.build_task().registry_name,
+                 spec.head[0], f"; --set {', '.join(args.overrides)}" if args.overrides else "")
     return spec
 
 
