@@ -67,6 +67,9 @@ def test_explain_writes_the_report_with_numbers_from_the_runs_own_predictions(fi
     out = tmp_path / "explain"
     rc = main(["explain", str(folder), "--out", str(out), "--repeats", "2"])
     assert rc == 0, capsys.readouterr().err
+    closing = capsys.readouterr().out.splitlines()[-1]  # "report: FOLDER (every file written)"
+    listed = closing[closing.index("(") + 1:-1].split(", ")
+    assert "report.html" in listed and sorted(listed) == sorted(p.name for p in out.iterdir())
     result = json.loads((out / "explain.json").read_text(encoding="utf-8"))
     oof = pd.read_csv(folder / "predictions.csv")
     y, s, p = oof["label"].to_numpy(), oof["score"].to_numpy(), oof["predicted"].to_numpy()

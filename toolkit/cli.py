@@ -1,4 +1,9 @@
-"""Command line: ``python -m toolkit {run,validate,plugins,data}``.
+"""Command line: ``python -m toolkit {run,validate,bench,eda,...}``.
+
+Every command takes ``-v``/``-vv``/``-q`` (what goes to stderr: the ``toolkit`` loggers and
+Python warnings at info, debug or error level; see :mod:`toolkit.terminal`), and every command
+that reads a spec takes ``--set key.path=value``. Results go to stdout, as wide as they need
+when piped.
 
 Exit status: 0 on success, 2 on a user error (bad spec, bad data, too few
 positives, missing model; printed without a traceback), 1 otherwise.
@@ -7,6 +12,7 @@ positives, missing model; printed without a traceback), 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -16,6 +22,8 @@ from toolkit.environment import quiet_backends
 from toolkit.errors import ToolkitError, describe_os_error
 from toolkit.interrupts import sigterm_as_interrupt
 from toolkit.sanitize import for_terminal, for_terminal_lines
+
+log = logging.getLogger("toolkit.cli")
 
 #: what an interrupted command leaves behind, where it keeps what it finished (the others keep nothing)
 INTERRUPTED = {
@@ -32,48 +40,83 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from toolkit._version import __version__
 
-    parser = argparse.ArgumentParser(prog="python -m toolkit", description="Retention experiments with cost accounting.")
+    parser = argparse.ArgumentParser(prog="python -m toolkit", description="Retention experiments with cost accounting.",
+                                     epilog="-v/-vv/-q also go after the command: python -m toolkit run SPEC -v")
     parser.add_argument("--version", action="version", version=f"retention-toolkit {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_verbosity(parser, default=True)
+    sub = _Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     for add_command in (_add_run, _add_validate, _add_bench, _add_compare, _add_cache, _add_listings, _add_data,
                         _add_predict, _add_explain, _add_imbalance, _add_eda, _add_embed):
         add_command(sub)
     return parser
 
 
-def _add_run(sub: argparse._SubParsersAction) -> None:
+def _add_verbosity(parser: argparse.ArgumentParser, *, default: bool) -> None:
+    """``-v``/``-vv``/``-q``: how much goes to stderr (see :func:`toolkit.terminal.command_logging`).
+
+    Every command takes them as well as the top level, so they may go before or after the command;
+    a command's own copies have no default, so one given before the command is not undone.
+    """
+    parser.add_argument("-v", "--verbose", action="count", default=0 if default else argparse.SUPPRESS,
+                        help="more on stderr: -v what the command does (info), -vv debug detail")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False if default else argparse.SUPPRESS,
+                        help="errors only on stderr: no progress bars, no warnings (results still print)")
+
+
+class _Commands:
+    """The subcommands' action, whose every parser (nested ones too) takes -v/-vv/-q."""
+
+    def __init__(self, action: argparse._SubParsersAction) -> None:
+        self.action = action
+
+    def add_parser(self, name: str, **options) -> argparse.ArgumentParser:
+        parser = self.action.add_parser(name, **options)
+        _add_verbosity(parser, default=False)
+        return parser
+
+    def add_subparsers(self, parser: argparse.ArgumentParser, **options) -> "_Commands":
+        return _Commands(parser.add_subparsers(**options))
+
+
+def _add_overrides(command: argparse.ArgumentParser, what: str = "the spec") -> None:
+    # run, validate, bench, eda and embed read specs, so they take the same --set
+    command.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                         help=f"override a value of {what} (YAML; repeatable), e.g. --set training.epochs=5 "
+                              "--set featurizers.0.max_features=500 --set data.path=posts.csv")
+
+
+def _add_run(sub: _Commands) -> None:
     run = sub.add_parser("run", help="run an experiment spec and write results/<name>/<timestamp>/",
                          description="Run an experiment spec: cross-validated metrics with confidence intervals, "
                                      "compute cost, and a model trained on all data.")
     run.add_argument("spec", help="YAML experiment spec, e.g. experiments/quickstart.yaml")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override a spec value (YAML), e.g. --set training.epochs=5 --set featurizers.0.max_features=500")
+    _add_overrides(run)
     run.add_argument("--results-dir", default="results", help="where results/<name>/<timestamp>/ goes (default: results)")
     run.add_argument("--cache-dir", default=None, help="feature cache and generated synthetic data "
                      "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
     run.add_argument("--no-cache", action="store_true", help="compute every feature block afresh, store none")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--track", choices=("mlflow",), default=None,
                      help="also log the run to MLflow ($TOOLKIT_TRACKING_URI, default sqlite:///results/mlflow.db)")
 
 
-def _add_validate(sub: argparse._SubParsersAction) -> None:
+def _add_validate(sub: _Commands) -> None:
     val = sub.add_parser("validate", help="check a spec, its data and label counts without training",
                          description="Check a spec against the installed plugins, then load its data and check the "
                                      "label counts, without training anything.")
-    val.add_argument("spec")
-    val.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    val.add_argument("spec", metavar="SPEC_OR_SWEEP")
+    _add_overrides(val, "the spec (of a sweep: its base, after the sweep's set:)")
     val.add_argument("--cache-dir", default=None)
     val.add_argument("--spec-only", action="store_true", help="check the spec but do not load the data")
     _add_max_configs(val)
 
 
-def _add_bench(sub: argparse._SubParsersAction) -> None:
+def _add_bench(sub: _Commands) -> None:
     bench = sub.add_parser("bench", help="run a sweep (or compare specs) and build the comparison table",
                            description="Run a sweep file (a base spec and a grid), or several plain specs against "
                                        "the first, and write the comparison table, report and plots to "
                                        "results/<sweep>/<timestamp>/.")
     bench.add_argument("files", nargs="+", metavar="SWEEP_OR_SPEC", help="one sweep YAML, or two or more spec YAMLs")
+    _add_overrides(bench, "the sweep's base spec, after its set: and before its grid (or of every spec compared)")
     bench.add_argument("--results-dir", default="results")
     bench.add_argument("--cache-dir", default=None, help="feature cache and synthetic data "
                        "(default: $TOOLKIT_CACHE_DIR or ~/.cache/toolkit)")
@@ -83,7 +126,6 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                        help="local processes, or Ray tasks (a local Ray instance, or the cluster at $RAY_ADDRESS)")
     bench.add_argument("--resume", nargs="?", const=True, default=False, metavar="SWEEP_DIR",
                        help="continue the latest unfinished run of this sweep (or the one in SWEEP_DIR)")
-    bench.add_argument("--quiet", action="store_true")
     bench.add_argument("--track", choices=("mlflow",), default=None,
                        help="also log the sweep to MLflow: a parent run, one child per configuration")
     _add_per_seed(bench)
@@ -96,7 +138,7 @@ def _add_max_configs(command: argparse.ArgumentParser) -> None:
                          help="refuse a sweep of more than N configurations (default 1000)")
 
 
-def _add_compare(sub: argparse._SubParsersAction) -> None:
+def _add_compare(sub: _Commands) -> None:
     compare = sub.add_parser("compare", help="rebuild a comparison table from finished runs",
                              description="Rebuild the comparison table, report and plots from finished run folders "
                                          "or sweep folders, without running anything. The first run is the baseline.")
@@ -110,15 +152,15 @@ def _add_per_seed(command: argparse.ArgumentParser) -> None:
     command.add_argument("--per-seed", action="store_true", help="one row per seed, not per configuration")
 
 
-def _add_cache(sub: argparse._SubParsersAction) -> None:
+def _add_cache(sub: _Commands) -> None:
     cache = sub.add_parser("cache", help="manage the feature cache", description="Manage the feature cache.")
-    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="COMMAND")
+    cache_sub = sub.add_subparsers(cache, dest="cache_command", required=True, metavar="COMMAND")
     clear = cache_sub.add_parser("clear", help="delete cached features", description="Delete cached features.")
     clear.add_argument("--cache-dir", default=None)
     clear.add_argument("--all", action="store_true", help="also delete generated synthetic data")
 
 
-def _add_listings(sub: argparse._SubParsersAction) -> None:
+def _add_listings(sub: _Commands) -> None:
     sub.add_parser("plugins", help="list installed featurizers and heads with their parameters",
                    description="List every installed featurizer and head, its parameters, and where it came from.")
 
@@ -127,9 +169,9 @@ def _add_listings(sub: argparse._SubParsersAction) -> None:
                                "cache) and what to write after `model:` to use each.")
 
 
-def _add_data(sub: argparse._SubParsersAction) -> None:
+def _add_data(sub: _Commands) -> None:
     data = sub.add_parser("data", help="data utilities", description="Data utilities.")
-    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
+    data_sub = sub.add_subparsers(data, dest="data_command", required=True, metavar="COMMAND")
     synth = data_sub.add_parser("synth", help="write a synthetic posts CSV with known retention",
                                 description="Write a posts CSV in the public format with a known retention process, "
                                             "and beside it <stem>.truth.csv with each user's true probability.")
@@ -142,10 +184,9 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True,
                        help="CSV file to write, with <stem>.truth.csv beside it; a pipe or device (a FIFO, "
                             "/dev/stdout, /dev/null) is written to in place, and then no truth file is written")
-    synth.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _add_predict(sub: argparse._SubParsersAction) -> None:
+def _add_predict(sub: _Commands) -> None:
     predict = sub.add_parser("predict", help="score the users of a posts CSV with a finished run's model",
                              description="Score every user of a posts CSV with a run's saved final model, using the "
                                          "run's observation window; users it cannot score are listed with the reason.")
@@ -155,7 +196,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
                                                       "device such as /dev/stdout is written to in place)")
 
 
-def _add_explain(sub: argparse._SubParsersAction) -> None:
+def _add_explain(sub: _Commands) -> None:
     explain = sub.add_parser("explain", help="what drives retention in a finished run",
                              description="Permutation importance on held-out users, terms tied to retention and "
                                          "churn, calibration, ROC and PR of a finished run (for a time-to-return "
@@ -168,7 +209,7 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     explain.add_argument("--cache-dir", default=None)
 
 
-def _add_imbalance(sub: argparse._SubParsersAction) -> None:
+def _add_imbalance(sub: _Commands) -> None:
     imb = sub.add_parser("imbalance", help="recall at a useful precision per configuration of a sweep, vs its baseline",
                          description="For a finished sweep: recall at a precision target from out-of-fold scores, and "
                                      "recall/precision at each run's own threshold, each against the baseline with "
@@ -178,12 +219,13 @@ def _add_imbalance(sub: argparse._SubParsersAction) -> None:
     _add_per_seed(imb)
 
 
-def _add_eda(sub: argparse._SubParsersAction) -> None:
+def _add_eda(sub: _Commands) -> None:
     eda = sub.add_parser("eda", help="exploratory report of a spec's data or a posts CSV",
                          description="Counts, crawl volume with the spec's windows, retention by arrival day and "
                                      "account week, engagement, behavior correlations, posting mix and NMF topics; "
                                      "writes results/eda/<name>/<timestamp>/report.md and report.html.")
     eda.add_argument("source", metavar="SPEC_OR_CSV")
+    _add_overrides(eda, "the spec (not of a posts CSV)")
     eda.add_argument("--topics", type=int, default=None,
                      help="number of NMF topics, 1 to 100 (default: a rule of the user count)")
     eda.add_argument("--results-dir", default="results")
@@ -194,15 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from rich.text import Text
 
-    from toolkit.terminal import safe_console as Console
+    from toolkit.terminal import command_logging, log_level, output_width, safe_console as Console
 
-    # markup off: paths, values and messages are printed as they are, brackets included
-    # piped output is not wrapped at 80 columns: comparison tables are wide
-    width = None if sys.stdout.isatty() else 180
-    console = Console(markup=False, highlight=False, width=width)
-    errors = Console(stderr=True, markup=False, highlight=False)
+    # markup off: paths, values and messages are printed as they are, brackets included;
+    # piped output is never wrapped (output_width): a table pasted from a log must hold every value
+    console = Console(markup=False, highlight=False, width=output_width())
+    errors = Console(stderr=True, markup=False, highlight=False, width=output_width(sys.stderr))
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), command_logging(log_level(args.verbose, args.quiet)):
+            log.debug("arguments: %s", vars(args))
             return COMMANDS[args.command](args, console)
     except ToolkitError as exc:
         # The message is plain text: square brackets in it (a CSV value, a key) are not styling.
@@ -221,15 +263,14 @@ def cmd_run(args, console) -> int:
     from toolkit.terminal import safe_console as Console
 
     from toolkit.progress import NullProgress, RichProgress
-    from toolkit.console import baselines_table, calibration_over_time_table, cost_table, metrics_table, run_header
+    from toolkit.console import run_summary
     from toolkit.experiment.runner import run
-    from toolkit.experiment.spec import load_spec
 
     if args.track:
         from toolkit.analysis.tracking import require_mlflow
 
         require_mlflow()  # before the run, not after it
-    spec = load_spec(args.spec, args.overrides)
+    spec = _load_spec(args)
     results = Path(args.results_dir)
     if results.exists() and not results.is_dir():
         raise ToolkitError(f"--results-dir {str(results)!r} is a file; expected a folder (it is created if missing).")
@@ -240,14 +281,8 @@ def cmd_run(args, console) -> int:
         # Bars and log lines go to stderr, so stdout holds only the tables.
         with RichProgress(Console(stderr=True, log_path=False)) as progress:
             outcome = run(spec, progress=progress, **options)
-    console.print(run_header(outcome.metrics), highlight=False)
-    console.print(metrics_table(outcome.metrics))
-    console.print(baselines_table(outcome.metrics))
-    if (over_time := calibration_over_time_table(outcome.metrics)) is not None:
-        console.print(over_time)
-    console.print(cost_table(outcome.metrics))
-    for warning in outcome.metrics.get("warnings", []):
-        console.print(warning if warning.startswith("warning:") else f"warning: {warning}")
+    for item in run_summary(outcome.metrics):  # run.log ends with the same
+        console.print(item, highlight=False)
     console.print(f"results: {outcome.folder}")
     if args.track:
         from toolkit.analysis.tracking import track_run, tracking_uri
@@ -257,13 +292,23 @@ def cmd_run(args, console) -> int:
     return 0
 
 
-def cmd_validate(args, console) -> int:
+def _load_spec(args):
+    """``args.spec`` with the command's ``--set`` overrides applied (said at ``-v``)."""
     from toolkit.experiment.spec import load_spec
+
+    spec = load_spec(args.spec, args.overrides)
+    if log.isEnabledFor(logging.INFO):
+        log.info("spec %s: %r, task %s, head %r%s", args.spec, spec.name, spec.build_task().registry_name,
+                 spec.head[0], f"; --set {', '.join(args.overrides)}" if args.overrides else "")
+    return spec
+
+
+def cmd_validate(args, console) -> int:
     from toolkit.yaml_io import read_yaml_mapping
 
     if "grid" in read_yaml_mapping(Path(args.spec), "a YAML spec or sweep", "name:, data:, ..."):
         return _validate_sweep(args, console)
-    spec = load_spec(args.spec, args.overrides)
+    spec = _load_spec(args)
     console.print(f"spec {args.spec}: ok ({len(spec.featurizers)} featurizer(s), head {spec.head[0]!r})")
     if not args.spec_only:
         from toolkit.experiment.runner import crawl_chart, prepare
@@ -295,9 +340,7 @@ def _validate_sweep(args, console) -> int:
     from toolkit.bench.harness import unavailable
     from toolkit.bench.sweep import load_sweep
 
-    if args.overrides:
-        raise ToolkitError("--set applies to specs; in a sweep, put overrides of the base under 'set:'.")
-    sweep = load_sweep(args.spec, max_configs=_max_configs(args))
+    sweep = load_sweep(args.spec, max_configs=_max_configs(args), overrides=args.overrides)
     missing = {} if args.spec_only else unavailable(sweep)
     reasons = {c.config_id: c.reason or missing.get(c.config_id, "") for c in sweep.configs}
     runnable = [c for c in sweep.configs if not reasons[c.config_id]]
@@ -400,8 +443,11 @@ def cmd_bench(args, console) -> int:
 
         require_mlflow()
     limit = _max_configs(args)
-    sweep = (load_sweep(args.files[0], max_configs=limit) if len(args.files) == 1
-             else combine(args.files, max_configs=limit))
+    # --set: on the base spec after the sweep's own set: and before its grid, or on every spec compared
+    sweep = (load_sweep(args.files[0], max_configs=limit, overrides=args.overrides) if len(args.files) == 1
+             else combine(args.files, max_configs=limit, overrides=args.overrides))
+    log.info("sweep %s: %d configurations%s", sweep.name, len(sweep.configs),
+             f"; --set {', '.join(args.overrides)}" if args.overrides else "")
     options = dict(results_dir=args.results_dir, workers=args.workers, executor=args.executor,
                    resume=args.resume, cache_dir=args.cache_dir)
     written = []  # the tables and report are written with the sweep's lock held, printed after
@@ -495,7 +541,9 @@ def cmd_explain(args, console) -> int:
         console.print(f"{row['name']}: {metric} {row['mean']:+.4f} ({row['ci_low']:+.4f} .. {row['ci_high']:+.4f})")
     if "brier" in result["calibration"]:
         console.print(f"Brier score {result['calibration']['brier']:.4f}")
-    console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (explain.md, explain.json, PNGs)")
+    figures = ", ".join(Path(str(name)).name for name in result.get("figures", {}).values() if name)
+    console.print(f"report: {Path(args.out) if args.out else Path(args.run_dir) / 'explain'} (report.html, explain.md, "
+                  f"explain.json{', ' + figures if figures else ''})")
     return 0
 
 
@@ -513,8 +561,9 @@ def cmd_eda(args, console) -> int:
     from toolkit.analysis.eda.report import warnings
     from toolkit.console import eda_summary
 
-    folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics)
-    console.print(eda_summary(result["counts"]))
+    folder, result = run_eda(args.source, results_dir=args.results_dir, n_topics=args.topics,
+                             overrides=args.overrides)
+    console.print(eda_summary(result["counts"], result.get("task")))
     from toolkit.data.arrival import arrival_text
 
     console.print(arrival_text(result["arrival"]))
@@ -524,20 +573,19 @@ def cmd_eda(args, console) -> int:
     return 0
 
 
-def _add_embed(sub: argparse._SubParsersAction) -> None:
+def _add_embed(sub: _Commands) -> None:
     embed = sub.add_parser("embed", help="compute a spec's frozen-encoder rows into the row cache, in parallel",
                            description="Embed every user's text with the spec's frozen encoders (distilbert, e5, use) "
                                        "into the row cache, sharded across processes or Ray tasks, so that later runs "
                                        "read the rows back. Rows already in the cache are skipped (resumable).")
     embed.add_argument("spec", help="YAML experiment spec")
-    embed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    _add_overrides(embed)
     embed.add_argument("--executor", choices=("local", "ray"), default="local",
                        help="local processes, or Ray tasks (a local instance, or the cluster at $RAY_ADDRESS)")
     embed.add_argument("--workers", type=int, default=1, help="processes or Ray tasks at once (default 1)")
     embed.add_argument("--threads", type=int, default=None, help="threads per worker (default: cores / workers)")
     embed.add_argument("--cache-dir", default=None, help="the cache folder (default: $TOOLKIT_CACHE_DIR or "
                                                           "~/.cache/toolkit); rows go under <cache-dir>/rows")
-    embed.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def cmd_embed(args, console) -> int:
@@ -545,11 +593,10 @@ def cmd_embed(args, console) -> int:
 
     from toolkit.bench.embed import embed_spec
     from toolkit.experiment.runner import prepare
-    from toolkit.experiment.spec import load_spec
     from toolkit.features.cache import default_cache_root
     from toolkit.sanitize import for_terminal
 
-    spec = load_spec(args.spec, args.overrides)
+    spec = _load_spec(args)
     users = prepare(spec, cache_dir=args.cache_dir).users
     errors = Console(stderr=True, markup=False, highlight=False)
     progress = None if args.quiet else (lambda line: errors.print(for_terminal(line)))

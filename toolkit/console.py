@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from toolkit.evaluation.metrics import METRIC_NAMES
 from toolkit.registry import task_of
+from toolkit.terminal import Table
 
 
 def _fmt(x: float) -> str:
@@ -154,6 +155,38 @@ def data_lines(report, chart_lines: list[str]) -> list[str]:
     return lines + [f"warning: {w}" for w in report.warnings]
 
 
+def run_summary(result: dict) -> list:
+    """What ``run`` prints when a run is done, in order: header, metrics, baselines, cost, warnings.
+
+    The terminal and the end of ``run.log`` (:func:`summary_text`) show the same items.
+    """
+    items = [run_header(result), metrics_table(result), baselines_table(result)]
+    if (over_time := calibration_over_time_table(result)) is not None:
+        items.append(over_time)
+    items.append(cost_table(result))
+    return items + [w if w.startswith("warning:") else f"warning: {w}" for w in result.get("warnings", [])]
+
+
+def summary_text(result: dict, width: int | None = None) -> str:
+    """:func:`run_summary` as plain text, no colour (the end of ``run.log``).
+
+    As wide as piped output (:data:`toolkit.terminal.PIPED_WIDTH`) unless ``width`` is given:
+    a log file has no terminal to fit, and ``run ... > out.txt`` then holds the same lines.
+    """
+    import io
+
+    from toolkit.terminal import PIPED_WIDTH, safe_console
+
+    width = PIPED_WIDTH if width is None else width
+
+    out = io.StringIO()
+    console = safe_console(file=out, width=width, color_system=None, force_terminal=False, highlight=False,
+                           emoji=False)
+    for item in run_summary(result):
+        console.print(item, soft_wrap=isinstance(item, str))  # a line of text is never broken; a table fits
+    return out.getvalue()
+
+
 def cost_table(result: dict) -> Table:
     """One row per cost figure, so it stays readable in a narrow terminal."""
     cost = result["cost"]
@@ -198,26 +231,34 @@ def models_table(models: list[dict]) -> Table:
     table = Table(title="models", title_justify="left",
                   caption="Chinese -> [UNK]: share of the 100 most common Chinese characters the tokenizer does not know; "
                           "near 100% means an English-only model.")
-    for title in ("model: (in a spec)", "from", "type", "layers x width", "files MB", "Chinese -> [UNK]", "licence",
-                  "folder"):
+    # the first column is what a spec's `model:` takes: it keeps its whole width however narrow the
+    # terminal (the other columns wrap first), so it can be copied as it is
+    longest = max([cell_len(m["spec"]) for m in models] + [cell_len("model: (in a spec)")])
+    table.add_column("model: (in a spec)", no_wrap=True, min_width=longest)
+    for title in ("from", "type", "layers x width", "files MB", "Chinese -> [UNK]", "licence", "folder"):
         table.add_column(title, justify="right" if title in ("files MB", "Chinese -> [UNK]") else "left")
     for m in models:
         shape = f"{m['layers'] or '-'} x {m['width']}" if m["width"] else "?"
         unk = "?" if m["chinese_unk"] is None else f"{m['chinese_unk']:.0%}"
         table.add_row(Text(m["spec"]), m["source"], m["architecture"], shape, f"{m['bytes'] / 1e6:.1f}", unk,
-                      Text(m.get("licence") or "?"), Text(m["folder"], overflow="fold"))
+                      Text(m.get("licence") or "?"), Text(m["folder"]))
     return table
 
 
-def eda_summary(counts: dict) -> Table:
-    """The EDA counts in one row."""
+def eda_summary(counts: dict, task: str | None = None) -> Table:
+    """The EDA counts in one row, titled in the words of the label's task (``eda``'s first table).
+
+    ``task`` is the registry name of the result's task (``result["task"]``); its
+    :attr:`~toolkit.tasks.base.Task.count_titles` say which counts to show and what each is called
+    (a time-to-return label has users in the analysis and returns, not labelled users and positives).
+    """
+    titles = task_of({"task": task}).count_titles  # no task: a yes/no label's, as before tasks had names
     table = Table(title="data")
-    keys = ("posts", "users", "cohort", "censored_by_data_end", "censored_by_coverage", "labelled", "positives")
     table.caption = f"crawl coverage: {counts.get('coverage', 'off')}"
-    for key in keys:
-        table.add_column(key.replace("_", " "), justify="right")
-    table.add_column("rate", justify="right")
-    table.add_row(*(str(counts[k]) for k in keys), f"{counts['positive_rate']:.2%}")
+    shown = [(key, title) for key, title in titles if key in counts]
+    for _, title in shown:
+        table.add_column(title, justify="right", overflow="fold")
+    table.add_row(*(f"{counts[k]:.2%}" if k.endswith("_rate") else str(counts[k]) for k, _ in shown))
     return table
 
 

@@ -122,15 +122,17 @@ class Sweep:
         return {c.config_id: c.baseline_id for c in self.configs}
 
 
-def load_sweep(path: str | Path, *, max_configs: int = MAX_CONFIGS) -> Sweep:
+def load_sweep(path: str | Path, *, max_configs: int = MAX_CONFIGS, overrides: list[str] | None = None) -> Sweep:
     """Read a sweep file; a plain spec file counts as a one-configuration sweep.
 
     A grid asking for more than ``max_configs`` configurations is refused before it is expanded.
+    ``overrides`` (``bench --set key.path=value``) change the base spec after the sweep's own
+    ``set:`` and before the grid, so a grid axis still varies what it names.
     """
     path = Path(path)
     raw = _read_yaml(path)
     if "base" not in raw and "grid" not in raw:
-        spec = load_spec(path)
+        spec = load_spec(path, overrides)
         return _single(spec, path)
     try:
         fields = parse(SweepFields, raw, where="sweep")
@@ -141,6 +143,8 @@ def load_sweep(path: str | Path, *, max_configs: int = MAX_CONFIGS) -> Sweep:
     base_raw = _read_yaml(base_path)
     for key, value in fields.set.items():
         apply_override(base_raw, f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}")
+    for item in overrides or []:  # the command line's, after the file's: the last word is the user's
+        apply_override(base_raw, item)
     base = parse_spec(copy.deepcopy(base_raw), base_dir=base_path.parent, source=base_path)
     sweep = Sweep(fields.name, path, base_raw, base_path.parent, base.seed, description=fields.description)
     sweep.configs = expand(sweep, fields.grids(), fields.baseline, fields.exclude)
@@ -160,12 +164,15 @@ def _single(spec: Spec, path: Path) -> Sweep:
     return sweep
 
 
-def combine(paths: list[str | Path], *, max_configs: int = MAX_CONFIGS) -> Sweep:
-    """``bench A.yaml B.yaml``: plain specs compared with each other, the first as baseline."""
+def combine(paths: list[str | Path], *, max_configs: int = MAX_CONFIGS, overrides: list[str] | None = None) -> Sweep:
+    """``bench A.yaml B.yaml``: plain specs compared with each other, the first as baseline.
+
+    ``overrides`` (``bench --set``) apply to every spec alike, so the comparison stays paired.
+    """
     if len(paths) > max_configs:
         raise ToolkitError(f"{len(paths):,} specs to compare, more than the limit of {max_configs:,} "
                            "configurations. Compare fewer, or raise the limit with --max-configs N.")
-    specs = [load_spec(p) for p in paths]
+    specs = [load_spec(p, overrides) for p in paths]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ToolkitError(f"The specs to compare need different names; got {', '.join(names)}.")

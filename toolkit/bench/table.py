@@ -20,13 +20,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from rich.table import Table
 from rich.text import Text
 
 from toolkit.bench.records import ConfigResult
 from toolkit.errors import ToolkitError
 from toolkit.safe_io import atomic_write
 from toolkit.sanitize import for_csv, for_markdown_cell, strip_controls
+from toolkit.terminal import Table  # cells fold, never end in an ellipsis: names and intervals are pasted
 from toolkit.experiment.record import RunRecord
 from toolkit.bench.seeds import aggregate_row, fill_delta, group_key
 from toolkit.evaluation.metrics import corrected_t, holm_over, fold_test_share
@@ -542,7 +542,11 @@ def write_tables(rows: list[dict], folder, header: list[str]) -> dict[str, Path]
 
 
 def rich_table(rows: list[dict], header: list[str]) -> Table:
-    """The compact terminal view; skipped and failed rows are dimmed and show their reason."""
+    """The compact terminal view; skipped and failed rows are dimmed and show their reason.
+
+    In a narrow terminal the cells wrap (a long configuration name folds onto the next line)
+    rather than being cut; piped, the console is wide enough that every row stays on one line.
+    """
     table = Table(title=Text("\n".join(header)) if header else None, title_justify="left")
     compact = shown_columns(rows, [*COMPACT[:8], "C-index", "IBS", "Δ C-index", "timing C", *COMPACT[8:]])
     for title in compact:

@@ -141,6 +141,16 @@ class ResultsFolder:
     def write_text(self, name: str, text: str) -> None:
         atomic_write(self.path / name, text, within=self.path)
 
+    def write_log(self, lines: list[str], result: dict) -> None:
+        """``run.log``: what the run reported while it ran, then what the terminal showed at its end.
+
+        The final tables (metrics, baselines, cost) and the warnings close the log, so the file
+        alone tells what ``run`` printed, including with ``--quiet`` or from the Python API.
+        """
+        from toolkit.console import summary_text
+
+        self.write_text("run.log", "\n".join([*lines, "", summary_text(result)]).rstrip("\n") + "\n")
+
     def write_json(self, name: str, data: dict) -> None:
         self.write_text(name, json.dumps(data, indent=2, default=_plain, allow_nan=True) + "\n")
 

@@ -79,7 +79,7 @@ def run(spec: Spec, *, results_dir: str | Path = "results", progress: Progress |
             out.write_json(METRICS_FILE, result)
             out.write_yaml(SPEC_FILE, spec.resolved())
             task.write(out, spec, prepared, cv, result)
-            out.write_text("run.log", "\n".join(progress.lines) + "\n")
+            out.write_log(progress.lines, result)  # ends with the tables the terminal shows
             r = prepared.report
             write_png(r.volume, r.windows, out.path / "coverage.png", threshold=r.coverage_min_posts)
             write_run_report(out.path, result)  # last: it embeds the figures above

@@ -65,6 +65,13 @@ class Task(Plugin):
     table_note: ClassVar[str | None] = None
     #: titles of the headline and second metric, and of the model's Δ over a baseline
     titles: ClassVar[dict[str, str]] = {}
+    #: the counts ``eda`` shows first, in order: (key of the eda result's ``counts``, column title);
+    #: a key ending ``_rate`` is a share. The task's words: a yes/no label has labelled users and
+    #: positives, a time to return has users in the analysis and returns.
+    count_titles: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("posts", "posts"), ("users", "users"), ("cohort", "cohort"), ("censored_by_data_end", "censored by data end"),
+        ("censored_by_coverage", "censored by coverage"), ("labelled", "labelled"), ("positives", "positives"),
+        ("positive_rate", "rate"))
 
     @classmethod
     def headline(cls) -> str:

@@ -340,6 +340,11 @@ class TimeToReturnTask(Task):
     score_column = "risk"
     label_columns = ("time_bin", "returned")
     titles = {"headline": "C-index", "second": "IBS", "delta": "model Δ C-index", "baseline_model": "a Cox model"}
+    # eda's counts: "labelled" and "positives" hold the users in the analysis and the returns seen
+    count_titles = (("posts", "posts"), ("users", "users"), ("cohort", "cohort"),
+                    ("censored_by_coverage", "censored by coverage"), ("labelled", "in analysis"),
+                    ("positives", "returned"), ("censored", "censored"), ("in_gap", "with a gap in follow-up"),
+                    ("positive_rate", "returned share"))
 
     def check_spec(self, spec: Spec) -> None:
         if spec.label.time_to_return is None:

@@ -47,7 +47,8 @@ class EdaInput:
     task: object = None  # the spec's task (toolkit.tasks; a posts CSV: its default label's); says which view
 
 
-def load_input(path: str | Path) -> EdaInput:
+def load_input(path: str | Path, overrides: list[str] | None = None) -> EdaInput:
+    """A spec's data and label (with ``--set`` ``overrides``), or a posts CSV's under the default label."""
     from toolkit.data.label import parse_label
     from toolkit.data.posts import load_posts
 
@@ -56,13 +57,17 @@ def load_input(path: str | Path) -> EdaInput:
         from toolkit.experiment.inputs import data_path, effective_label
         from toolkit.experiment.spec import load_spec
 
-        spec = load_spec(path)
+        spec = load_spec(path, overrides)
         posts, _ = load_posts(data_path(spec), **spec.data.load_options())
         need = spec.evaluation.folds * spec.evaluation.min_positives_per_fold
         return EdaInput(spec.name, posts, effective_label(spec), "the spec", need, spec.seed, spec.data.timezone,
                         spec.data.local_time, spec.data.ip_zones, spec.build_task())
     if path.suffix.lower() != ".csv":
         raise ToolkitError(f"eda takes a spec (.yaml) or a posts CSV (.csv). Got {str(path)!r} instead.")
+    if overrides:
+        raise ToolkitError(f"--set changes a spec's values; {str(path)!r} is a posts CSV, read with the default "
+                           f"label. Write a spec with data.path: {path.name} to choose another label, or drop "
+                           f"--set (got {', '.join(overrides)}).")
     posts, _ = load_posts(path)
     first, last = posts["create_time"].min().date(), posts["create_time"].max().date()
     label = parse_label({"cohort": {"first_seen": [str(first), str(last)]}, **DEFAULT_LABEL})
@@ -248,12 +253,13 @@ def check_topics(n_topics) -> None:
                            f"rate). Got {shown} instead.")
 
 
-def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: int | None = None) -> tuple[Path, dict]:
-    """Analyse, write the report folder, return ``(folder, result)``."""
+def run_eda(path: str | Path, *, results_dir: str | Path = "results", n_topics: int | None = None,
+            overrides: list[str] | None = None) -> tuple[Path, dict]:
+    """Analyse, write the report folder, return ``(folder, result)``; ``overrides`` are a spec's ``--set``."""
     from toolkit.experiment.run_folder import ResultsFolder
 
     check_topics(n_topics)
-    data = load_input(path)
+    data = load_input(path, overrides)
     with ResultsFolder(Path(results_dir) / "eda", data.name) as out:
         result = analyse(data, out.path, n_topics=n_topics)
         markdown = task_of(result).eda_markdown(result)
