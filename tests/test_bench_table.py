@@ -213,3 +213,22 @@ def test_cache_column_counts_rows_read_back_from_the_row_cache():
     rows = {"distilbert": {"computed": 0, "from_cache": 3000, "texts_embedded": 0, "seconds": 0.0}}
     assert _cache_cell({"cache": {"hits": 6, "lookups": 12}, "rows": rows}) == "hit 6/12, rows 3000/3000"
     assert _cache_cell({"cache": {"enabled": False}}) is None
+
+
+def test_the_gap_to_the_oracle_is_the_oracles_roc_auc_less_the_rows():
+    from toolkit.bench.table import ROW_KEYS, cells, set_oracle_gaps
+
+    def row(config_id, status, auc):
+        r = dict.fromkeys(ROW_KEYS)
+        r.update(config_id=config_id, label=config_id, status=status, roc_auc=auc, is_baseline=False, reason="")
+        return r
+
+    rows = [row("a", "done", 0.78), row("b", "failed", None), row("c", "done", 0.70)]
+    set_oracle_gaps(rows, {"roc_auc": 0.85})
+    assert rows[0]["oracle_gap_roc_auc"] == pytest.approx(0.07)
+    assert rows[2]["oracle_gap_roc_auc"] == pytest.approx(0.15)
+    assert rows[1]["oracle_gap_roc_auc"] is None
+    assert cells(rows[2], ["gap to oracle"]) == ["0.150"]
+    untouched = [row("a", "done", 0.78)]
+    set_oracle_gaps(untouched, {"roc_auc": None})  # a task without an oracle score leaves the cell empty
+    assert untouched[0]["oracle_gap_roc_auc"] is None
