@@ -300,10 +300,12 @@ def time_to_return_metrics_table(result: dict) -> Table:
     s = result.get("survival", {})
     table.caption = (f"days after after_days; uno_c up to {s.get('tau_days')} days; "
                      f"{s.get('bins')} time bins, censored users kept")
-    note = (result.get("intervals") or {}).get("note")
-    if note:
-        table.caption += f"; intervals: {note}"
-        if result.get("permutation"):  # the fitting's variance is in the shuffles, not in the intervals
+    intervals = result.get("intervals") or {}
+    if intervals.get("method"):
+        table.caption += f"; intervals: {intervals['method']}"
+    if intervals.get("note"):
+        table.caption += f"; {intervals['note']}"
+        if result.get("permutation"):  # few returns: the shuffles, not the t over few folds, have the power
             table.caption += "; read the permutation p-values above"
     return table
 
