@@ -38,7 +38,10 @@ LOGREG_GRID = {"head": [{"type": "logreg"}, {"type": "logreg", "C": 0.1}, {"type
 
 def test_efficiency_study_expands_with_reasons():
     sweep = load_sweep(ROOT / "experiments" / "efficiency_study.yaml")
-    assert len(sweep.configs) == 48  # (4 text blocks x (logreg, mlp) + 2 multilingual x (logreg, mlp) + 4 x hybrid) x 3 seeds
+    # (4 text blocks x (logreg, mlp) + 2 multilingual x (logreg, mlp) + 4 x hybrid
+    #  + 2 cheap text blocks x (gbdt, stack, tuned gbdt)) x 3 seeds
+    assert len(sweep.configs) == 66
+    assert {c.spec.head[0] for c in sweep.configs} == {"logreg", "mlp", "hybrid", "gbdt", "stack", "tuned"}
     baselines = [c for c in sweep.configs if c.is_baseline]
     assert [c.axes["seed"] for c in baselines] == [0, 1, 2]
     for c in sweep.configs:  # each row is compared with the baseline of its own seed
