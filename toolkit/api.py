@@ -408,4 +408,4 @@ def _resume(resume) -> bool | str:
 def _quiet_console():
     from rich.console import Console
 
-    return Console(file=io.StringIO(), markup=False, highlight=False, width=180)
+    return Console(file=io.StringIO(), markup=False, highlight=False, width=180, force_jupyter=False)

@@ -35,8 +35,14 @@ class SafeConsole(Console):
 
 
 def safe_console(**options) -> SafeConsole:
-    """A :class:`SafeConsole`; markup off unless asked for, so ``[`` in a label is never styling."""
+    """A :class:`SafeConsole`; markup off unless asked for, so ``[`` in a label is never styling.
+
+    Never a Jupyter display unless asked for: inside a kernel rich would otherwise send what is
+    printed to the notebook as a rich display, even from a console writing to a file (the text
+    of ``run.log``), one output per print.
+    """
     options.setdefault("markup", False)
+    options.setdefault("force_jupyter", False)
     return SafeConsole(**options)
 
 
