@@ -171,3 +171,39 @@ def test_interrupted_embed_says_its_finished_shards_are_kept(fake_engines, tmp_p
     known, _ = RowStore(tmp_path / "c", UseFeaturizer()).read()
     assert len(known) == calls[0] > 0  # what the message promises is on disk
 
+
+
+def test_a_workers_sigterm_lost_in_a_finalizer_is_raised_at_its_next_safe_point(monkeypatch):
+    """In a bench worker SIGTERM raises SystemExit; lost in a ``__del__``, the run's next fold raises it again."""
+    from toolkit.bench import workers
+
+    monkeypatch.setattr(workers, "_terminating", workers.threading.Event())
+    monkeypatch.setattr(workers, "_in_task", workers.threading.Event())
+    workers._in_task.set()  # a configuration is running: the handler raises instead of exiting
+    previous = signal.signal(signal.SIGTERM, workers._on_sigterm)
+    try:
+        _swallow_in_del()
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            check_stop()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        interrupts._requested = None  # a worker exits after; this test's process goes on
+
+
+@pytest.mark.slow
+def test_an_interrupted_pool_leaves_no_run_in_progress_in_scratch(tmp_path):
+    """What a worker killed after its grace period left in the scratch folder, the driver removes."""
+    from toolkit.bench.executors import run_local
+
+    scratch = tmp_path / ".scratch"
+    stale = scratch / "toolkit-config-killed" / "c01" / ".20250101-000000.partial"
+    stale.mkdir(parents=True)
+    from specs import BASE
+
+    raw = dict(BASE, data={"path": "missing.csv"})  # parses; refused when it runs
+    tasks = [(f"c{i}", raw, str(tmp_path), 0, None, str(scratch)) for i in range(4)]
+    outcomes = run_local(tasks, 2)
+    config_id, outcome = next(outcomes)
+    assert outcome["status"] == "skipped", outcome  # a missing data file is a skip, not a raise
+    outcomes.close()  # as the harness does on Ctrl-C or SIGTERM
+    assert not list(scratch.glob("toolkit-config-*"))

@@ -44,6 +44,12 @@ def request_stop(name: str) -> None:
         _requested = name
 
 
+def record_stop(name: str) -> None:
+    """Record a stop in a process that has no block of its own (a bench worker, which exits right after)."""
+    global _requested
+    _requested = name
+
+
 def check_stop() -> None:
     """A safe point: raise KeyboardInterrupt if a stop was asked for, even if its first raise was swallowed.
 

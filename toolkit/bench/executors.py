@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from toolkit.bench.workers import as_finished, protect_worker, run_guarded, stop_pool
 from toolkit.errors import ToolkitError
-from toolkit.interrupts import check_stop
+from toolkit.interrupts import check_stop, deferred
 from toolkit.safe_io import atomic_write, make_folder, remove_path
 
 
@@ -160,6 +160,10 @@ def run_local(tasks: list[Task], workers: int) -> Iterator[tuple[str, dict]]:
             yield futures[future], future.result()
     except BaseException:  # Ctrl-C, SIGTERM, or the caller closing this generator: stop now, not after the queue
         stop_pool(pool)
+        # every worker is gone now; one killed after the grace period (its stop lost in a finalizer,
+        # or stuck in native code) could not remove its run in progress, so the driver does
+        with deferred():
+            _clear_scratch(tasks)
         raise
     pool.shutdown(wait=True)
 

@@ -29,7 +29,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Iterable, Iterator
 
-from toolkit.interrupts import check_stop, deferred
+from toolkit.interrupts import check_stop, deferred, record_stop
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_INTERVAL_S = 1.0
@@ -42,6 +42,8 @@ _in_task = threading.Event()
 
 def _on_sigterm(signum, frame):
     _terminating.set()
+    # the SystemExit below is lost if it lands in a finalizer; the run's next safe point raises again
+    record_stop(signal.Signals(signum).name)
     if not _in_task.is_set():  # starting up or idle: nothing to clean up, and no traceback to print
         os._exit(128 + signum)
     raise SystemExit(128 + signum)
