@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,9 @@ import time
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: benchmarks.scale importable
+from benchmarks.scale.report import write_results  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -123,14 +125,6 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write_results(text: str, path: Path) -> None:
-    """Replace the section between the markers, or append it; the rest of the file is left alone."""
-    old = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[3000, 30000, 300000])
@@ -164,7 +158,7 @@ def main(argv=None) -> int:
     commands = list(dict.fromkeys(kept.get("commands", []) + [command.strip()]))
     (out / "learning_curve.json").write_text(json.dumps({"rows": rows, "skipped": skipped, "commands": commands}, indent=1), encoding="utf-8")
     plot(rows, out / "learning_curve.png")
-    write_results(section(rows, skipped, commands), out / "RESULTS.md")
+    write_results(section(rows, skipped, commands), out / "RESULTS.md", markers=(START, END))
     return 0
 
 

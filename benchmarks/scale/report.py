@@ -114,10 +114,10 @@ def section(rows: list[dict], gens: dict, skipped: list, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_results(text: str, path: Path = BENCHMARKS / "RESULTS.md") -> None:
+def write_results(text: str, path: Path = BENCHMARKS / "RESULTS.md", markers: tuple[str, str] = (START, END)) -> None:
     """Replace the section between the markers, or append it; other content is left alone."""
     old = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(markers[0]) + r".*?" + re.escape(markers[1]), re.S)
     new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(new, encoding="utf-8")
 
